@@ -1,0 +1,108 @@
+# hvsec.hypervisor: one entry point. Every target installs what it needs itself.
+# Quick start:  make audit   (per-control report of this machine)
+#               make test    (the whole suite: lint, sanity, units, e2e, lab + Molecule)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+SVENV := $(CURDIR)/.venv-sanity
+BIN := $(VENV)/bin
+COLLECTIONS := $(CURDIR)/.build/collections
+COLL_LINK := $(COLLECTIONS)/ansible_collections/hvsec/hypervisor
+TEST_TREE := $(CURDIR)/.build/test/ansible_collections/hvsec/hypervisor
+INVENTORY ?= $(CURDIR)/playbooks/inventory/localhost.yml
+AUDIT_ARGS ?=
+
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
+        e2e deps lab-deps lab-image lab-up lab-down lab-ssh molecule bench build clean
+
+help:
+	@echo "make audit      audit this machine (INVENTORY=file to audit an inventory)"
+	@echo "make test       run the whole test suite (lint, sanity, units, e2e, lab + Molecule)"
+	@echo "make lint | sanity | units | docs | e2e | molecule | bench | build"
+	@echo "make lab-up | lab-down | lab-ssh   (LAB_IOMMU=amd for the AMD-Vi variant)"
+
+$(VENV)/.stamp: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+venv: $(VENV)/.stamp
+
+$(SVENV)/.stamp: requirements-sanity.txt tests/sanity/pip_bootstrap.py
+	$(PYTHON) -m venv $(SVENV)
+	$(SVENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-sanity.txt
+	@# ansible-test downloads a pip bootstrap script from a host outside the package
+	@# registries; ours does the same from ensurepip (see the script's docstring).
+	mkdir -p $(HOME)/.ansible/test/cache
+	v=$$(sed -n "s/^ *pip='\\([0-9.]*\\)',/\\1/p" $(SVENV)/lib/python3.11/site-packages/ansible_test/_internal/python_requirements.py); \
+	  test -n "$$v" && cp tests/sanity/pip_bootstrap.py $(HOME)/.ansible/test/cache/get_pip_$${v//./_}.py
+	touch $@
+sanity-venv: $(SVENV)/.stamp
+
+# Ansible resolves hvsec.hypervisor.* through a collections path that links to this tree.
+collection:
+	@mkdir -p $(dir $(COLL_LINK))
+	@ln -sfn $(CURDIR) $(COLL_LINK)
+
+# ansible-test needs a real ansible_collections/hvsec/hypervisor directory.
+test-tree:
+	@mkdir -p $(TEST_TREE)
+	@rsync -a --delete --exclude .git --exclude .venv --exclude .venv-sanity --exclude .build \
+	  --exclude .lab --exclude reports --exclude tests/output --exclude bench/results \
+	  --exclude __pycache__ --exclude .cache ./ $(TEST_TREE)/
+
+audit: venv collection
+	ansible-playbook -i $(INVENTORY) $(CURDIR)/playbooks/audit.yml $(AUDIT_ARGS)
+
+lint: venv collection
+	ansible-lint --profile production --offline
+
+sanity: sanity-venv test-tree
+	cd $(TEST_TREE) && $(SVENV)/bin/ansible-test sanity --local --python 3.11 --color no
+
+units: sanity-venv test-tree
+	cd $(TEST_TREE) && $(SVENV)/bin/ansible-test units --local --python 3.11 --color no
+
+docs: venv
+	$(BIN)/python tools/gen_docs.py
+
+docs-check: venv
+	$(BIN)/python tools/gen_docs.py --check
+
+e2e: venv collection
+	$(BIN)/pytest -q tests/e2e
+
+deps:
+	@bash lab/deps.sh
+
+lab-image: deps venv
+	@bash lab/build-image.sh
+
+lab-up: deps venv
+	@bash lab/up.sh
+
+lab-down:
+	@bash lab/down.sh
+
+lab-ssh:
+	@bash lab/ssh.sh
+
+molecule: deps venv collection
+	bash tests/run-molecule.sh
+
+bench: venv collection
+	$(BIN)/python bench/audit_bench.py
+
+build: venv
+	mkdir -p .build/dist
+	ansible-galaxy collection build --force --output-path .build/dist .
+
+test: venv sanity-venv collection
+	bash tests/run-all.sh
+
+clean: lab-down
+	rm -rf .build reports tests/output
