@@ -1,0 +1,210 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: libvirt_config
+short_description: Set and unset keys in libvirt configuration files
+version_added: 0.1.0
+description:
+  - Sets and unsets keys in libvirt's configuration files (C(libvirtd.conf), C(virtproxyd.conf),
+    C(qemu.conf) and the modular daemons' files such as C(virtqemud.conf)).
+  - Values are written with libvirt's types - integers, quoted strings and lists of strings.
+  - Only the characters of a changed value are rewritten; comments, spacing and every other
+    line stay byte-for-byte. A key that is set more than once keeps its first occurrence and
+    loses the others; a new key is appended at the end of the file.
+  - Known keys are type-checked before anything is written (a value of the wrong type fails);
+    unknown keys produce a warning and are written as given.
+  - The file must parse before and after the edit; a file libvirt could not read is never
+    rewritten.
+author:
+  - hvsec.hypervisor contributors
+options:
+  path:
+    description: Path of the configuration file.
+    type: path
+    required: true
+  settings:
+    description:
+      - Keys to set, as a dictionary. Integers (and booleans, written as C(1)/C(0)), strings
+        and lists of strings.
+    type: dict
+    default: {}
+  unset:
+    description: Keys to remove from the file (libvirt then uses its built-in default).
+    type: list
+    elements: str
+    default: []
+  schema:
+    description:
+      - Which key set to check values against. C(auto) picks C(qemu) for C(qemu.conf) and
+        C(daemon) for C(libvirtd.conf), C(virtproxyd.conf) and the modular daemons' files;
+        C(none) skips type checking.
+    type: str
+    choices: [auto, daemon, qemu, none]
+    default: auto
+  create:
+    description: Create the file when it does not exist (otherwise a missing file fails).
+    type: bool
+    default: false
+  backup:
+    description: Keep a timestamped copy of the file before changing it.
+    type: bool
+    default: false
+notes:
+  - Supports check mode and diff mode.
+  - Restarting the daemon that reads the file is left to the caller (a handler), so that only
+    daemons whose files changed are restarted.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: No plain TCP listener, polkit access control
+  hvsec.hypervisor.libvirt_config:
+    path: /etc/libvirt/libvirtd.conf
+    settings:
+      listen_tcp: 0
+      unix_sock_group: libvirt
+      unix_sock_rw_perms: "0770"
+      access_drivers: [polkit]
+    unset: [auth_tcp]
+    backup: true
+
+- name: Consoles on loopback, migration over TLS
+  hvsec.hypervisor.libvirt_config:
+    path: /etc/libvirt/qemu.conf
+    settings:
+      vnc_listen: 127.0.0.1
+      spice_listen: 127.0.0.1
+      migrate_tls_force: 1
+'''
+
+RETURN = r'''
+changes:
+  description: What changed, one item per key.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{key: listen_tcp, action: set, before: 1, after: 0}]
+backup_file:
+  description: Path of the backup copy.
+  returned: when a backup was made
+  type: str
+  sample: /etc/libvirt/libvirtd.conf.12345.2026-01-01@00:00:00~
+schema:
+  description: The key set values were checked against (C(daemon), C(qemu) or C(none)).
+  returned: always
+  type: str
+  sample: daemon
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.libvirt_conf_edit import (
+    ConfSyntaxError, coerce_settings, edit, parse, schema_for_path, normalize_value)
+
+
+def run(module):
+    path = module.params['path']
+    unset = module.params['unset']
+    schema = module.params['schema']
+    if schema == 'auto':
+        schema = schema_for_path(path)
+    elif schema == 'none':
+        schema = None
+
+    settings, warnings, errors = coerce_settings(module.params['settings'] or {}, schema)
+    for name in unset:
+        if name in settings:
+            errors.append('%s is both in settings and in unset' % name)
+    if errors:
+        module.fail_json(msg='libvirt_config: invalid settings for %s: %s' % (path, '; '.join(errors)),
+                         errors=errors)
+    for warning in warnings:
+        module.warn(warning)
+
+    exists = os.path.exists(path)
+    if os.path.isdir(path):
+        module.fail_json(msg='libvirt_config: path %s is a directory' % path)
+    if not exists and not module.params['create']:
+        module.fail_json(msg='libvirt_config: %s does not exist (set create=true to create it)' % path)
+    before = ''
+    if exists:
+        try:
+            with open(path, 'rb') as f:
+                before = f.read().decode('utf-8')
+        except (IOError, OSError, UnicodeDecodeError) as exc:
+            module.fail_json(msg='libvirt_config: cannot read %s: %s' % (path, to_native(exc)))
+
+    try:
+        after, changes = edit(before, settings, unset)
+    except ConfSyntaxError as exc:
+        module.fail_json(msg='libvirt_config: %s is not valid libvirt syntax (%s); not changed'
+                         % (path, exc))
+    except ValueError as exc:
+        module.fail_json(msg='libvirt_config: %s' % to_native(exc))
+
+    # Validate the result as libvirt will read it before writing anything.
+    try:
+        result_values = parse(after)
+    except ConfSyntaxError as exc:  # pragma: no cover - would be a bug in edit()
+        module.fail_json(msg='libvirt_config: the edited file would not parse (%s); not changed' % exc)
+    for key, value in settings.items():
+        if normalize_value(result_values.get(key)) != normalize_value(value):  # pragma: no cover
+            module.fail_json(msg='libvirt_config: %s would read back as %r, not %r; not changed'
+                             % (key, result_values.get(key), value))
+    for key in unset:
+        if key in result_values:  # pragma: no cover
+            module.fail_json(msg='libvirt_config: %s would still be set; not changed' % key)
+
+    changed = after != before
+    result = dict(changed=changed, changes=changes, schema=schema or 'none', path=path)
+    if module._diff:
+        result['diff'] = dict(before=before, after=after,
+                              before_header='%s (before)' % path, after_header='%s (after)' % path)
+    if changed and not module.check_mode:
+        if exists and module.params['backup']:
+            result['backup_file'] = module.backup_local(path)
+        directory = os.path.dirname(path) or '.'
+        fd, tmp = tempfile.mkstemp(prefix='.hvsec-libvirt-', dir=directory)
+        try:
+            with os.fdopen(fd, 'wb') as f:
+                f.write(to_bytes(after))
+            if not exists:
+                os.chmod(tmp, 0o600)
+            module.atomic_move(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            settings=dict(type='dict', default={}),
+            unset=dict(type='list', elements='str', default=[]),
+            schema=dict(type='str', default='auto', choices=['auto', 'daemon', 'qemu', 'none']),
+            create=dict(type='bool', default=False),
+            backup=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
+    )
+    module.exit_json(**run(module))
+
+
+if __name__ == '__main__':
+    main()
