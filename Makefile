@@ -50,10 +50,10 @@ collection:
 
 # ansible-test needs a real ansible_collections/hvsec/hypervisor directory.
 test-tree:
-	@mkdir -p $(TEST_TREE)
-	@rsync -a --delete --exclude .git --exclude .venv --exclude .venv-sanity --exclude .build \
-	  --exclude .lab --exclude reports --exclude tests/output --exclude bench/results \
-	  --exclude __pycache__ --exclude .cache ./ $(TEST_TREE)/
+	@rm -rf $(TEST_TREE) && mkdir -p $(TEST_TREE)
+	@tar -C $(CURDIR) --exclude=./.git --exclude=./.venv --exclude=./.venv-sanity --exclude=./.build \
+	  --exclude=./.lab --exclude=./reports --exclude=./tests/output --exclude=./bench/results \
+	  --exclude=__pycache__ --exclude=./.cache --exclude=.pytest_cache -cf - . | tar -C $(TEST_TREE) -xf -
 
 audit: venv collection
 	ansible-playbook -i $(INVENTORY) $(CURDIR)/playbooks/audit.yml $(AUDIT_ARGS)

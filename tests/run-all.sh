@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `make test`: every gate in order, with the time of each phase. Stops at the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+declare -a PHASES=()
+run_phase() {
+  local name=$1; shift
+  local start=$SECONDS
+  echo "=== [$name] $*"
+  if "$@"; then
+    PHASES+=("$name: $((SECONDS - start)) s ok")
+  else
+    local rc=$?
+    PHASES+=("$name: $((SECONDS - start)) s FAILED (rc=$rc)")
+    printf '%s\n' "--- phase times" "${PHASES[@]}"
+    exit "$rc"
+  fi
+}
+run_phase docs-check make --no-print-directory docs-check
+run_phase lint make --no-print-directory lint
+run_phase sanity make --no-print-directory sanity
+run_phase units make --no-print-directory units
+run_phase e2e make --no-print-directory e2e
+run_phase molecule make --no-print-directory molecule
+printf '%s\n' "--- phase times" "${PHASES[@]}"
