@@ -1,0 +1,160 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""iproute2 JSON output (``ip -j -d link show``, ``ip -j addr show``,
+``bridge -j vlan show``) trimmed to what the controls read.
+
+Every function returns (data, error) and never raises on odd input.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+
+def _load_list(text, what):
+    try:
+        data = json.loads(text or '')
+    except ValueError as exc:
+        return None, 'invalid JSON from %s: %s' % (what, exc)
+    if not isinstance(data, list):
+        return None, 'unexpected JSON from %s: not a list' % what
+    return data, None
+
+
+def _int_or(value, default=None):
+    if isinstance(value, bool):
+        return default
+    if isinstance(value, int):
+        return value
+    return default
+
+
+def _bool_or_none(value):
+    if isinstance(value, bool):
+        return value
+    if value in ('on', 'yes', 1):
+        return True
+    if value in ('off', 'no', 0):
+        return False
+    return None
+
+
+def trim_vf(vf):
+    """One vfinfo_list entry -> {vf, mac, vlan, qos, spoofchk, trust, rate, link_state}."""
+    if not isinstance(vf, dict):
+        return None
+    vlan = _int_or(vf.get('vlan'), 0)
+    qos = _int_or(vf.get('qos'), 0)
+    vlan_list = vf.get('vlan_list')
+    if isinstance(vlan_list, list) and vlan_list and isinstance(vlan_list[0], dict):
+        vlan = _int_or(vlan_list[0].get('vlan'), vlan)
+        qos = _int_or(vlan_list[0].get('qos'), qos)
+    rate = _int_or(vf.get('max_tx_rate'))
+    if rate is None:
+        rate = _int_or(vf.get('tx_rate'), 0)
+    mac = vf.get('address', vf.get('mac'))
+    return {
+        'vf': _int_or(vf.get('vf')),
+        'mac': mac if isinstance(mac, str) else None,
+        'vlan': vlan,
+        'qos': qos,
+        'spoofchk': _bool_or_none(vf.get('spoofchk')),
+        'trust': _bool_or_none(vf.get('trust')),
+        'rate': rate,
+        'link_state': vf.get('link_state') if isinstance(vf.get('link_state'), str) else None,
+    }
+
+
+def parse_ip_link(text):
+    """``ip -j -d link show`` -> list of trimmed links."""
+    data, error = _load_list(text, 'ip -j -d link')
+    if data is None:
+        return None, error
+    links = []
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get('ifname'), str):
+            continue
+        linkinfo = item.get('linkinfo') if isinstance(item.get('linkinfo'), dict) else {}
+        info_data = linkinfo.get('info_data') if isinstance(linkinfo.get('info_data'), dict) else {}
+        kind = linkinfo.get('info_kind') if isinstance(linkinfo.get('info_kind'), str) else None
+        vfs = []
+        if isinstance(item.get('vfinfo_list'), list):
+            vfs = [v for v in (trim_vf(x) for x in item['vfinfo_list']) if v is not None]
+        links.append({
+            'ifname': item['ifname'],
+            'kind': kind,
+            'slave_kind': linkinfo.get('info_slave_kind') if isinstance(linkinfo.get('info_slave_kind'), str) else None,
+            'master': item.get('master') if isinstance(item.get('master'), str) else None,
+            'link': item.get('link') if isinstance(item.get('link'), str) else None,
+            'address': item.get('address') if isinstance(item.get('address'), str) else None,
+            'operstate': item.get('operstate') if isinstance(item.get('operstate'), str) else None,
+            'macvtap_mode': info_data.get('mode') if kind in ('macvtap', 'macvlan') else None,
+            'vlan_filtering': _bool_or_none(info_data.get('vlan_filtering')) if kind == 'bridge' else None,
+            'vfs': vfs,
+        })
+    return links, None
+
+
+def parse_ip_addr(text):
+    """``ip -j addr show`` -> {ifname: ["addr/prefix", ...]}."""
+    data, error = _load_list(text, 'ip -j addr')
+    if data is None:
+        return None, error
+    result = {}
+    for item in data:
+        if not isinstance(item, dict) or not isinstance(item.get('ifname'), str):
+            continue
+        addrs = []
+        for info in item.get('addr_info') or []:
+            if isinstance(info, dict) and isinstance(info.get('local'), str):
+                prefix = info.get('prefixlen')
+                addrs.append('%s/%s' % (info['local'], prefix) if isinstance(prefix, int) else info['local'])
+        result[item['ifname']] = addrs
+    return result, None
+
+
+def is_link_local(address):
+    addr = address.split('/', 1)[0].lower()
+    return addr.startswith('fe80:') or addr.startswith('169.254.')
+
+
+def _vlan_entries(vlans):
+    out = []
+    for v in vlans if isinstance(vlans, list) else []:
+        if not isinstance(v, dict) or _int_or(v.get('vlan')) is None:
+            continue
+        flags = v.get('flags') if isinstance(v.get('flags'), list) else []
+        entry = {'vlan': v['vlan'], 'pvid': 'PVID' in flags, 'untagged': 'Egress Untagged' in flags}
+        if _int_or(v.get('vlanEnd')) is not None:
+            entry['vlan_end'] = v['vlanEnd']
+        out.append(entry)
+    return out
+
+
+def parse_bridge_vlan(text):
+    """``bridge -j vlan show`` -> {port: [{vlan, pvid, untagged}]}.
+
+    Handles both the current layout ([{"ifname": p, "vlans": [...]}]) and the
+    old one ([{p: [...]}] / {p: [...]}) of iproute2 before 5.x.
+    """
+    try:
+        data = json.loads(text or '')
+    except ValueError as exc:
+        return None, 'invalid JSON from bridge -j vlan: %s' % exc
+    result = {}
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        return None, 'unexpected JSON from bridge -j vlan'
+    for item in data:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get('ifname'), str):
+            result.setdefault(item['ifname'], []).extend(_vlan_entries(item.get('vlans')))
+        else:
+            for port, vlans in item.items():
+                if isinstance(port, str) and isinstance(vlans, list):
+                    result.setdefault(port, []).extend(_vlan_entries(vlans))
+    return result, None
