@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.kernel_args import (
+    RequestError, edit_words, pending, satisfied, validate_request)
+
+STRICT_PRESENT = ['intel_iommu=on', 'iommu.strict=1', 'iommu.passthrough=0', 'efi=disable_early_pci_dma']
+STRICT_ABSENT = ['iommu=off', 'intel_iommu=off', 'amd_iommu=off', 'iommu=pt', 'pcie_acs_override']
+
+
+@pytest.mark.parametrize('present,absent,fragment', [
+    (['a b'], [], 'whitespace'),
+    (['foo="x"'], [], "character '\"'"),
+    (["foo='x'"], [], "character \"'\""),
+    (['$(reboot)'], [], "character '$'"),
+    ([''], [], 'empty argument'),
+    (['=1'], [], 'empty key'),
+    (['foo='], [], 'empty value'),
+    (['iommu=pt'], ['iommu'], 'both wanted (present) and forbidden'),
+    (['iommu=pt'], ['iommu=pt'], 'both wanted'),
+    (['iommu.strict=1', 'iommu.strict=0'], [], 'same key twice'),
+    ([], ['x;y'], "absent: 'x;y'"),
+])
+def test_bad_requests_are_rejected(present, absent, fragment):
+    with pytest.raises(RequestError) as exc:
+        validate_request(present, absent)
+    assert fragment in str(exc.value)
+
+
+def test_not_conflicting_values_are_accepted():
+    present, absent = validate_request(['intel_iommu=on', 'intel_iommu=on'], ['intel_iommu=off'])
+    assert present == [('intel_iommu', 'on')]
+    assert absent == [('intel_iommu', 'off')]
+
+
+def test_strict_policy_on_insecure_cmdline():
+    p, a = validate_request(STRICT_PRESENT, STRICT_ABSENT)
+    words = 'BOOT_IMAGE=/vmlinuz root=UUID=1 ro quiet iommu=pt intel_iommu=off pcie_acs_override=downstream,multifunction iommu.strict=0'.split()
+    out = edit_words(words, p, a)
+    assert out == ['BOOT_IMAGE=/vmlinuz', 'root=UUID=1', 'ro', 'quiet'] + STRICT_PRESENT
+    assert satisfied(out, p, a)
+    assert not satisfied(words, p, a)
+    assert pending(words, p, a) == ['-iommu=pt', '-intel_iommu=off', '-pcie_acs_override=downstream,multifunction',
+                                    '-iommu.strict=0', '+intel_iommu=on', '+iommu.strict=1', '+iommu.passthrough=0',
+                                    '+efi=disable_early_pci_dma']
+    assert pending(out, p, a) == []
+
+
+def test_keys_compare_kernel_style_and_flags():
+    p, a = validate_request(['kvm.nx-huge-pages=auto', 'nosmt'], ['pcie-acs-override'])
+    words = ['kvm.nx_huge_pages=off', 'nosmt=force', 'pcie_acs_override=id:8086:1234']
+    assert edit_words(words, p, a) == ['kvm.nx-huge-pages=auto', 'nosmt']
+
+
+def test_absent_key_value_removes_only_that_value():
+    p, a = validate_request([], ['iommu=pt'])
+    assert edit_words(['iommu=pt', 'iommu=force', 'iommu'], p, a) == ['iommu=force', 'iommu']
+
+
+def test_opaque_words_untouched():
+    p, a = validate_request(['a=1'], ['b'])
+    assert edit_words(['$tuned_params', 'b=$x', 'b'], p, a) == ['$tuned_params', 'b=$x', 'a=1']
+
+
+_key = st.text(alphabet='abcdefg_.-', min_size=1, max_size=6).filter(lambda k: not k.startswith('='))
+_val = st.one_of(st.none(), st.text(alphabet='0123xyz,:/', min_size=1, max_size=5))
+_word = st.builds(lambda k, v: k if v is None else '%s=%s' % (k, v), _key, _val)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_word, max_size=12), st.lists(_word, max_size=4), st.lists(_word, max_size=4))
+def test_edit_properties(words, present, absent):
+    try:
+        p, a = validate_request(present, absent)
+    except RequestError:
+        return
+    out = edit_words(words, p, a)
+    # the result satisfies the request and editing again changes nothing (idempotence)
+    assert satisfied(out, p, a)
+    assert edit_words(out, p, a) == out
+    assert pending(out, p, a) == []
+    # words the request does not mention keep their relative order
+    from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import normalize_key, parse_word
+    keys = set(normalize_key(k) for k, dummy in p + a)
+    untouched = [w for w in words if normalize_key(parse_word(w)[0]) not in keys]
+    assert [w for w in out if normalize_key(parse_word(w)[0]) not in keys] == untouched
