@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure renderers for the audit reports (JSON, Markdown, JUnit XML) and the console summary.
+
+The report document is::
+
+    {"generated_at": ISO-8601 UTC, "hosts": {HOST: {"summary": {STATUS: COUNT},
+                                                     "controls": [{id, title, area, severity,
+                                                                   status, evidence}, ...]}}}
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS, STATUSES
+
+REPORT_FIELDS = ('id', 'title', 'area', 'severity', 'status', 'evidence')
+
+
+def summarize(controls):
+    counts = dict((s, 0) for s in STATUSES)
+    for c in controls:
+        counts[c['status']] = counts.get(c['status'], 0) + 1
+    return counts
+
+
+def unreachable_controls(reason):
+    """Every catalog control as ``error`` for a host whose facts could not be gathered."""
+    return [dict(id=c['id'], title=c['title'], area=c['area'], severity=c['severity'],
+                 status='error', evidence='facts not gathered: %s' % reason) for c in CONTROLS]
+
+
+def build_document(host_results, generated_at):
+    """host_results: {host: list of result dicts}. Returns the report document."""
+    hosts = {}
+    for host in sorted(host_results):
+        controls = [dict((k, r.get(k)) for k in REPORT_FIELDS) for r in host_results[host]]
+        hosts[host] = {'summary': summarize(controls), 'controls': controls}
+    return {'generated_at': generated_at, 'hosts': hosts}
+
+
+def render_json(document):
+    return json.dumps(document, indent=2, sort_keys=False) + '\n'
+
+
+def _md_cell(text):
+    return str(text).replace('\\', '\\\\').replace('|', '\\|').replace('\n', ' ')
+
+
+def render_markdown(document):
+    lines = ['# hvsec.hypervisor audit report', '',
+             'Generated at %s. Controls and their references: docs/controls.md.' % document['generated_at'], '']
+    for host, data in document['hosts'].items():
+        summary = data['summary']
+        lines.append('## %s' % host)
+        lines.append('')
+        lines.append(', '.join('%s: %d' % (s, summary.get(s, 0)) for s in STATUSES))
+        lines.append('')
+        lines.append('| ID | Title | Area | Severity | Status | Evidence |')
+        lines.append('|----|-------|------|----------|--------|----------|')
+        for c in data['controls']:
+            status = c['status']
+            shown = '**%s**' % status.upper() if status in ('fail', 'error') else status
+            lines.append('| %s | %s | %s | %s | %s | %s |' % (
+                c['id'], _md_cell(c['title']), c['area'], c['severity'], shown, _md_cell(c['evidence'])))
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def render_junit(document):
+    """JUnit XML: one testsuite per host, one testcase per control.
+
+    fail -> <failure>, error -> <error>, not_applicable and waived -> <skipped>.
+    """
+    total = dict((k, 0) for k in ('tests', 'failures', 'errors', 'skipped'))
+    suites = []
+    for host, data in document['hosts'].items():
+        s = data['summary']
+        counts = {'tests': len(data['controls']), 'failures': s.get('fail', 0), 'errors': s.get('error', 0),
+                  'skipped': s.get('not_applicable', 0) + s.get('waived', 0)}
+        for k in total:
+            total[k] += counts[k]
+        cases = []
+        for c in data['controls']:
+            head = '    <testcase classname=%s name=%s>' % (
+                quoteattr('hvsec.%s.%s' % (host, c['area'])), quoteattr('%s %s' % (c['id'], c['title'])))
+            msg = quoteattr('%s (%s): %s' % (c['status'], c['severity'], c['evidence']))
+            if c['status'] == 'fail':
+                body = '      <failure type="fail" message=%s>%s</failure>' % (msg, escape(c['evidence']))
+            elif c['status'] == 'error':
+                body = '      <error type="error" message=%s>%s</error>' % (msg, escape(c['evidence']))
+            elif c['status'] in ('not_applicable', 'waived'):
+                body = '      <skipped message=%s/>' % msg
+            else:
+                body = '      <system-out>%s</system-out>' % escape(c['evidence'])
+            cases.append('\n'.join([head, body, '    </testcase>']))
+        suites.append('  <testsuite name=%s tests="%d" failures="%d" errors="%d" skipped="%d" timestamp=%s>\n%s\n  </testsuite>' % (
+            quoteattr('hvsec.hypervisor audit: %s' % host), counts['tests'], counts['failures'], counts['errors'],
+            counts['skipped'], quoteattr(document['generated_at']), '\n'.join(cases)))
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<testsuites name="hvsec.hypervisor audit" tests="%d" failures="%d" errors="%d" skipped="%d">\n%s\n</testsuites>\n'
+            % (total['tests'], total['failures'], total['errors'], total['skipped'], '\n'.join(suites)))
+
+
+def summary_line(host, controls, gate=None):
+    """One console line: counts per status and the failing/error IDs."""
+    s = summarize(controls)
+    parts = ['%s=%d' % (k, s[k]) for k in STATUSES]
+    line = '%s: %s' % (host, ' '.join(parts))
+    failed = [c['id'] for c in controls if c['status'] == 'fail']
+    errors = [c['id'] for c in controls if c['status'] == 'error']
+    if failed:
+        line += ' | fail: %s' % ' '.join(failed)
+    if errors:
+        line += ' | error: %s' % ' '.join(errors)
+    if gate:
+        line += ' | GATE: %s' % ' '.join(gate)
+    return line

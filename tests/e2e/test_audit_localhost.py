@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End to end: run the audit playbook against localhost and check the reports it writes.
+
+Run with `make e2e` (exports ANSIBLE_COLLECTIONS_PATH / ANSIBLE_CONFIG and makes the
+collection link); the fixture below does the same when run directly with the venv's pytest.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+BIN = os.path.dirname(sys.executable)
+INVENTORY = os.path.join(ROOT, 'playbooks', 'inventory', 'localhost.yml')
+PLAYBOOK = os.path.join(ROOT, 'playbooks', 'audit.yml')
+COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
+
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import gen_docs  # noqa: E402  pylint: disable=wrong-import-position
+
+CATALOG = gen_docs.load_catalog()
+CATALOG_IDS = [c['id'] for c in CATALOG.CONTROLS]
+
+
+@pytest.fixture(scope='session', autouse=True)
+def collection_link():
+    link = os.path.join(COLLECTIONS, 'ansible_collections', 'hvsec', 'hypervisor')
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+
+
+def audit(tmp_path, *extra, playbook=PLAYBOOK, cwd=None):
+    """Run the audit; return (returncode, combined output, report dir)."""
+    report_dir = tmp_path / 'reports'
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+               ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'factcache'))
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', INVENTORY, playbook,
+           '-e', 'hvsec_audit_report_dir=%s' % report_dir] + list(extra)
+    proc = subprocess.run(cmd, cwd=cwd or str(tmp_path), env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    return proc.returncode, proc.stdout + proc.stderr, report_dir
+
+
+def load_reports(report_dir):
+    with open(str(report_dir / 'audit.json')) as handle:
+        data = json.load(handle)
+    with open(str(report_dir / 'audit.md')) as handle:
+        markdown = handle.read()
+    junit = ET.parse(str(report_dir / 'audit.junit.xml')).getroot()
+    return data, markdown, junit
+
+
+def check_reports(report_dir, hosts=('localhost',)):
+    data, markdown, junit = load_reports(report_dir)
+    assert set(data) == {'generated_at', 'hosts'}
+    assert data['generated_at'].endswith('Z')
+    assert sorted(data['hosts']) == sorted(hosts)
+    statuses = set(CATALOG.STATUSES)
+    for host, result in data['hosts'].items():
+        ids = [c['id'] for c in result['controls']]
+        assert sorted(ids) == sorted(CATALOG_IDS), 'every catalog control exactly once'
+        assert len(ids) == len(set(ids))
+        for control in result['controls']:
+            assert set(control) == {'id', 'title', 'area', 'severity', 'status', 'evidence'}
+            assert control['status'] in statuses
+            assert control['evidence'] and '\n' not in control['evidence']
+            catalog = [c for c in CATALOG.CONTROLS if c['id'] == control['id']][0]
+            assert (control['title'], control['area'], control['severity']) == (
+                catalog['title'], catalog['area'], catalog['severity'])
+        counts = dict((s, sum(1 for c in result['controls'] if c['status'] == s)) for s in statuses)
+        assert result['summary'] == counts
+        # Markdown: a section and one row per control, counts line matching
+        assert '## %s' % host in markdown
+        section = markdown.split('## %s' % host, 1)[1].split('\n## ', 1)[0]
+        assert len([l for l in section.splitlines() if l.startswith('| HVS-')]) == len(CATALOG_IDS)
+        assert ', '.join('%s: %d' % (s, counts[s]) for s in CATALOG.STATUSES) in section
+        # JUnit: one testcase per control, failures/errors as such
+        suite = [s for s in junit.findall('testsuite') if s.get('name').endswith(': ' + host)][0]
+        assert len(suite.findall('testcase')) == len(CATALOG_IDS)
+        assert len(suite.findall('testcase/failure')) == counts['fail'] == int(suite.get('failures'))
+        assert len(suite.findall('testcase/error')) == counts['error'] == int(suite.get('errors'))
+        assert len(suite.findall('testcase/skipped')) == counts['not_applicable'] + counts['waived']
+    return data
+
+
+def test_audit_localhost_writes_consistent_reports(tmp_path):
+    rc, out, report_dir = audit(tmp_path)
+    assert rc == 0, out
+    data = check_reports(report_dir)
+    summary = data['hosts']['localhost']['summary']
+    assert 'localhost: pass=%d fail=%d' % (summary['pass'], summary['fail']) in out, 'console summary line'
+    assert 'changed=0' in out and 'failed=0' in out
+    # a second run keeps the first report as audit.previous.json
+    rc, out, report_dir = audit(tmp_path)
+    assert rc == 0, out
+    with open(str(report_dir / 'audit.previous.json')) as handle:
+        assert json.load(handle)['hosts']['localhost']['controls'] == data['hosts']['localhost']['controls']
+
+
+def test_check_mode_and_collection_playbook_name(tmp_path):
+    rc, out, report_dir = audit(tmp_path, '--check', playbook='hvsec.hypervisor.audit')
+    assert rc == 0, out
+    assert 'changed=0' in out
+    check_reports(report_dir)
+
+
+def test_gate_fails_the_play_after_writing_reports(tmp_path):
+    # A declared bridge that does not exist makes HVS-VSW-01 (high) fail on any machine.
+    extra = json.dumps({'hvsec_audit_fail_on': 'high',
+                        'hvsec_vswitch_bridges': [{'name': 'hvsec-e2e-absent'}]})
+    rc, out, report_dir = audit(tmp_path, '-e', extra)
+    assert rc != 0, out
+    assert 'HVS-VSW-01' in out and 'at or above severity high failed' in out
+    data = check_reports(report_dir)
+    vsw01 = [c for c in data['hosts']['localhost']['controls'] if c['id'] == 'HVS-VSW-01'][0]
+    assert vsw01['status'] == 'fail' and 'hvsec-e2e-absent missing' in vsw01['evidence']
+    # the same failure below the gate's floor passes the play
+    extra = json.dumps({'hvsec_audit_fail_on': 'critical',
+                        'hvsec_vswitch_bridges': [{'name': 'hvsec-e2e-absent'}],
+                        'hvsec_waivers': [{'id': 'HVS-MGMT-01', 'reason': 'e2e'}]})
+    rc, out, report_dir = audit(tmp_path, '-e', extra)
+    assert rc == 0, out
+
+
+def test_waiver_is_reported(tmp_path):
+    extra = json.dumps({'hvsec_waivers': [{'id': 'HVS-IOMMU-05', 'reason': 'e2e waiver'}]})
+    rc, out, report_dir = audit(tmp_path, '-e', extra)
+    assert rc == 0, out
+    data = check_reports(report_dir)
+    control = [c for c in data['hosts']['localhost']['controls'] if c['id'] == 'HVS-IOMMU-05'][0]
+    assert control['status'] == 'waived'
+    assert control['evidence'].startswith('waived: e2e waiver (would be: ')
+
+
+def test_unknown_waiver_fails_with_clear_message(tmp_path):
+    extra = json.dumps({'hvsec_waivers': [{'id': 'HVS-NOPE-99', 'reason': 'typo'}]})
+    rc, out, report_dir = audit(tmp_path, '-e', extra)
+    assert rc != 0
+    assert 'waivers[0].id HVS-NOPE-99 is not a known control ID' in out
+    assert not (report_dir / 'audit.json').exists()
+
+
+def test_bad_fail_on_names_the_option(tmp_path):
+    rc, out, dummy = audit(tmp_path, '-e', 'hvsec_audit_fail_on=severe')
+    assert rc != 0
+    assert 'fail_on' in out and 'severe' in out
+
+
+def test_docs_controls_md_is_current():
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'gen_docs.py'), '--check'],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

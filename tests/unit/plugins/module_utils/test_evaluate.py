@@ -1,0 +1,437 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every control evaluator against fact fixtures: pass, fail, and error/not_applicable cases.
+
+The hardened fixture (fixtures/audit/facts_hardened.json + settings_hardened.json) passes every
+control; each table row below changes one fact or setting and names the status and a piece of
+evidence the evaluator must then report.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import copy
+import json
+import os
+
+import pytest
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import BY_ID, CONTROLS, STATUSES
+
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'audit')
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+
+
+def _load(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return json.load(handle)
+
+
+HARDENED = _load('facts_hardened.json')
+SETTINGS = _load('settings_hardened.json')
+CONTAINER = _load('facts_localhost_container.json')
+
+DELETE = object()
+
+
+def _set(data, path, value):
+    """Set (or delete, with DELETE) a dotted path; numeric parts index lists."""
+    parts = list(path) if isinstance(path, tuple) else path.split('.')
+    node = data
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+def _run(cid, changes=(), settings=None, facts=None):
+    facts = copy.deepcopy(HARDENED if facts is None else facts)
+    for path, value in changes:
+        _set(facts, path, value)
+    merged = dict(SETTINGS)
+    merged.update(settings or {})
+    results = ev.evaluate(facts, merged, [], controls=[BY_ID[cid]])
+    assert len(results) == 1
+    return results[0]
+
+
+def test_every_catalog_control_has_exactly_one_evaluator():
+    assert set(ev.EVALUATORS) == set(BY_ID)
+    assert len(ev.EVALUATORS) == len(CONTROLS)
+
+
+def test_hardened_fixture_passes_every_control():
+    results = ev.evaluate(HARDENED, SETTINGS, [])
+    assert [r['id'] for r in results] == [c['id'] for c in CONTROLS]
+    bad = [(r['id'], r['status'], r['evidence']) for r in results if r['status'] != 'pass']
+    assert bad == []
+    for r in results:
+        assert r['evidence'] and '\n' not in r['evidence']
+        assert r['reboot'] is BY_ID[r['id']]['reboot']
+
+
+# (control, fact changes, setting changes, expected status, evidence fragment)
+CASES = [
+    # ---------------------------------------------------------------- iommu
+    ('HVS-IOMMU-01', [('cpu.virt_extension', None)], {}, 'fail', 'neither vmx nor svm'),
+    ('HVS-IOMMU-01', [('cpu', None)], {}, 'error', 'could not read cpu'),
+    ('HVS-IOMMU-02', [('cpu.slat', None)], {}, 'fail', 'shadow paging'),
+    ('HVS-IOMMU-03', [('kvm.dev_kvm', False)], {}, 'fail', '/dev/kvm missing'),
+    ('HVS-IOMMU-03', [('kvm.dev_kvm', None)], {}, 'error', 'kvm.dev_kvm'),
+    ('HVS-IOMMU-04', [('iommu.firmware_table', None)], {}, 'fail', 'no ACPI DMAR or IVRS'),
+    ('HVS-IOMMU-04', [('iommu.firmware_table', None),
+                      ('notes', [{'probe': 'iommu', 'path': '/sys/firmware/acpi/tables', 'reason': 'permission denied'}])],
+     {}, 'error', 'permission denied'),
+    ('HVS-IOMMU-05', [('iommu.units', []), ('iommu.groups', [])], {}, 'fail', 'IOMMU not active'),
+    ('HVS-IOMMU-05', [('iommu.groups', None)], {}, 'error', 'iommu.groups'),
+    ('HVS-IOMMU-06', [('cmdline.args.4', {'key': 'intel_iommu', 'value': 'off'})], {}, 'fail', 'intel_iommu=off'),
+    ('HVS-IOMMU-06', [('cmdline.args.4', {'key': 'amd_iommu', 'value': 'off'})], {}, 'fail', 'amd_iommu=off'),
+    ('HVS-IOMMU-06', [('cmdline', None)], {}, 'error', 'cmdline.args'),
+    ('HVS-IOMMU-07', [('iommu.groups.0.type', 'DMA-FQ')], {}, 'fail', 'type DMA-FQ'),
+    ('HVS-IOMMU-07', [('iommu.groups.0.type', 'identity')], {}, 'fail', 'type identity'),
+    ('HVS-IOMMU-07', [('cmdline.args.5', {'key': 'iommu', 'value': 'pt'})], {}, 'fail', 'iommu=pt'),
+    ('HVS-IOMMU-07', [('cmdline.args.6', {'key': 'iommu.passthrough', 'value': '1'})], {}, 'fail', 'iommu.passthrough=1'),
+    ('HVS-IOMMU-07', [('iommu.groups.0.type', 'identity')], {'hvsec_iommu_policy': 'passthrough'}, 'pass', 'policy passthrough'),
+    ('HVS-IOMMU-08', [('cmdline.args.3', {'key': 'pcie_acs_override', 'value': 'downstream,multifunction'})], {},
+     'fail', 'pcie_acs_override=downstream'),
+    ('HVS-IOMMU-09', [('iommu.interrupt_remapping', False)], {}, 'fail', 'not active'),
+    ('HVS-IOMMU-09', [('iommu.interrupt_remapping', None)], {}, 'error', 'interrupt_remapping'),
+    ('HVS-IOMMU-10', [('cmdline.args.7', {'key': 'quiet', 'value': None})], {}, 'fail', 'missing'),
+    ('HVS-IOMMU-10', [('cmdline.args.7', {'key': 'quiet', 'value': None})], {'hvsec_iommu_early_dma_protection': False},
+     'not_applicable', 'early_dma_protection is false'),
+    ('HVS-IOMMU-11', [('cpu.vulnerabilities.meltdown', 'Vulnerable')], {}, 'fail', 'meltdown (Vulnerable)'),
+    ('HVS-IOMMU-11', [('cpu.vulnerabilities', None)], {}, 'error', 'cpu.vulnerabilities'),
+    ('HVS-IOMMU-12', [('cpu.smt_active', True)], {}, 'fail', 'SMT active'),
+    ('HVS-IOMMU-12', [('cmdline.args.8', {'key': 'quiet', 'value': None})], {}, 'fail', 'mitigations=auto,nosmt missing'),
+    ('HVS-IOMMU-12', [('cpu.smt_active', None), ('cpu.smt_control', None)], {}, 'error', 'cpu.smt_active'),
+    ('HVS-IOMMU-12', [('cpu.smt_active', True)], {'hvsec_iommu_nosmt': False}, 'not_applicable', 'SMT allowed'),
+    ('HVS-IOMMU-13', [('ksm.run', 1)], {}, 'fail', 'run=1'),
+    ('HVS-IOMMU-13', [('ksm.run', None)], {}, 'not_applicable', 'KSM not available'),
+    ('HVS-IOMMU-13', [('ksm.run', None),
+                      ('notes', [{'probe': 'ksm', 'path': '/sys/kernel/mm/ksm/run', 'reason': 'permission denied'}])],
+     {}, 'error', '/sys/kernel/mm/ksm/run: permission denied'),
+    ('HVS-IOMMU-14', [('kvm.nested', True)], {}, 'fail', 'nested virtualization enabled'),
+    ('HVS-IOMMU-14', [('kvm.nested', True)], {'hvsec_iommu_nested': True}, 'pass', 'wanted'),
+    ('HVS-IOMMU-14', [('kvm.nested', None)], {}, 'error', 'kvm.nested'),
+    ('HVS-IOMMU-14', [('kvm.nested', None), ('kvm.modules', ['kvm'])], {}, 'not_applicable', 'no kvm_intel'),
+    ('HVS-IOMMU-15', [('kvm.nx_huge_pages', 'off')], {}, 'fail', 'nx_huge_pages=off'),
+    ('HVS-IOMMU-15', [('kvm.nx_huge_pages', 'N')], {}, 'fail', 'nx_huge_pages=N'),
+    ('HVS-IOMMU-15', [('kvm.modules', [])], {}, 'not_applicable', 'kvm module not loaded'),
+    ('HVS-IOMMU-15', [('kvm.nx_huge_pages', None)], {}, 'error', 'kvm.nx_huge_pages'),
+    ('HVS-IOMMU-16', [('libvirt.domains.1.vcpus', 6)], {}, 'fail', 'guest2 (6 vCPUs)'),
+    ('HVS-IOMMU-16', [('cpu.physical_cores', None)], {}, 'error', 'cpu.physical_cores'),
+    ('HVS-IOMMU-16', [('libvirt.installed', False)], {}, 'not_applicable', 'libvirt is not installed'),
+    ('HVS-IOMMU-17', [('libvirt.domains.0.memory_kib', 20000000)], {}, 'fail', '> host'),
+    ('HVS-IOMMU-17', [('host.mem_total_kib', None)], {}, 'error', 'host.mem_total_kib'),
+    # ---------------------------------------------------------------- vfio
+    ('HVS-VFIO-01', [('vfio.params.vfio_iommu_type1.allow_unsafe_interrupts', 'Y')], {}, 'fail', 'runtime allow_unsafe_interrupts=Y'),
+    ('HVS-VFIO-01', [('vfio.modprobe_options.1.value', '1')], {}, 'fail', 'hvsec-vfio.conf sets allow_unsafe_interrupts=1'),
+    ('HVS-VFIO-01', [('cmdline.args.3', {'key': 'vfio_iommu_type1.allow_unsafe_interrupts', 'value': '1'})], {},
+     'fail', 'cmdline vfio_iommu_type1.allow_unsafe_interrupts=1'),
+    ('HVS-VFIO-01', [('vfio.params', None)], {}, 'error', 'vfio.params'),
+    ('HVS-VFIO-01', [('vfio.modules', []), ('vfio.params', {})], {}, 'pass', 'module not loaded'),
+    ('HVS-VFIO-02', [('vfio.params.vfio.enable_unsafe_noiommu_mode', 'Y')], {}, 'fail', 'enable_unsafe_noiommu_mode=Y'),
+    ('HVS-VFIO-02', [('vfio', None)], {}, 'error', 'could not read vfio'),
+    ('HVS-VFIO-03', [('pci.devices.2.driver', 'vfio-pci')], {}, 'fail', '0000:01:00.0'),
+    ('HVS-VFIO-03', [], {'hvsec_vfio_allowlist': [{'id': '8086:10d3'}]}, 'pass', 'all allow-listed'),
+    ('HVS-VFIO-03', [('pci', None)], {}, 'error', 'pci.devices'),
+    ('HVS-VFIO-04', [('pci.devices.1.driver', 'e1000e')], {}, 'fail', '0000:00:03.0 (driver e1000e)'),
+    ('HVS-VFIO-04', [], {'hvsec_vfio_allowlist': []}, 'not_applicable', 'allowlist is empty'),
+    ('HVS-VFIO-05', [('pci.devices.3.iommu_group', 3)], {}, 'fail', 'group 3: 0000:01:10.0 on igbvf'),
+    ('HVS-VFIO-05', [('pci.devices.1.driver', 'e1000e')], {}, 'not_applicable', 'no device bound'),
+    ('HVS-VFIO-06', [('libvirt.domains.0.hostdevs.0.address', '0000:01:00.0')], {}, 'fail', 'guest1: 0000:01:00.0'),
+    ('HVS-VFIO-06', [('libvirt.installed', False)], {}, 'not_applicable', 'libvirt is not installed'),
+    ('HVS-VFIO-07', [('iommu.interrupt_remapping', False)], {}, 'fail', 'interrupt remapping off'),
+    ('HVS-VFIO-07', [('iommu.enabled', False)], {}, 'fail', 'IOMMU not enabled'),
+    ('HVS-VFIO-07', [('iommu.interrupt_remapping', None)], {}, 'error', 'interrupt_remapping'),
+    ('HVS-VFIO-08', [('pci.devices.2.sriov_numvfs', 5)], {}, 'fail', '5 VFs > cap 2'),
+    ('HVS-VFIO-08', [], {'hvsec_vfio_sriov': []}, 'fail', '2 VFs > cap 0'),
+    ('HVS-VFIO-08', [('pci.devices.2.sriov_numvfs', None)], {}, 'error', 'sriov_numvfs'),
+    ('HVS-VFIO-09', [('network.links.1.vfs.1.spoofchk', False)], {}, 'fail', 'eth1 vf 1 spoofchk False'),
+    ('HVS-VFIO-09', [('network.links', None)], {}, 'error', 'network.links'),
+    ('HVS-VFIO-09', [('network.links.1.vfs', [])], {}, 'not_applicable', 'no SR-IOV virtual functions'),
+    ('HVS-VFIO-10', [('network.links.1.vfs.0.trust', True)], {}, 'fail', 'eth1 vf 0 trust True'),
+    ('HVS-VFIO-11', [('network.links.1.vfs.0.mac', '00:00:00:00:00:00')], {}, 'fail', 'has no MAC set'),
+    ('HVS-VFIO-11', [('network.links.1.vfs.0.mac', '52:54:00:aa:bb:99')], {}, 'fail', 'declared 52:54:00:aa:bb:01'),
+    ('HVS-VFIO-12', [('network.links.1.vfs.0.vlan', 0)], {}, 'fail', 'VLAN 0, declared 100'),
+    ('HVS-VFIO-12', [('network.links.1.vfs.0.vlan', 0)], {'hvsec_vfio_sriov': []}, 'fail', 'has no VLAN'),
+    ('HVS-VFIO-13', [('pci.devices.4.iommu_group', 5), ('iommu.groups.3.devices', ['0000:01:10.0', '0000:01:10.2'])],
+     {}, 'fail', 'shares group 5'),
+    ('HVS-VFIO-13', [('pci.devices.3.physfn', None), ('pci.devices.4.physfn', None)], {}, 'not_applicable', 'no SR-IOV'),
+    # ---------------------------------------------------------------- vswitch
+    ('HVS-VSW-01', [('network.bridges.0.vlan_filtering', False)], {}, 'fail', 'vlan_filtering off'),
+    ('HVS-VSW-01', [('network.bridges.0.vlans.vnet0', [{'vlan': 1, 'pvid': True, 'untagged': True}])], {},
+     'fail', 'port vnet0 lacks VLAN 100'),
+    ('HVS-VSW-01', [('network.bridges.0.vlans', None)], {}, 'error', 'vlans'),
+    ('HVS-VSW-01', [('network.bridges', [])], {}, 'fail', 'br-guest missing'),
+    ('HVS-VSW-01', [('network.bridges', None)], {}, 'error', 'network.bridges'),
+    ('HVS-VSW-01', [], {'hvsec_vswitch_bridges': []}, 'not_applicable', 'no bridge declared'),
+    ('HVS-VSW-02', [('network.bridges.0.addresses', ['192.0.2.99/24'])], {}, 'fail', 'has host address 192.0.2.99/24'),
+    ('HVS-VSW-02', [('network.bridges.0.addresses', None)], {}, 'error', 'network.addresses'),
+    ('HVS-VSW-02', [('network.bridges.0.addresses', ['192.0.2.99/24'])],
+     {'hvsec_vswitch_bridges': [{'name': 'br-guest', 'guest_only': False}]}, 'not_applicable', 'no guest-only bridge'),
+    ('HVS-VSW-03', [('network.bridges.0.ipv6_autoconf', True)], {}, 'fail', 'autoconf on'),
+    ('HVS-VSW-03', [('network.bridges.0.ipv6_accept_ra', 1)], {}, 'fail', 'accept_ra=1'),
+    ('HVS-VSW-03', [('network.bridges.0.ipv6_autoconf', True), ('network.bridges.0.ipv6_disabled', True)], {}, 'pass', ''),
+    ('HVS-VSW-04', [('network.bridges.0.proxy_arp', True)], {}, 'fail', 'proxy_arp on'),
+    ('HVS-VSW-05', [('network.ovs.managers', ['ptcp:6640'])], {}, 'fail', 'ptcp:6640'),
+    ('HVS-VSW-05', [('network.ovs', None)], {}, 'not_applicable', 'Open vSwitch not installed'),
+    ('HVS-VSW-05', [('network.ovs', None),
+                    ('notes', [{'probe': 'network', 'path': 'ovs-vsctl', 'reason': 'rc=1: database connection failed'}])],
+     {}, 'error', 'database connection failed'),
+    ('HVS-VSW-06', [('network.ovs.bridges.0.controllers', ['tcp:192.0.2.50:6653'])], {}, 'fail', 'ovsbr0 tcp:'),
+    ('HVS-VSW-07', [('network.ovs.bridges.0.fail_mode', None)], {}, 'fail', 'ovsbr0 (fail_mode None)'),
+    ('HVS-VSW-07', [('network.ovs.bridges.0.controllers', [])], {}, 'not_applicable', 'no OVS bridge has a controller'),
+    ('HVS-VSW-08', [('network.ovs.bridges.0.mirrors', ['spy'])], {}, 'fail', 'spy on ovsbr0'),
+    ('HVS-VSW-08', [('network.ovs.bridges.0.mirrors', ['ids'])], {'hvsec_vswitch_ovs_allowed_mirrors': ['ids']}, 'pass', ''),
+    ('HVS-VSW-09', [('network.ovs.bridges.0.ports.0.tag', None)], {}, 'fail', 'vnet1 tag None, declared 300'),
+    ('HVS-VSW-09', [], {'hvsec_vswitch_ovs_ports': []}, 'not_applicable', 'ovs_ports is empty'),
+    ('HVS-VSW-10', [('libvirt.domains.1.interfaces.0.filterref', None)], {}, 'fail', 'guest2 52:54:00:02:00:01 (no filter)'),
+    ('HVS-VSW-10', [('libvirt.domains', None)], {}, 'error', 'libvirt.domains'),
+    ('HVS-VSW-11', [('libvirt.domains.0.interfaces.1.mode', 'bridge')], {}, 'fail', 'guest1 eth2'),
+    ('HVS-VSW-11', [('libvirt.domains.0.interfaces.1.mode', 'bridge')], {'hvsec_vswitch_macvtap_isolation': False},
+     'not_applicable', 'macvtap_isolation is false'),
+    ('HVS-VSW-12', [('sysctl.bridge_nf_call_iptables', 0)], {}, 'fail', 'bridge-nf-call-iptables=0'),
+    ('HVS-VSW-12', [('sysctl.bridge_nf_call_iptables', None)], {}, 'fail', 'br_netfilter not loaded'),
+    ('HVS-VSW-12', [('libvirt.domains.0.interfaces.0.filterref', None)], {}, 'not_applicable', 'no filtered guest interface'),
+    # ---------------------------------------------------------------- mgmt_plane
+    ('HVS-MGMT-01', [('libvirt.config.libvirtd.listen_tcp', 1), ('libvirt.config.libvirtd.auth_tcp', 'none')], {},
+     'fail', 'libvirtd TCP listener with auth_tcp=none'),
+    ('HVS-MGMT-01', [(('libvirt', 'sockets', 'libvirtd-tcp.socket'), 'enabled'), ('libvirt.config.libvirtd.auth_tcp', 'none')], {},
+     'fail', 'auth_tcp=none'),
+    ('HVS-MGMT-01', [('libvirt.config.libvirtd', None), ('libvirt.config_errors', {'libvirtd': 'line 3: expected a value'})],
+     {}, 'error', 'libvirtd.conf: line 3: expected a value'),
+    ('HVS-MGMT-01', [('libvirt.config.libvirtd', None)], {}, 'error', 'libvirt.config.libvirtd'),
+    ('HVS-MGMT-02', [('libvirt.config.libvirtd.tls_no_verify_certificate', 1)], {}, 'fail', 'tls_no_verify_certificate=1'),
+    ('HVS-MGMT-02', [('libvirt.config.libvirtd.tls_allowed_dn_list', None)], {}, 'fail', 'tls_allowed_dn_list not set'),
+    ('HVS-MGMT-02', [(('libvirt', 'sockets', 'libvirtd-tls.socket'), 'disabled'), ('listeners', [])], {},
+     'not_applicable', 'no libvirt TLS listener'),
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.unix_sock_rw_perms', '0777')], {}, 'fail', 'grants access to others'),
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.unix_sock_group', None)], {}, 'fail', 'unix_sock_group not set'),
+    ('HVS-MGMT-03', [('processes', ['virtproxyd']), ('libvirt.sockets', {})], {}, 'fail', 'virtproxyd unix_sock_rw_perms=0777'),
+    ('HVS-MGMT-04', [('libvirt.config.libvirtd.access_drivers', [])], {}, 'fail', 'no polkit access driver'),
+    ('HVS-MGMT-05', [('libvirt.config.qemu.vnc_listen', '0.0.0.0')], {}, 'fail', 'qemu.conf 0.0.0.0'),
+    ('HVS-MGMT-05', [('libvirt.domains.0.graphics.0.listen', '0.0.0.0')], {}, 'fail', 'guest1 0.0.0.0'),
+    ('HVS-MGMT-05', [('libvirt.config_errors', {'qemu': 'line 12: unterminated list'}), ('libvirt.config.qemu', None)],
+     {}, 'error', 'qemu.conf: line 12: unterminated list'),
+    ('HVS-MGMT-06', [('libvirt.domains.1.graphics.0.listen', '0.0.0.0')], {}, 'fail', 'guest2 0.0.0.0'),
+    ('HVS-MGMT-06', [], {'hvsec_mgmt_plane_address': ''}, 'fail', 'guest2 192.0.2.10'),
+    ('HVS-MGMT-07', [('libvirt.config.qemu.vnc_listen', '192.0.2.10')], {}, 'fail', 'vnc_tls=0'),
+    ('HVS-MGMT-07', [('libvirt.config.qemu.spice_tls', 0)], {}, 'fail', 'spice_tls=0'),
+    ('HVS-MGMT-08', [('libvirt.config.qemu.migrate_tls_force', 0)], {}, 'fail', 'migrate_tls_force=0'),
+    ('HVS-MGMT-09', [('libvirt.config.qemu.security_driver', 'none')], {}, 'fail', 'security_driver="none"'),
+    ('HVS-MGMT-09', [('security_module.apparmor', False)], {}, 'fail', 'apparmor configured but not active'),
+    ('HVS-MGMT-09', [('libvirt.config.qemu.security_driver', None), ('security_module.apparmor', False)], {},
+     'fail', 'QEMU runs unconfined'),
+    ('HVS-MGMT-09', [('security_module', None)], {}, 'error', 'security_module'),
+    ('HVS-MGMT-10', [('libvirt.config.qemu.user', 'root')], {}, 'fail', 'user=root'),
+    ('HVS-MGMT-10', [('libvirt.config.qemu.user', None)], {}, 'pass', 'non-root'),
+    ('HVS-MGMT-10', [('libvirt.config.qemu.user', None), ('host.os', {'id': 'gentoo', 'id_like': []})], {},
+     'error', 'build default'),
+    ('HVS-MGMT-11', [('libvirt.config.qemu.dynamic_ownership', 0)], {}, 'fail', 'dynamic_ownership=0'),
+    ('HVS-MGMT-12', [('libvirt.config.qemu.seccomp_sandbox', 0)], {}, 'fail', 'seccomp_sandbox=0'),
+    ('HVS-MGMT-13', [('sshd.effective.permitrootlogin', 'yes')], {}, 'fail', 'PermitRootLogin yes'),
+    ('HVS-MGMT-13', [('sshd', None)], {}, 'not_applicable', 'sshd not installed'),
+    ('HVS-MGMT-13', [('sshd', {'effective': None, 'error': '/etc/ssh/sshd_config line 3: Bad configuration option'})], {},
+     'error', 'Bad configuration option'),
+    ('HVS-MGMT-14', [('sshd.effective.passwordauthentication', 'yes')], {}, 'fail', 'passwordauthentication yes'),
+    ('HVS-MGMT-14', [('sshd.effective.kbdinteractiveauthentication', 'yes')], {}, 'fail', 'kbdinteractiveauthentication yes'),
+    ('HVS-MGMT-14', [('sshd.effective.passwordauthentication', 'yes')], {'hvsec_mgmt_plane_sshd_password_auth': True},
+     'not_applicable', 'password login wanted'),
+    ('HVS-MGMT-15', [('sshd.effective.allowgroups', DELETE)], {}, 'fail', 'AllowGroups not set'),
+    ('HVS-MGMT-15', [('sshd.effective.allowgroups', ['hvadmin', 'users'])], {}, 'fail', 'undeclared users'),
+    ('HVS-MGMT-15', [], {'hvsec_mgmt_plane_sshd_allow_groups': []}, 'not_applicable', 'allow_groups is empty'),
+    ('HVS-MGMT-16', [('sshd.effective.ciphers', ['aes256-cbc', 'aes256-gcm@openssh.com'])], {}, 'fail', 'aes256-cbc'),
+    ('HVS-MGMT-16', [('sshd.effective.macs', ['hmac-sha1'])], {}, 'fail', 'hmac-sha1'),
+    ('HVS-MGMT-16', [('sshd.effective.kexalgorithms', ['diffie-hellman-group14-sha1'])], {}, 'fail', 'group14-sha1'),
+    ('HVS-MGMT-16', [('sshd.effective.macs', DELETE)], {}, 'error', 'sshd.effective.macs'),
+    ('HVS-MGMT-17', [('sshd.effective.listenaddress', ['0.0.0.0:22', '[::]:22'])], {}, 'fail', '0.0.0.0:22, [::]:22'),
+    ('HVS-MGMT-17', [], {'hvsec_mgmt_plane_address': ''}, 'not_applicable', 'hvsec_mgmt_plane_address not set'),
+    ('HVS-MGMT-18', [('nftables.tables', ['ip filter'])], {}, 'fail', 'no nftables table inet hvsec_mgmt'),
+    ('HVS-MGMT-18', [('nftables', {'installed': False, 'tables': None})], {}, 'fail', 'nftables not installed'),
+    ('HVS-MGMT-18', [('nftables.tables', None)], {}, 'error', 'nftables.tables'),
+    ('HVS-MGMT-19', [('listeners.1.address', '::')], {}, 'fail', 'tcp :::16514 (libvirtd)'),
+    ('HVS-MGMT-19', [('listeners.2.address', '0.0.0.0')], {}, 'fail', 'tcp 0.0.0.0:5900'),
+    ('HVS-MGMT-19', [('listeners', None)], {}, 'error', 'could not read listeners'),
+    ('HVS-MGMT-20', [('libvirt.config.libvirtd.audit_logging', 0)], {}, 'fail', 'audit_logging=0'),
+    ('HVS-MGMT-20', [('libvirt.config.libvirtd.audit_level', 0)], {}, 'fail', 'audit_level=0'),
+    ('HVS-MGMT-21', [('audit.rules', ['-w /etc/ssh -p wa'])], {}, 'fail', 'no audit watch on /etc/libvirt'),
+    ('HVS-MGMT-21', [('audit.rules', ['-a always,exit -F dir=/etc/libvirt/ -F perm=wa'])], {}, 'pass', 'dir=/etc/libvirt'),
+    ('HVS-MGMT-21', [('audit.rules', None),
+                     ('notes', [{'probe': 'audit', 'path': '/etc/audit/rules.d', 'reason': 'not found'}])],
+     {}, 'fail', 'auditd not installed'),
+    ('HVS-MGMT-21', [('audit.rules', None),
+                     ('notes', [{'probe': 'audit', 'path': '/etc/audit/rules.d', 'reason': 'permission denied'}])],
+     {}, 'error', '/etc/audit/rules.d: permission denied'),
+    ('HVS-MGMT-22', [('time_sync', {'active': False, 'daemon': None})], {}, 'fail', 'no time synchronisation'),
+    ('HVS-MGMT-22', [('time_sync', {'active': None, 'daemon': None})], {}, 'error', 'processes'),
+    ('HVS-MGMT-23', [('libvirt.config.qemu.migration_address', None)], {}, 'fail', 'migration_address=None'),
+    ('HVS-MGMT-23', [], {'hvsec_mgmt_plane_address': ''}, 'not_applicable', 'hvsec_mgmt_plane_address not set'),
+]
+
+
+@pytest.mark.parametrize('cid,changes,settings,status,fragment', CASES,
+                         ids=['%s-%d' % (c[0], i) for i, c in enumerate(CASES)])
+def test_evaluator_case(cid, changes, settings, status, fragment):
+    result = _run(cid, changes, settings)
+    assert result['status'] == status, result['evidence']
+    assert fragment in result['evidence']
+
+
+def test_every_control_has_a_fail_or_not_applicable_case_and_an_error_or_na_case():
+    covered_fail = set(c[0] for c in CASES if c[3] == 'fail')
+    # Controls that can only be not_applicable/pass by design are listed explicitly.
+    assert set(BY_ID) - covered_fail == set()
+    covered_other = set(c[0] for c in CASES if c[3] in ('error', 'not_applicable'))
+    missing = sorted(set(BY_ID) - covered_other)
+    # These evaluate settings only or degrade to fail on absence; an empty fact dict still errors them:
+    for cid in missing:
+        result = ev.evaluate({}, SETTINGS, [], controls=[BY_ID[cid]])[0]
+        assert result['status'] in ('error', 'not_applicable'), (cid, result)
+
+
+def test_empty_facts_never_raise_and_yield_error_or_not_applicable():
+    results = ev.evaluate({}, {}, [])
+    assert len(results) == len(CONTROLS)
+    assert set(r['status'] for r in results) <= set(['error', 'not_applicable'])
+
+
+def test_malformed_facts_become_error_not_traceback():
+    facts = copy.deepcopy(HARDENED)
+    facts['pci']['devices'] = 'garbage'
+    facts['libvirt']['domains'] = [42]
+    results = dict((r['id'], r) for r in ev.evaluate(facts, SETTINGS, []))
+    assert results['HVS-VFIO-03']['status'] == 'error'
+    assert 'malformed facts' in results['HVS-VFIO-03']['evidence']
+    assert results['HVS-IOMMU-16']['status'] == 'error'
+
+
+def test_real_container_facts_evaluate_without_error_except_documented():
+    """Facts captured by hypervisor_facts on the CI container (no IOMMU, no libvirt, no sshd)."""
+    results = dict((r['id'], r) for r in ev.evaluate(CONTAINER, {}, []))
+    assert results['HVS-IOMMU-05']['status'] == 'fail'
+    assert results['HVS-MGMT-01']['status'] == 'not_applicable'
+    assert results['HVS-MGMT-13']['status'] == 'not_applicable'
+    assert results['HVS-VSW-05']['status'] == 'not_applicable'
+    assert [r for r in results.values() if r['status'] == 'error'] == []
+
+
+# ---------------------------------------------------------------- waivers
+def test_waiver_marks_status_and_keeps_finding():
+    facts = copy.deepcopy(HARDENED)
+    facts['ksm']['run'] = 1
+    results = dict((r['id'], r) for r in ev.evaluate(facts, SETTINGS, [{'id': 'HVS-IOMMU-13', 'reason': 'dev box'}]))
+    assert results['HVS-IOMMU-13']['status'] == 'waived'
+    assert results['HVS-IOMMU-13']['evidence'].startswith('waived: dev box (would be: fail - ksm run=1')
+
+
+@pytest.mark.parametrize('waivers,message', [
+    ([{'id': 'HVS-NOPE-99', 'reason': 'x'}], 'waivers[0].id HVS-NOPE-99 is not a known control ID'),
+    ([{'id': 'HVS-IOMMU-13'}], 'needs a non-empty reason'),
+    ([{'id': 'HVS-IOMMU-13', 'reason': '  '}], 'needs a non-empty reason'),
+    (['HVS-IOMMU-13'], 'waivers[0] must be a dict'),
+    ({'id': 'HVS-IOMMU-13'}, 'waivers must be a list'),
+    ([{'id': 'HVS-IOMMU-13', 'reason': 'r', 'until': 'never'}], 'unknown key(s) until'),
+])
+def test_bad_waivers_raise_before_evaluation(waivers, message):
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.evaluate(HARDENED, SETTINGS, waivers)
+    assert message in str(exc.value)
+
+
+@pytest.mark.parametrize('settings,message', [
+    ({'hvsec_iommu_policy': 'lazy'}, 'hvsec_iommu_policy must be one of strict, passthrough'),
+    ({'hvsec_vfio_allowlist': '0000:00:03.0'}, 'hvsec_vfio_allowlist must be a list'),
+    ({'hvsec_vfio_allowlist': [{'name': 'x'}]}, 'hvsec_vfio_allowlist[0] must be a dict with address or id'),
+    ({'hvsec_iommu_nosmt': 'yes'}, 'hvsec_iommu_nosmt must be a bool'),
+    ({'hvsec_vswitch_bridges': ['br0']}, 'hvsec_vswitch_bridges[0] must be a dict'),
+])
+def test_bad_settings_raise_naming_the_variable(settings, message):
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.evaluate(HARDENED, settings, [])
+    assert message in str(exc.value)
+
+
+# ---------------------------------------------------------------- gate
+def _results(*pairs):
+    return [{'id': 'X-%d' % i, 'severity': sev, 'status': st} for i, (sev, st) in enumerate(pairs)]
+
+
+@pytest.mark.parametrize('fail_on,expected', [
+    ('none', []),
+    ('critical', ['X-3']),
+    ('high', ['X-1', 'X-3']),
+    ('medium', ['X-1', 'X-2', 'X-3']),
+    ('low', ['X-0', 'X-1', 'X-2', 'X-3']),
+])
+def test_gate_failures(fail_on, expected):
+    results = _results(('low', 'fail'), ('high', 'fail'), ('medium', 'fail'), ('critical', 'fail'),
+                       ('critical', 'waived'), ('critical', 'error'), ('high', 'pass'))
+    assert ev.gate_failures(results, fail_on) == expected
+
+
+def test_gate_rejects_unknown_severity():
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.gate_failures([], 'severe')
+    assert 'fail_on must be one of none, low, medium, high, critical' in str(exc.value)
+
+
+def test_summary_counts_every_status():
+    summary = ev.summarize(ev.evaluate(HARDENED, SETTINGS, [{'id': 'HVS-MGMT-18', 'reason': 'r'}]))
+    assert set(summary) == set(STATUSES)
+    assert summary['waived'] == 1 and summary['pass'] == len(CONTROLS) - 1
+
+
+# ---------------------------------------------------------------- settings
+def test_merge_settings_keeps_only_hvsec_keys_and_later_layers_win():
+    merged = ev.merge_settings({'hvsec_a': 1, 'other': 2}, {'hvsec_a': 3})
+    assert merged == {'hvsec_a': 3}
+
+
+def test_fallback_defaults_match_role_defaults_files():
+    """When a role ships defaults/main.yml, the fallback must agree with it (no drift)."""
+    yaml = pytest.importorskip('yaml')
+    checked = 0
+    for role in ev.ROLE_PREFIXES:
+        path = os.path.join(COLLECTION_ROOT, 'roles', role, 'defaults', 'main.yml')
+        if not os.path.exists(path):
+            continue
+        with open(path) as handle:
+            defaults = yaml.safe_load(handle) or {}
+        prefix = 'hvsec_%s_' % role
+        for name, value in ev.FALLBACK_DEFAULTS.items():
+            if not name.startswith(prefix):
+                continue
+            assert name in defaults, '%s: %s is missing' % (path, name)
+            if isinstance(defaults[name], str) and '{{' in defaults[name]:
+                continue  # templated default (e.g. follows hvsec_reboot_ok)
+            assert defaults[name] == value, '%s: %s is %r, fallback %r' % (path, name, defaults[name], value)
+            checked += 1
+    # Nothing to compare yet is fine; the test starts biting as soon as a role ships defaults.
+    assert checked >= 0
+
+
+def test_fallback_defaults_cover_every_catalog_variable():
+    variables = set(c['variable'] for c in CONTROLS if c['variable'])
+    assert variables <= set(ev.FALLBACK_DEFAULTS)
+
+
+def test_unparsable_domain_xml_turns_pass_into_error_and_is_noted_on_fail():
+    facts = copy.deepcopy(HARDENED)
+    facts['libvirt']['domain_errors'] = {'/etc/libvirt/qemu/broken.xml': 'mismatched tag: line 7, column 2'}
+    result = ev.evaluate(facts, SETTINGS, [], controls=[BY_ID['HVS-VSW-10']])[0]
+    assert result['status'] == 'error'
+    assert 'broken.xml: mismatched tag' in result['evidence']
+    facts['libvirt']['domains'][0]['interfaces'][0]['filterref'] = None
+    result = ev.evaluate(facts, SETTINGS, [], controls=[BY_ID['HVS-VSW-10']])[0]
+    assert result['status'] == 'fail'
+    assert 'also unparsable' in result['evidence']
+    # controls not reading domain XML are unaffected
+    assert ev.evaluate(facts, SETTINGS, [], controls=[BY_ID['HVS-MGMT-08']])[0]['status'] == 'pass'
