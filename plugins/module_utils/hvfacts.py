@@ -467,12 +467,20 @@ class Gatherer(object):
                 'addresses': host_addrs,
                 'ipv6_autoconf': None if autoconf is None else bool(autoconf),
                 'ipv6_accept_ra': procfs.to_int(self.fs.value(v6 + '/accept_ra', 'network', missing_ok=True)),
-                'ipv6_disabled': None if disable is None else bool(disable) or not self.fs.isdir(v6),
+                'ipv6_disabled': self._ipv6_disabled(v6, disable),
                 'proxy_arp': procfs.sysfs_bool(self.fs.value('/proc/sys/net/ipv4/conf/%s/proxy_arp' % name,
                                                              'network', missing_ok=True)),
                 'vlans': bridge_vlans,
             })
         return bridges
+
+    def _ipv6_disabled(self, conf_dir, disable):
+        if disable is not None:
+            return bool(disable)
+        # no per-interface IPv6 directory: IPv6 is off in the kernel (ipv6.disable=1)
+        if not self.fs.isdir(conf_dir) and not self.fs.isdir('/proc/sys/net/ipv6'):
+            return True
+        return None
 
     def _ovs(self):
         tool = self.tool('ovs-vsctl')

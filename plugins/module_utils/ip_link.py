@@ -51,7 +51,11 @@ def trim_vf(vf):
     if isinstance(vlan_list, list) and vlan_list and isinstance(vlan_list[0], dict):
         vlan = _int_or(vlan_list[0].get('vlan'), vlan)
         qos = _int_or(vlan_list[0].get('qos'), qos)
-    rate = _int_or(vf.get('max_tx_rate'))
+    # iproute2 prints {"rate": {"max_tx": N, "min_tx": N}} (IFLA_VF_RATE) or "tx_rate" (old kernels)
+    rate_obj = vf.get('rate') if isinstance(vf.get('rate'), dict) else {}
+    rate = _int_or(rate_obj.get('max_tx'))
+    if rate is None:
+        rate = _int_or(vf.get('max_tx_rate'))
     if rate is None:
         rate = _int_or(vf.get('tx_rate'), 0)
     mac = vf.get('address', vf.get('mac'))

@@ -191,7 +191,7 @@ def _parse_list(sc):
             return items
         if ch == '':
             raise ConfError('line %d: unterminated list' % start_line)
-        raise ConfError('line %d: expected , or ] in list' % sc.line)
+        raise ConfError('line %d: unterminated list (opened on line %d): expected , or ]' % (sc.line, start_line))
 
 
 def parse_libvirt_conf(text):

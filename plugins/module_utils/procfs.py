@@ -75,7 +75,8 @@ def parse_meminfo(text):
     return result
 
 
-_IR_CHIP = re.compile(r'\b(IR-[A-Za-z0-9-]+)')
+# IR-IO-APIC, IR-PCI-MSI, and on newer kernels per-device IR-PCI-MSIX-0000:00:02.0 (device part dropped)
+_IR_CHIP = re.compile(r'(?<![A-Za-z0-9-])(IR-[A-Za-z]+(?:-[A-Za-z]+)*)')
 
 
 def interrupt_remapping_chips(text):
