@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+from unittest import mock
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hvsec.hypervisor.plugins.modules import pci_passthrough
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.vfio_tree import fixture, lab_host, write
+
+
+def run(args, env=None):
+    """Run the module with SSH_CONNECTION from ``env`` (unset when None); output goes to stdout."""
+    with patch_module_args(args), mock.patch.dict(os.environ, env or {}, clear=False):
+        if env is None:
+            os.environ.pop('SSH_CONNECTION', None)
+        with pytest.raises(SystemExit):
+            pci_passthrough.main()
+
+
+@pytest.fixture
+def host(tmp_path):
+    root = str(lab_host(tmp_path))
+    write(root, 'run/hvsec-test/ip-addr.json', fixture('ip-addr.json'))
+    return root
+
+
+def invoke(capsys, args, env=None):
+    run(args, env)
+    out = capsys.readouterr().out
+    return json.loads(out)
+
+
+def read(root, rel):
+    with open(os.path.join(root, rel)) as handle:
+        return handle.read()
+
+
+def test_check_mode_predicts_bind_and_writes_nothing(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}],
+                          '_ansible_check_mode': True, '_ansible_diff': True})
+    assert res['changed'] is True
+    assert '0000:00:02.0: e1000e -> vfio-pci' in res['changes']
+    assert res['devices'][0]['action'] == 'bind'
+    assert res['devices'][0]['persistence'] == 'install-hook'
+    assert 'install e1000e for a in 0000:00:02.0;' in res['modprobe_conf']
+    assert 'softdep e1000e pre: vfio-pci' in res['modprobe_conf']
+    assert 'options vfio_iommu_type1 allow_unsafe_interrupts=0' in res['modprobe_conf']
+    headers = [d['after_header'] for d in res['diff']]
+    assert 'runtime drivers' in headers and host + '/etc/modprobe.d/hvsec-vfio.conf' in headers
+    assert not os.path.exists(os.path.join(host, 'etc/modprobe.d/hvsec-vfio.conf'))
+    assert read(host, 'sys/bus/pci/devices/0000:00:02.0/driver_override') == '(null)\n'
+    assert res['protected'] == {'0000:00:01.0': 'carries the default route (mgmt0)',
+                                '0000:00:1f.2': 'controls the boot/root disk (block 8:1)'}
+
+
+def test_id_entry_persists_by_ids(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'id': '8086:10CA'}], '_ansible_check_mode': True})
+    # The id matches both VFs; 00:10.2 already is on vfio-pci but without driver_override.
+    assert [d['address'] for d in res['devices']] == ['0000:00:10.0', '0000:00:10.2']
+    assert 'options vfio-pci ids=8086:10ca' in res['modprobe_conf']
+    assert 'softdep igbvf pre: vfio-pci' in res['modprobe_conf']
+
+
+def test_refuses_management_nic_unless_forced(host, capsys):
+    run({'root': host, 'devices': [{'id': '1af4:1041'}], '_ansible_check_mode': True})
+    res = json.loads(capsys.readouterr().out)
+    assert res['failed'] is True
+    assert 'refusing to bind device(s) the host needs: 0000:00:01.0 carries the default route (mgmt0)' in res['msg']
+    res = invoke(capsys, {'root': host, 'devices': [{'id': '1af4:1041'}], 'force': True,
+                          '_ansible_check_mode': True})
+    assert res['changed'] is True
+
+
+def test_refuses_ssh_address_nic(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True},
+                 env={'SSH_CONNECTION': '10.0.2.2 53422 192.168.50.2 22'})
+    assert res['failed'] is True
+    assert '0000:00:02.0 holds the management address (eth1)' in res['msg']
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True,
+                          'protect_interfaces': ['eth1']})
+    assert 'protected interface eth1' in res['msg']
+
+
+def test_refuses_boot_disk_controller(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:1f.2'}], '_ansible_check_mode': True})
+    assert res['failed'] is True and 'controls the boot/root disk' in res['msg']
+
+
+def test_group_not_viable_names_blocker_and_changes_nothing(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:01:00.0'}]})
+    assert res['failed'] is True
+    assert 'IOMMU group 4 of 0000:01:00.0 also holds 0000:01:00.1 (driver e1000e)' in res['msg']
+    assert res['blockers'][0]['blocker'] == '0000:01:00.1'
+    assert not os.path.exists(os.path.join(host, 'etc/modprobe.d/hvsec-vfio.conf'))
+    assert read(host, 'sys/bus/pci/devices/0000:01:00.0/driver_override') == '(null)\n'
+
+
+def test_whole_group_is_viable(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:01:00.0'}, {'address': '0000:01:00.1'}],
+                          '_ansible_check_mode': True})
+    assert res['changed'] is True and len(res['devices']) == 2
+
+
+@pytest.mark.parametrize('devices,message', [
+    ([{'address': '0000:01:00'}], "devices[0]: malformed PCI address '0000:01:00'"),
+    ([{'id': '8086:zzzz'}], "devices[0]: malformed vendor:device id '8086:zzzz'"),
+    ([{'id': 'dead:beef'}], 'no PCI device matches vendor:device id dead:beef on this host'),
+    ([{'address': '0000:05:00.0'}], 'PCI device 0000:05:00.0 does not exist on this host'),
+    ([{'address': '0000:00:02.0', 'id': '8086:10d3'}], 'devices[0]: give exactly one of address or id'),
+    ([{'name': 'x'}], 'devices[0]: give exactly one of address or id'),
+])
+def test_bad_input(host, capsys, devices, message):
+    res = invoke(capsys, {'root': host, 'devices': devices})
+    assert res['failed'] is True
+    assert message in res['msg']
+    assert os.listdir(os.path.join(host, 'etc/modprobe.d')) == []
+
+
+def test_release_plan_for_vfio_device(host, capsys):
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:10.2'}], 'state': 'absent',
+                          '_ansible_check_mode': True, 'lock_unsafe': False})
+    assert res['changed'] is True
+    assert res['changes'] == ['0000:00:10.2: vfio-pci -> host driver']
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'state': 'absent',
+                          '_ansible_check_mode': True, 'lock_unsafe': False})
+    assert res['changed'] is False
+
+
+def test_bound_device_is_idempotent(host, capsys):
+    write(host, 'sys/bus/pci/devices/0000:00:10.2/driver_override', 'vfio-pci\n')
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:10.2'}], 'lock_unsafe': False,
+                          'persistent': False})
+    assert res['changed'] is False
+    assert res['devices'][0]['dev_vfio'] == '/dev/vfio/7'
+
+
+def test_lock_unsafe_applies_and_is_idempotent(host, capsys):
+    write(host, 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts', 'Y\n')
+    write(host, 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode', 'N\n')
+    write(host, 'etc/modprobe.d/iommu_unsafe_interrupts.conf', fixture('modprobe-unsafe.conf'))
+    res = invoke(capsys, {'root': host, 'devices': [], '_ansible_check_mode': True})
+    assert res['changed'] is True
+    assert read(host, 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts') == 'Y\n'
+    res = invoke(capsys, {'root': host, 'devices': []})
+    assert res['changed'] is True
+    assert 'runtime vfio_iommu_type1.allow_unsafe_interrupts Y -> N' in res['changes']
+    assert read(host, 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts') == 'N'
+    fixed = read(host, 'etc/modprobe.d/iommu_unsafe_interrupts.conf')
+    assert '\noptions vfio_iommu_type1 allow_unsafe_interrupts=1' not in fixed
+    assert 'options kvm ignore_msrs=1' in fixed
+    backups = [n for n in os.listdir(os.path.join(host, 'etc/modprobe.d')) if n.startswith('iommu_unsafe_interrupts.conf.')]
+    assert len(backups) == 1
+    managed = read(host, 'etc/modprobe.d/hvsec-vfio.conf')
+    assert 'options vfio enable_unsafe_noiommu_mode=0' in managed
+    res = invoke(capsys, {'root': host, 'devices': []})
+    assert res['changed'] is False, res['changes']
+
+
+def test_exclusive_drops_old_entries(host, capsys):
+    write(host, 'etc/modprobe.d/hvsec-vfio.conf',
+          '# old\noptions vfio-pci ids=dead:beef\nsoftdep e1000e pre: vfio-pci\n')
+    res = invoke(capsys, {'root': host, 'devices': [], 'exclusive': True, 'lock_unsafe': False,
+                          '_ansible_check_mode': True})
+    assert res['changed'] is True and res['modprobe_conf'] == ''
+    res = invoke(capsys, {'root': host, 'devices': [], 'lock_unsafe': True, '_ansible_check_mode': True})
+    assert 'options vfio-pci ids=dead:beef' in res['modprobe_conf']
