@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side filters for the mgmt_plane role: administrator CIDRs and the lockout guard.
+
+``mgmt_cidrs``: validate and normalize a list of administrator networks with netaddr
+(host bits cleared, overlapping networks merged, IPv4 and IPv6 split).
+``mgmt_cidr_contains``: whether an address is inside any of the networks.
+``mgmt_ip``: validate and normalize one IP address. ``mgmt_is_loopback``: 127.0.0.0/8 or ::1.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+try:
+    import netaddr
+    HAS_NETADDR = True
+except ImportError:  # pragma: no cover
+    HAS_NETADDR = False
+
+
+def _need_netaddr():
+    if not HAS_NETADDR:
+        raise AnsibleFilterError('the hvsec.hypervisor mgmt_* filters need the netaddr Python library on the controller')
+
+
+def mgmt_cidrs(value, name='hvsec_mgmt_plane_admin_cidrs'):
+    """Return {'ipv4': [...], 'ipv6': [...], 'all': [...]} of normalized, merged CIDRs.
+
+    Raises AnsibleFilterError naming ``name`` and the bad item.
+    """
+    _need_netaddr()
+    if value is None:
+        value = []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise AnsibleFilterError('%s must be a list of CIDRs, got %r' % (name, value))
+    nets = []
+    for item in value:
+        text = str(item).strip() if isinstance(item, str) else None
+        if not text or '/' not in text and not _is_address(text):
+            raise AnsibleFilterError('%s: %r is not a CIDR (expected e.g. 192.0.2.0/24 or 2001:db8::/64)'
+                                     % (name, item))
+        try:
+            net = netaddr.IPNetwork(text)
+        except (netaddr.AddrFormatError, ValueError, TypeError) as exc:
+            raise AnsibleFilterError('%s: %r is not a valid CIDR (%s)' % (name, item, exc))
+        if net.prefixlen == 0:
+            raise AnsibleFilterError('%s: %r admits every address; list the administrator networks instead'
+                                     % (name, item))
+        nets.append(net.cidr)
+    merged = netaddr.cidr_merge(nets)
+    v4 = [str(n) for n in merged if n.version == 4]
+    v6 = [str(n) for n in merged if n.version == 6]
+    return {'ipv4': v4, 'ipv6': v6, 'all': v4 + v6}
+
+
+def _is_address(text):
+    try:
+        netaddr.IPAddress(text)
+        return True
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return False
+
+
+def mgmt_cidr_contains(address, cidrs):
+    """True when ``address`` (an IP, IPv4-mapped IPv6 allowed) is in one of ``cidrs``."""
+    _need_netaddr()
+    if isinstance(cidrs, dict):
+        cidrs = cidrs.get('all', [])
+    try:
+        ip = netaddr.IPAddress(str(address).strip())
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise AnsibleFilterError('mgmt_cidr_contains: %r is not an IP address' % (address,))
+    if ip.version == 6 and ip.is_ipv4_mapped():
+        ip = ip.ipv4()
+    for cidr in cidrs or []:
+        if ip in netaddr.IPNetwork(str(cidr)):
+            return True
+    return False
+
+
+def mgmt_ip(value, name='address'):
+    """Validate one IP address (no prefix) and return it normalized; raise naming ``name``."""
+    _need_netaddr()
+    text = str(value).strip() if isinstance(value, str) else ''
+    if not text or '/' in text:
+        raise AnsibleFilterError('%s: %r is not an IP address' % (name, value))
+    try:
+        return str(netaddr.IPAddress(text))
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        raise AnsibleFilterError('%s: %r is not an IP address' % (name, value))
+
+
+def mgmt_is_loopback(value):
+    """True for 127.0.0.0/8 and ::1 (a hostname such as localhost is not accepted)."""
+    _need_netaddr()
+    try:
+        return netaddr.IPAddress(str(value).strip()).is_loopback()
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return False
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'mgmt_cidrs': mgmt_cidrs,
+            'mgmt_cidr_contains': mgmt_cidr_contains,
+            'mgmt_ip': mgmt_ip,
+            'mgmt_is_loopback': mgmt_is_loopback,
+        }
