@@ -315,6 +315,9 @@ class Passthrough(object):
     def ensure_vfio_loaded(self):
         if os.path.isdir(self.path('sys/bus/pci/drivers/vfio-pci')):
             return
+        if self.root != '/':
+            self.module.fail_json(msg='root=%s: vfio-pci is not loaded in the test tree (modules are only loaded on a real host)'
+                                  % self.root, changes=self.changes)
         modprobe = self.module.get_bin_path('modprobe', required=True)
         rc, _out, err = self.module.run_command([modprobe, 'vfio-pci'])
         if rc != 0:
@@ -442,6 +445,9 @@ class Passthrough(object):
         return False, '%s not in %s: no refresh needed' % (', '.join(sorted(set(modules))) or 'no host driver', image)
 
     def refresh_initramfs(self):
+        if self.root != '/':
+            self.module.fail_json(msg='root=%s: the initramfs is only refreshed on a real host' % self.root,
+                                  changes=self.changes)
         tool = self.module.get_bin_path('update-initramfs')
         if tool:
             cmd = [tool, '-u', '-k', os.uname()[2]]
@@ -484,6 +490,16 @@ class Passthrough(object):
                 self.module.fail_json(msg='IOMMU group not viable: ' + '; '.join(b['reason'] for b in blockers),
                                       blockers=blockers, changes=[])
 
+        conf_full = self.path(params['modprobe_conf'])
+        old_conf = self.read_text(params['modprobe_conf'])
+        parsed = pcilib.parse_managed_modprobe(old_conf)
+        # Host driver modules recorded by earlier runs: a device already on vfio-pci no longer shows
+        # its host driver, and modprobe -R may be unavailable.
+        known_modules = {}
+        for mod, addrs in parsed['overrides'].items():
+            for addr in addrs:
+                known_modules.setdefault(addr, []).append(mod)
+
         # ---- plan runtime
         plan = []
         for addr, entry in targets:
@@ -494,12 +510,9 @@ class Passthrough(object):
                 action = None if (on_vfio and override_vfio) else 'bind'
             else:
                 action = 'release' if (on_vfio or override_vfio) else None
-            plan.append((addr, entry, dev, action, self.host_modules(dev)))
+            plan.append((addr, entry, dev, action, self.host_modules(dev) or known_modules.get(addr, [])))
 
         # ---- plan persistence
-        conf_full = self.path(params['modprobe_conf'])
-        old_conf = self.read_text(params['modprobe_conf'])
-        parsed = pcilib.parse_managed_modprobe(old_conf)
         ids = [] if (present and params['exclusive']) else list(parsed['ids'])
         addr_entries = set()
         if not (present and params['exclusive']):
@@ -524,7 +537,7 @@ class Passthrough(object):
                 continue
             mods = module_cache.get(addr)
             if mods is None:
-                mods = self.host_modules(dev)
+                mods = self.host_modules(dev) or known_modules.get(addr, [])
             softdeps.update(mods)
             if by_addr and not by_id:
                 if mods:

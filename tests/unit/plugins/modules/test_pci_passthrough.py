@@ -173,3 +173,80 @@ def test_exclusive_drops_old_entries(host, capsys):
     assert res['changed'] is True and res['modprobe_conf'] == ''
     res = invoke(capsys, {'root': host, 'devices': [], 'lock_unsafe': True, '_ansible_check_mode': True})
     assert 'options vfio-pci ids=dead:beef' in res['modprobe_conf']
+
+
+class FakeKernel(object):
+    """Mimics the PCI core's sysfs semantics on the fixture tree.
+
+    driver_override: stored; DEV/driver/unbind: drops the driver link; drivers_probe: binds the
+    device to its driver_override driver if set, else back to its original host driver (if that
+    driver is "loaded", i.e. has a directory). Everything the module writes is recorded.
+    """
+
+    def __init__(self, root, refuse=False):
+        self.root = root
+        self.refuse = refuse
+        self.writes = []
+        self.host_driver = {}
+
+    def link(self, addr):
+        return os.path.join(self.root, 'sys/bus/pci/devices', addr, 'driver')
+
+    def __call__(self, _passthrough, rel, value):
+        self.writes.append((rel, value))
+        full = os.path.join(self.root, rel)
+        if rel.endswith('/driver/unbind'):
+            addr = value.strip()
+            current = os.path.basename(os.readlink(self.link(addr)))
+            self.host_driver.setdefault(addr, current)
+            os.unlink(self.link(addr))
+            return
+        if rel == 'sys/bus/pci/drivers_probe':
+            addr = value.strip()
+            if os.path.lexists(self.link(addr)) or self.refuse:
+                return
+            override = read(self.root, 'sys/bus/pci/devices/%s/driver_override' % addr).strip()
+            drv = override if override not in ('', '(null)') else self.host_driver.get(addr)
+            if drv and os.path.isdir(os.path.join(self.root, 'sys/bus/pci/drivers', drv)):
+                os.symlink(os.path.join(self.root, 'sys/bus/pci/drivers', drv), self.link(addr))
+            return
+        if rel.endswith('/remove_id'):
+            return
+        with open(full, 'w') as handle:
+            handle.write(value)
+
+
+def test_bind_then_release_against_fake_kernel(host, capsys):
+    fake = FakeKernel(host)
+    args = {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'timeout': 2}
+    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', lambda s, r, v: fake(s, r, v)):
+        res = invoke(capsys, args)
+        assert res['changed'] is True, res
+        assert fake.writes == [('sys/bus/pci/devices/0000:00:02.0/driver_override', 'vfio-pci'),
+                               ('sys/bus/pci/devices/0000:00:02.0/driver/unbind', '0000:00:02.0'),
+                               ('sys/bus/pci/drivers_probe', '0000:00:02.0')]
+        assert res['devices'][0]['driver'] == 'vfio-pci' and res['devices'][0]['driver_before'] == 'e1000e'
+        conf = read(host, 'etc/modprobe.d/hvsec-vfio.conf')
+        assert 'install e1000e for a in 0000:00:02.0;' in conf
+        # Second run: nothing to do, nothing written.
+        fake.writes = []
+        res = invoke(capsys, args)
+        assert res['changed'] is False and fake.writes == []
+        # Release: override cleared, unbound, reprobed to the host driver; persistence removed.
+        res = invoke(capsys, dict(args, state='absent'))
+        assert res['changed'] is True
+        assert res['devices'][0]['driver'] == 'e1000e'
+        assert 'install e1000e' not in read(host, 'etc/modprobe.d/hvsec-vfio.conf')
+        assert read(host, 'sys/bus/pci/devices/0000:00:02.0/driver_override') == '\n'
+        res = invoke(capsys, dict(args, state='absent'))
+        assert res['changed'] is False
+
+
+def test_bind_that_does_not_take_effect_fails(host, capsys):
+    fake = FakeKernel(host, refuse=True)  # the probe binds nothing (e.g. vfio-pci rejects the device)
+    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', lambda s, r, v: fake(s, r, v)):
+        res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'timeout': 1})
+    assert res['failed'] is True
+    assert res['msg'] == '0000:00:02.0 did not bind to vfio-pci (driver now None)'
+    # Persistence is only written after the runtime binding worked.
+    assert not os.path.exists(os.path.join(host, 'etc/modprobe.d/hvsec-vfio.conf'))
