@@ -179,6 +179,8 @@ def effective_mismatches(options, effective):
             bad.append('%s: wanted %s, sshd -T does not show it' % (key, value))
             continue
         have = effective[low]
+        if low in REPEATED and not isinstance(value, (list, tuple)):
+            value = [value]
         if isinstance(value, (list, tuple)):
             if low == 'listenaddress':
                 want_set = set(_addr_host(v) for v in value)

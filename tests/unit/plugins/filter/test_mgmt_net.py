@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+netaddr = pytest.importorskip('netaddr')
+
+from ansible_collections.hvsec.hypervisor.plugins.filter.mgmt_net import (  # noqa: E402
+    mgmt_cidr_contains, mgmt_cidrs, mgmt_ip, mgmt_is_loopback)
+
+
+def test_cidrs_normalized_merged_and_split():
+    out = mgmt_cidrs(['10.0.2.2/24', '10.0.2.2', '192.0.2.7/32', '2001:DB8::1/64', '10.0.3.0/24'])
+    assert out == {'ipv4': ['10.0.2.0/23', '192.0.2.7/32'], 'ipv6': ['2001:db8::/64'],
+                   'all': ['10.0.2.0/23', '192.0.2.7/32', '2001:db8::/64']}
+    assert mgmt_cidrs([]) == {'ipv4': [], 'ipv6': [], 'all': []}
+
+
+@pytest.mark.parametrize('value,fragment', [
+    ('10.0.0.0/8', 'must be a list'),
+    (['10.0.2.300/24'], "'10.0.2.300/24' is not a valid CIDR"),
+    (['hostname'], "'hostname' is not a CIDR"),
+    (['0.0.0.0/0'], 'admits every address'),
+    (['::/0'], 'admits every address'),
+    ([24], 'is not a CIDR'),
+])
+def test_cidrs_errors_name_the_variable(value, fragment):
+    with pytest.raises(AnsibleFilterError) as exc:
+        mgmt_cidrs(value)
+    assert 'hvsec_mgmt_plane_admin_cidrs' in str(exc.value) and fragment in str(exc.value)
+
+
+def test_contains():
+    nets = mgmt_cidrs(['10.0.2.2/32', '2001:db8::/64'])
+    assert mgmt_cidr_contains('10.0.2.2', nets) is True
+    assert mgmt_cidr_contains('::ffff:10.0.2.2', nets) is True
+    assert mgmt_cidr_contains('10.0.2.3', nets) is False
+    assert mgmt_cidr_contains('2001:db8::5', nets['all']) is True
+    with pytest.raises(AnsibleFilterError):
+        mgmt_cidr_contains('nope', nets)
+
+
+def test_ip_and_loopback():
+    assert mgmt_ip('2001:DB8::1', 'x') == '2001:db8::1'
+    for bad in ('10.0.0.1/24', 'localhost', '', 5):
+        with pytest.raises(AnsibleFilterError) as exc:
+            mgmt_ip(bad, 'hvsec_mgmt_plane_console_listen')
+        assert 'hvsec_mgmt_plane_console_listen' in str(exc.value)
+    assert mgmt_is_loopback('127.0.0.1') and mgmt_is_loopback('::1') and mgmt_is_loopback('127.3.0.1')
+    assert not mgmt_is_loopback('10.0.2.15') and not mgmt_is_loopback('localhost')
