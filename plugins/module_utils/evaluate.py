@@ -22,7 +22,6 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import (
     BY_ID, CONTROLS, SEVERITIES, severity_rank,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import summarize  # noqa: F401 (re-exported)
 
 # ---------------------------------------------------------------------------------------
 # FALLBACK DEFAULTS: the agreed role variables and their defaults. Used only until the

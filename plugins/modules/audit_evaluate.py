@@ -20,7 +20,7 @@ description:
     built-in fallbacks for roles that ship none) overlaid with the host's C(hvsec_*) variables.
 version_added: 0.1.0
 author:
-  - hvsec.hypervisor maintainers
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   facts:
     description:

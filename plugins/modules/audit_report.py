@@ -20,7 +20,7 @@ description:
   - Run it once per play (C(run_once)); it never contacts a managed host.
 version_added: 0.1.0
 author:
-  - hvsec.hypervisor maintainers
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   report_dir:
     description:

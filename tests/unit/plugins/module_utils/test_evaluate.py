@@ -19,6 +19,7 @@ import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import BY_ID, CONTROLS, STATUSES
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import summarize
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'audit')
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -384,7 +385,7 @@ def test_gate_rejects_unknown_severity():
 
 
 def test_summary_counts_every_status():
-    summary = ev.summarize(ev.evaluate(HARDENED, SETTINGS, [{'id': 'HVS-MGMT-18', 'reason': 'r'}]))
+    summary = summarize(ev.evaluate(HARDENED, SETTINGS, [{'id': 'HVS-MGMT-18', 'reason': 'r'}]))
     assert set(summary) == set(STATUSES)
     assert summary['waived'] == 1 and summary['pass'] == len(CONTROLS) - 1
 

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark the audit: wall time per host and remote module invocations per host.
+
+    python bench/audit_bench.py [--runs N] [--inventory FILE]      (make bench)
+
+Timing: N plain runs of `ansible-playbook playbooks/audit.yml` (as `make audit` does), wall
+clock per run divided by the number of hosts.
+
+Remote invocations: one extra run at -vvv. Ansible logs every command it executes through a
+host's connection as `<HOST> EXEC ...`, and every module it ships as an `AnsiballZ_<module>.py`
+payload (or, with pipelining, a `PUT`-less EXEC of the interpreter). We count, per host, the
+EXEC lines that start a Python interpreter, i.e. module executions; controller-side action
+plugins (audit_evaluate, audit_report, assert) execute nothing on the host and do not appear.
+Results go to bench/results/audit-<timestamp>.json (git-ignored).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+BIN = os.path.dirname(sys.executable)
+RESULTS = os.path.join(ROOT, 'bench', 'results')
+EXEC_RE = re.compile(r'^<(?P<host>[^>]+)> EXEC (?P<cmd>.*)$')
+# A module execution: the interpreter run on an AnsiballZ payload, or (pipelining) the bare
+# interpreter reading the payload from stdin. mkdir/chmod/rm housekeeping does not count.
+MODULE_RE = re.compile(r"python[0-9.]*(?: +(?P<payload>\S*AnsiballZ_(?P<module>\w+)\.py))? *(?:&&|'|$)")
+TASK_RE = re.compile(r'^TASK \[(?P<name>.*?)\]')
+
+
+def _env(tmp):
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
+               ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(tmp, 'factcache'))
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    return env
+
+
+def run_audit(inventory, tmp, verbose=False, extra=()):
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, os.path.join(ROOT, 'playbooks', 'audit.yml'),
+           '-e', 'hvsec_audit_report_dir=%s' % os.path.join(tmp, 'reports')] + list(extra)
+    if verbose:
+        cmd.append('-vvv')
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=tmp, env=_env(tmp), capture_output=True, text=True, check=False)
+    wall = time.monotonic() - start
+    return proc.returncode, wall, proc.stdout + proc.stderr
+
+
+def count_invocations(output):
+    """{host: {'module_execs': n, 'execs': n, 'by_task': {task: n}}} from -vvv output.
+
+    ``execs`` counts every remote command (housekeeping included), ``module_execs`` only the
+    module executions.
+    """
+    counts = {}
+    task = None
+    for line in output.splitlines():
+        match = TASK_RE.match(line)
+        if match:
+            task = match.group('name')
+            continue
+        match = EXEC_RE.match(line.strip())
+        if not match:
+            continue
+        host, cmd = match.group('host'), match.group('cmd')
+        entry = counts.setdefault(host, {'module_execs': 0, 'execs': 0, 'by_task': {}})
+        entry['execs'] += 1
+        if MODULE_RE.search(cmd):
+            entry['module_execs'] += 1
+            entry['by_task'][task] = entry['by_task'].get(task, 0) + 1
+    return counts
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=3)
+    parser.add_argument('--inventory', default=os.path.join(ROOT, 'playbooks', 'inventory', 'localhost.yml'))
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error('--runs must be at least 1')
+
+    with tempfile.TemporaryDirectory(prefix='hvsec-bench-') as tmp:
+        walls = []
+        hosts = None
+        for index in range(args.runs):
+            rc, wall, output = run_audit(args.inventory, tmp)
+            if rc != 0:
+                print(output[-3000:])
+                print('run %d failed (rc=%d)' % (index + 1, rc), file=sys.stderr)
+                return 1
+            with open(os.path.join(tmp, 'reports', 'audit.json')) as handle:
+                hosts = sorted(json.load(handle)['hosts'])
+            walls.append(wall)
+            print('run %d: %.2f s wall, %d host(s), %.2f s per host' % (index + 1, wall, len(hosts), wall / len(hosts)))
+        rc, vwall, output = run_audit(args.inventory, tmp, verbose=True)
+        if rc != 0:
+            print(output[-3000:])
+            return 1
+        counts = count_invocations(output)
+
+    per_host = dict((h, counts.get(h, {'module_execs': 0, 'execs': 0, 'by_task': {}})) for h in hosts)
+    result = {
+        'generated_at': datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
+        'inventory': os.path.relpath(args.inventory, ROOT),
+        'hosts': len(hosts),
+        'runs': args.runs,
+        'cpu_count': os.cpu_count(),
+        'loadavg_1m': os.getloadavg()[0],
+        'wall_s': [round(w, 3) for w in walls],
+        'wall_median_s': round(statistics.median(walls), 3),
+        'wall_per_host_median_s': round(statistics.median(walls) / len(hosts), 3),
+        'remote_invocations': per_host,
+    }
+    os.makedirs(RESULTS, exist_ok=True)
+    path = os.path.join(RESULTS, 'audit-%s.json' % datetime.datetime.now().strftime('%Y%m%dT%H%M%S'))
+    with open(path, 'w') as handle:
+        json.dump(result, handle, indent=2)
+    print('median %.2f s wall (%.2f s per host) over %d run(s); load average %.2f on %d CPUs'
+          % (result['wall_median_s'], result['wall_per_host_median_s'], args.runs, result['loadavg_1m'],
+             result['cpu_count']))
+    for host, entry in sorted(per_host.items()):
+        print('%s: %d remote module invocation(s) %s, %d remote command(s) in total'
+              % (host, entry['module_execs'], json.dumps(entry['by_task']), entry['execs']))
+    print('results: %s' % os.path.relpath(path, ROOT))
+    ok = all(e['module_execs'] == 1 for e in per_host.values())
+    if not ok:
+        print('TARGET MISSED: expected exactly one remote module invocation per host', file=sys.stderr)
+    return 0 if ok else 2
+
+
+if __name__ == '__main__':
+    sys.exit(main())

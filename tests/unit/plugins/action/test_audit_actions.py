@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller-side actions audit_evaluate and audit_report, with a real loader and templar."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.template import Templar
+
+from ansible_collections.hvsec.hypervisor.plugins.action import audit_evaluate, audit_report
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'audit')
+
+
+def _load(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return json.load(handle)
+
+
+class FakeTask(object):
+    def __init__(self, args):
+        self.args = args
+        self.async_val = 0
+        self.check_mode = False
+        self.diff = False
+        self.action = 'audit'
+        self.delegate_to = None
+        self.environment = None
+        self.become = False
+        self.no_log = False
+
+    def get_name(self):
+        return 'test'
+
+
+class FakeShell(object):
+    tmpdir = 'unused'  # not None: the actions never ask for a remote temporary directory
+
+
+class FakeConnection(object):
+    _shell = FakeShell()
+
+    def exec_command(self, *args, **kwargs):
+        raise AssertionError('controller-side action tried to execute a remote command')
+
+    def put_file(self, *args, **kwargs):
+        raise AssertionError('controller-side action tried to transfer a file')
+
+
+def _action(cls, args):
+    loader = DataLoader()
+    return cls(task=FakeTask(args), connection=FakeConnection(), play_context=PlayContext(), loader=loader,
+               templar=Templar(loader=loader), shared_loader_obj=None)
+
+
+def _evaluate(args, task_vars, roles_dir=None, monkeypatch=None):
+    if roles_dir is not None:
+        monkeypatch.setattr(audit_evaluate, 'ROLES_DIR', str(roles_dir))
+    return _action(audit_evaluate.ActionModule, args).run(task_vars=task_vars)
+
+
+@pytest.fixture
+def no_roles(tmp_path, monkeypatch):
+    monkeypatch.setattr(audit_evaluate, 'ROLES_DIR', str(tmp_path / 'roles'))
+    return tmp_path / 'roles'
+
+
+def test_evaluate_from_host_facts_and_vars(no_roles):
+    task_vars = dict(_load('settings_hardened.json'), inventory_hostname='hv1',
+                     ansible_facts={'hvsec': _load('facts_hardened.json')})
+    result = _evaluate({}, task_vars)
+    assert result['changed'] is False
+    assert [r['id'] for r in result['results']] == [c['id'] for c in CONTROLS]
+    assert result['summary']['pass'] == len(CONTROLS)
+    assert result['gate_failures'] == []
+    assert result['msg'].startswith('hv1: pass=%d' % len(CONTROLS))
+
+
+def test_role_defaults_are_read_templated_and_overridden_by_host_vars(tmp_path, monkeypatch):
+    defaults = tmp_path / 'roles' / 'iommu' / 'defaults'
+    defaults.mkdir(parents=True)
+    (defaults / 'main.yml').write_text('hvsec_iommu_policy: "{{ site_iommu_policy }}"\n')
+    facts = _load('facts_hardened.json')
+    facts['iommu']['groups'][0]['type'] = 'identity'
+    task_vars = dict(_load('settings_hardened.json'), site_iommu_policy='passthrough',
+                     ansible_facts={'hvsec': facts})
+    result = _evaluate({}, task_vars, tmp_path / 'roles', monkeypatch)
+    iommu07 = [r for r in result['results'] if r['id'] == 'HVS-IOMMU-07'][0]
+    assert iommu07['status'] == 'pass' and 'passthrough' in iommu07['evidence']
+    task_vars['hvsec_iommu_policy'] = 'strict'
+    result = _evaluate({}, task_vars, tmp_path / 'roles', monkeypatch)
+    iommu07 = [r for r in result['results'] if r['id'] == 'HVS-IOMMU-07'][0]
+    assert iommu07['status'] == 'fail' and 'identity' in iommu07['evidence']
+
+
+def test_waivers_default_to_hvsec_waivers_and_gate_enforce(no_roles):
+    facts = _load('facts_hardened.json')
+    facts['libvirt']['config']['qemu']['migrate_tls_force'] = 0
+    facts['ksm']['run'] = 1
+    task_vars = dict(_load('settings_hardened.json'), ansible_facts={'hvsec': facts},
+                     hvsec_waivers=[{'id': 'HVS-IOMMU-13', 'reason': 'lab'}])
+    result = _evaluate({'fail_on': 'medium'}, task_vars)
+    assert result['gate_failures'] == ['HVS-MGMT-08']
+    assert not result.get('failed')
+    result = _evaluate({'fail_on': 'medium', 'enforce': True}, task_vars)
+    assert result['failed'] is True
+    assert 'HVS-MGMT-08' in result['msg']
+    result = _evaluate({'fail_on': 'critical', 'enforce': True}, task_vars)
+    assert not result.get('failed')
+
+
+@pytest.mark.parametrize('args,task_vars,message', [
+    ({'bogus': 1}, {}, 'bogus'),
+    ({'fail_on': 'severe'}, {}, 'fail_on'),
+    ({'waivers': [{'id': 'HVS-NOPE-01', 'reason': 'x'}]}, None, 'waivers: waivers[0].id HVS-NOPE-01 is not a known control ID'),
+    ({}, {'hvsec_vfio_allowlist': 'all'}, 'settings: hvsec_vfio_allowlist must be a list'),
+    ({}, {'ansible_facts': {}}, 'facts: no ansible_facts.hvsec'),
+])
+def test_bad_input_names_the_option(no_roles, args, task_vars, message):
+    base = {'ansible_facts': {'hvsec': _load('facts_hardened.json')}}
+    base.update(task_vars or {})
+    with pytest.raises(AnsibleActionFail) as exc:
+        _evaluate(args, base)
+    assert message in str(exc.value)
+
+
+def _host_result(facts, settings):
+    task_vars = dict(settings, ansible_facts={'hvsec': facts})
+    return audit_evaluate.ActionModule.run(_action(audit_evaluate.ActionModule, {}), task_vars=task_vars)
+
+
+def test_report_writes_all_formats_keeps_previous_and_covers_failed_hosts(tmp_path, no_roles):
+    settings = _load('settings_hardened.json')
+    hv1 = _host_result(_load('facts_hardened.json'), settings)
+    hostvars = {'hv1': {'hvsec_audit': hv1}, 'hv2': {}}
+    task_vars = {'hostvars': hostvars, 'ansible_play_hosts_all': ['hv1', 'hv2']}
+    report_dir = tmp_path / 'out'
+    result = _action(audit_report.ActionModule, {'report_dir': str(report_dir), 'quiet': True}).run(task_vars=task_vars)
+    assert result['changed'] is False
+    assert sorted(result['files']) == ['json', 'junit', 'markdown']
+    data = json.loads((report_dir / 'audit.json').read_text())
+    assert data['hosts']['hv1']['summary']['pass'] == len(CONTROLS)
+    assert data['hosts']['hv2']['summary']['error'] == len(CONTROLS)
+    assert 'no audit result' in data['hosts']['hv2']['controls'][0]['evidence']
+    assert (report_dir / 'audit.md').exists() and (report_dir / 'audit.junit.xml').exists()
+    assert len(result['summary_lines']) == 2
+    # second run: previous kept, no temporary files left behind
+    result = _action(audit_report.ActionModule, {'report_dir': str(report_dir), 'quiet': True}).run(task_vars=task_vars)
+    assert 'previous' in result['files']
+    assert json.loads((report_dir / 'audit.previous.json').read_text()) == data
+    assert sorted(os.listdir(str(report_dir))) == ['audit.json', 'audit.junit.xml', 'audit.md', 'audit.previous.json']
+
+
+def test_report_dir_unwritable_is_a_clear_error(tmp_path):
+    blocker = tmp_path / 'file'
+    blocker.write_text('x')
+    with pytest.raises(AnsibleActionFail) as exc:
+        _action(audit_report.ActionModule, {'report_dir': str(blocker / 'sub'), 'quiet': True}).run(
+            task_vars={'hostvars': {}, 'ansible_play_hosts_all': []})
+    assert 'report_dir' in str(exc.value)
