@@ -71,6 +71,32 @@ def _directives(text):
         yield number, key.lower(), value.strip().lstrip('=').strip()
 
 
+def include_pattern(main_text, dropin_path):
+    """The top-level ``Include`` pattern (absolute) that matches ``dropin_path``, or None."""
+    for number, key, value in _directives(main_text):
+        if key == 'match':
+            return None
+        if key == 'include':
+            for pattern in value.split():
+                if not pattern.startswith('/'):
+                    pattern = '/etc/ssh/' + pattern
+                if fnmatch.fnmatch(dropin_path, pattern):
+                    return pattern
+    return None
+
+
+def shadowing_in(name, text, managed_keywords):
+    """Managed keywords (lower case) set at top level of another file read before the drop-in."""
+    managed = set(k.lower() for k in managed_keywords)
+    found = []
+    for number, key, value in _directives(text):
+        if key == 'match':
+            break
+        if key in managed:
+            found.append('%s (%s line %d)' % (key, name, number))
+    return found
+
+
 def include_status(main_text, dropin_path, managed_keywords):
     """Return ``(included, shadowing)``.
 

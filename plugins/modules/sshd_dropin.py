@@ -103,6 +103,7 @@ lockout:
   elements: str
 '''
 
+import glob
 import grp
 import os
 import pwd
@@ -111,7 +112,7 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
-    effective_mismatches, include_status, lockout_problems, render)
+    effective_mismatches, include_pattern, include_status, lockout_problems, render, shadowing_in)
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t
 
 
@@ -195,9 +196,15 @@ def main():
         module.fail_json(msg='sshd_dropin: %s does not include %s (add "Include %s/*.conf" at its top); '
                              'nothing was changed' % (p['main_config'], p['path'], os.path.dirname(p['path'])),
                          included=False)
+    pattern = include_pattern(main_text, p['path'])
+    for other in sorted(glob.glob(pattern)) if pattern else []:
+        if other >= p['path']:
+            break
+        shadowing.extend(shadowing_in(other, _read(other) or '', [k for k, v in options]))
     if shadowing:
-        module.fail_json(msg='sshd_dropin: %s sets %s before its Include of %s, so the drop-in would not apply; '
-                             'nothing was changed' % (p['main_config'], ', '.join(shadowing), p['path']),
+        module.fail_json(msg='sshd_dropin: %s or a drop-in read before %s sets %s, which would take precedence '
+                             '(sshd uses the first value); nothing was changed'
+                             % (p['main_config'], p['path'], ', '.join(shadowing)),
                          included=True)
     if not os.path.isdir(os.path.dirname(p['path'])):
         if module.check_mode:

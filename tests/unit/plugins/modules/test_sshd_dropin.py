@@ -100,7 +100,7 @@ def test_new_rejected_file_is_removed(capsys, etc):
 def test_main_file_shadowing_refused_before_writing(capsys, etc):
     (etc / 'sshd_config').write_text('PermitRootLogin yes\nInclude %s/*.conf\n' % (etc / 'sshd_config.d'))
     res = _run(capsys, etc, GOOD)
-    assert res['failed'] is True and 'before its Include' in res['msg']
+    assert res['failed'] is True and 'permitrootlogin (line 1)' in res['msg']
     assert os.listdir(str(etc / 'sshd_config.d')) == []
 
 
@@ -118,3 +118,10 @@ def test_lockout_guard_refuses_and_override_applies(capsys, etc):
     assert os.listdir(str(etc / 'sshd_config.d')) == []
     res = _run(capsys, etc, opts, guard=guard, allow_lockout=True)
     assert res['changed'] is True
+
+
+def test_earlier_dropin_shadowing_refused(capsys, etc):
+    (etc / 'sshd_config.d' / '00-hvsec-lab.conf').write_text('PermitRootLogin yes\nUseDNS no\n')
+    res = _run(capsys, etc, GOOD)
+    assert res['failed'] is True and '00-hvsec-lab.conf line 1' in res['msg']
+    assert sorted(os.listdir(str(etc / 'sshd_config.d'))) == ['00-hvsec-lab.conf']
