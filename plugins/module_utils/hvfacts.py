@@ -609,10 +609,12 @@ class Gatherer(object):
         running = self._xml_dir('/run/libvirt/qemu', domain_xml.parse_domain_xml, errors, missing_ok=True)
         if defined is None and running is None:
             return None
+        # status directory present but unreadable: whether a domain runs is unknown
+        unknown = running is None and self.fs.exists('/run/libvirt/qemu')
         by_key = {}
         order = []
         for dom in defined or []:
-            dom['running'] = False
+            dom['running'] = None if unknown else False
             dom['persistent'] = True
             key = dom.get('uuid') or dom.get('name')
             by_key[key] = dom

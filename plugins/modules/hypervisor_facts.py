@@ -36,15 +36,18 @@ options:
               processes, sshd, nftables, audit, sysctl, security_module, time_sync]
 attributes:
   check_mode:
+    description: Can run in check_mode and return the same facts; it never changes anything.
     support: full
   diff_mode:
+    description: There is nothing to diff, the module only reads.
     support: none
   facts:
+    description: Returns C(ansible_facts.hvsec).
     support: full
 notes:
   - Uses only the Python standard library on the managed host.
 author:
-  - hvsec.hypervisor contributors
+  - hvsec.hypervisor contributors (@hvsec)
 '''
 
 EXAMPLES = r'''

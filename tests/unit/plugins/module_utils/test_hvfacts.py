@@ -377,6 +377,6 @@ def test_permission_denied_is_reported(tmp_path, monkeypatch):
     ssh = [s for s in facts['listeners'] if s['port'] == 22]
     assert ssh and all(s['process'] is None for s in ssh)
     assert note_for(facts, 'listeners', '/proc/*/fd')[0]['reason'] == 'permission denied'
-    # running domains unreadable: defined ones still listed, none marked running
+    # running domains unreadable: defined ones still listed, their running state unknown
     assert note_for(facts, 'libvirt', '/run/libvirt/qemu')[0]['reason'] == 'permission denied'
-    assert [d['running'] for d in facts['libvirt']['domains']] == [False, False]
+    assert [d['running'] for d in facts['libvirt']['domains']] == [None, None]
