@@ -106,17 +106,25 @@ def render_junit(document):
             % (total['tests'], total['failures'], total['errors'], total['skipped'], '\n'.join(suites)))
 
 
-def summary_line(host, controls, gate=None):
-    """One console line: counts per status and the failing/error IDs."""
+def _ids(ids, limit):
+    if len(ids) > limit:
+        return ' '.join(ids[:limit]) + ' (+%d more)' % (len(ids) - limit)
+    return ' '.join(ids)
+
+
+def summary_line(host, controls, gate=None, limit=12):
+    """One console line: counts per status and the failing/error IDs (at most ``limit`` each)."""
     s = summarize(controls)
     parts = ['%s=%d' % (k, s[k]) for k in STATUSES]
     line = '%s: %s' % (host, ' '.join(parts))
     failed = [c['id'] for c in controls if c['status'] == 'fail']
-    errors = [c['id'] for c in controls if c['status'] == 'error']
+    errors = [c for c in controls if c['status'] == 'error']
     if failed:
-        line += ' | fail: %s' % ' '.join(failed)
-    if errors:
-        line += ' | error: %s' % ' '.join(errors)
+        line += ' | fail: %s' % _ids(failed, limit)
+    if errors and len(errors) == len(controls) and len(set(c['evidence'] for c in errors)) == 1:
+        line += ' | %s' % errors[0]['evidence']
+    elif errors:
+        line += ' | error: %s' % _ids([c['id'] for c in errors], limit)
     if gate:
-        line += ' | GATE: %s' % ' '.join(gate)
+        line += ' | GATE: %s' % _ids(gate, limit)
     return line

@@ -36,7 +36,7 @@ def collection_link():
         os.symlink(ROOT, link)
 
 
-def audit(tmp_path, *extra, playbook=PLAYBOOK, cwd=None):
+def audit(tmp_path, *extra, playbook=PLAYBOOK, cwd=None, inventory=INVENTORY):
     """Run the audit; return (returncode, combined output, report dir)."""
     report_dir = tmp_path / 'reports'
     env = dict(os.environ)
@@ -44,7 +44,7 @@ def audit(tmp_path, *extra, playbook=PLAYBOOK, cwd=None):
                ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'factcache'))
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', INVENTORY, playbook,
+    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook,
            '-e', 'hvsec_audit_report_dir=%s' % report_dir] + list(extra)
     proc = subprocess.run(cmd, cwd=cwd or str(tmp_path), env=env, capture_output=True, text=True,
                           timeout=300, check=False)
@@ -160,3 +160,21 @@ def test_docs_controls_md_is_current():
     proc = subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'gen_docs.py'), '--check'],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_host_without_facts_is_reported_with_every_control_as_error(tmp_path):
+    """A second local host whose Python does not exist: its facts task fails, the report still covers it."""
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(
+        'all:\n  hosts:\n'
+        '    localhost:\n      ansible_connection: local\n'
+        '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        '    broken:\n      ansible_connection: local\n'
+        '      ansible_python_interpreter: /nonexistent/python3\n')
+    rc, out, report_dir = audit(tmp_path, inventory=str(inventory))
+    assert rc != 0, out
+    data = check_reports(report_dir, hosts=('broken', 'localhost'))
+    broken = data['hosts']['broken']
+    assert broken['summary']['error'] == len(CATALOG_IDS)
+    assert 'facts not gathered' in broken['controls'][0]['evidence']
+    assert data['hosts']['localhost']['summary']['error'] < len(CATALOG_IDS)

@@ -100,6 +100,16 @@ def test_summary_line_lists_failures_errors_and_gate():
     assert '\n' not in line
 
 
+def test_summary_line_is_short_for_many_ids_and_for_hosts_without_facts():
+    controls = report.unreachable_controls('UNREACHABLE: ssh timeout')
+    line = report.summary_line('hv3', controls)
+    assert line == 'hv3: pass=0 fail=0 not_applicable=0 waived=0 error=%d | facts not gathered: UNREACHABLE: ssh timeout' % len(CONTROLS)
+    for c in controls[1:]:
+        c['evidence'] = 'different'
+    line = report.summary_line('hv3', controls, limit=3)
+    assert line.endswith('| error: HVS-IOMMU-01 HVS-IOMMU-02 HVS-IOMMU-03 (+%d more)' % (len(CONTROLS) - 3))
+
+
 def test_unreachable_host_gets_every_control_as_error():
     controls = report.unreachable_controls('UNREACHABLE: ssh timeout')
     assert [c['id'] for c in controls] == [c['id'] for c in CONTROLS]
