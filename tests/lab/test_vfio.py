@@ -171,7 +171,7 @@ def _ansible(args, playbook=None, extra=None, check=False):
         if check:
             cmd.append('--check')
         out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, timeout=1200)
+                             universal_newlines=True, timeout=1200, check=False)
     finally:
         for name in files:
             os.unlink(name)

@@ -189,6 +189,12 @@ class FakeKernel(object):
         self.writes = []
         self.host_driver = {}
 
+    def as_method(self):
+        """A plain function to patch Passthrough.write_sysfs with (bound like a method)."""
+        def write_sysfs(passthrough, rel, value):
+            return self(passthrough, rel, value)
+        return write_sysfs
+
     def link(self, addr):
         return os.path.join(self.root, 'sys/bus/pci/devices', addr, 'driver')
 
@@ -219,7 +225,7 @@ class FakeKernel(object):
 def test_bind_then_release_against_fake_kernel(host, capsys):
     fake = FakeKernel(host)
     args = {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'timeout': 2}
-    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', lambda s, r, v: fake(s, r, v)):
+    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', fake.as_method()):
         res = invoke(capsys, args)
         assert res['changed'] is True, res
         assert fake.writes == [('sys/bus/pci/devices/0000:00:02.0/driver_override', 'vfio-pci'),
@@ -244,7 +250,7 @@ def test_bind_then_release_against_fake_kernel(host, capsys):
 
 def test_bind_that_does_not_take_effect_fails(host, capsys):
     fake = FakeKernel(host, refuse=True)  # the probe binds nothing (e.g. vfio-pci rejects the device)
-    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', lambda s, r, v: fake(s, r, v)):
+    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', fake.as_method()):
         res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'timeout': 1})
     assert res['failed'] is True
     assert res['msg'] == '0000:00:02.0 did not bind to vfio-pci (driver now None)'
