@@ -642,6 +642,8 @@ class Gatherer(object):
         if not readable:
             return None
         wanted = set(s['inode'] for s in sockets)
+        if not wanted:
+            return []
         owners = {}
         denied = 0
         for pid, comm in sorted(self.processes().items()):

@@ -21,8 +21,8 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils.fixture_tree import FIXTURES
 
-PROPS = settings(max_examples=150, deadline=None)
-FAST = settings(max_examples=60, deadline=None)
+PROPS = settings(max_examples=100, deadline=None)
+FAST = settings(max_examples=40, deadline=None)
 
 
 def fixture(*parts):
