@@ -1,0 +1,370 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: bridge_security
+short_description: Harden Linux bridges that carry guest traffic
+version_added: 0.1.0
+description:
+  - Enforces controls HVS-VSW-01 to HVS-VSW-04 on declared Linux bridges, and MAC/IP
+    anti-spoofing for declared non-libvirt ports (HVS-VSW-10 for ports that libvirt's nwfilter does not cover).
+  - "HVS-VSW-01: C(vlan_filtering) on and exactly the declared VLANs on each declared port."
+  - "HVS-VSW-02: on C(guest_only) bridges no host address (link-local excepted) and the bridge device itself
+    (the host's own port) is removed from every VLAN, so no guest frame reaches the host's IP stack."
+  - "HVS-VSW-03: on C(guest_only) bridges IPv6 autoconf and router advertisements off and IPv6 disabled."
+  - "HVS-VSW-04: proxy ARP off on the bridge and its ports."
+  - Declared ports with a C(mac) (and optional C(ips)) get an nftables C(bridge) family table that drops
+    frames whose source MAC, ARP sender or IP source differ from the declaration.
+  - The state is read with C(ip -j), C(bridge -j vlan show), sysfs and procfs; changes are made with C(ip),
+    C(bridge), C(nft) and procfs writes. Persistence is a small idempotent script plus a oneshot systemd unit
+    that runs whenever the bridge or a declared port appears, so it works whichever tool (ifupdown,
+    systemd-networkd, NetworkManager, libvirt) creates the bridge.
+  - Every input error (bridge or port missing, port on another bridge, VLAN outside 1-4094, bad MAC/IP) is
+    reported before anything changes. A guest_only bridge that carries the address of the running SSH
+    connection or the default route is refused.
+author: hvsec.hypervisor contributors
+options:
+  bridges:
+    description: Bridges to harden (the role's C(hvsec_vswitch_bridges)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Bridge name; it must exist and be a Linux bridge.
+        type: str
+        required: true
+      guest_only:
+        description: The bridge carries only guest traffic (no host address, host not a VLAN member, no IPv6).
+        type: bool
+        default: true
+      vlan_filtering:
+        description: Turn vlan_filtering on and enforce the declared port VLANs.
+        type: bool
+        default: true
+      ports:
+        description:
+          - Guest ports with their VLANs. One VLAN and no C(pvid) makes an access port (untagged, PVID);
+            otherwise C(pvid) is untagged and the other VLANs are tagged. Undeclared VLANs are removed.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: Port name; it must be a port of this bridge.
+            type: str
+            required: true
+          vlans:
+            description: VLAN IDs 1-4094.
+            type: list
+            elements: int
+            default: []
+          pvid:
+            description: Untagged native VLAN 1-4094.
+            type: int
+          mac:
+            description: The guest's MAC address; frames from the port with another source MAC are dropped.
+            type: str
+          ips:
+            description: The guest's IP addresses; needs C(mac) and an access port.
+            type: list
+            elements: str
+            default: []
+  skip_controls:
+    description: Control IDs not to remediate (waived).
+    type: list
+    elements: str
+    default: []
+  persist:
+    description: Install the boot-time re-apply script and systemd unit.
+    type: bool
+    default: true
+  config_dir:
+    description: Directory for the generated scripts and nftables files.
+    type: path
+    default: /etc/hvsec/vswitch
+  unit_dir:
+    description: systemd unit directory.
+    type: path
+    default: /etc/systemd/system
+notes:
+  - Supports check mode (reports the pending changes without making them) and diff mode.
+  - Bridges not declared are left alone; undeclared ports of declared bridges keep their VLANs.
+requirements:
+  - iproute2 (C(ip), C(bridge)); nftables when a port declares C(mac).
+'''
+
+EXAMPLES = r'''
+- name: Harden the guest bridge
+  hvsec.hypervisor.bridge_security:
+    bridges:
+      - name: br-guest
+        guest_only: true
+        ports:
+          - {name: vnet-a, vlans: [100], mac: "02:00:00:00:01:01", ips: [192.0.2.11]}
+          - {name: uplink0, vlans: [100, 200]}
+'''
+
+RETURN = r'''
+changes:
+  description: One entry per change made (or, in check mode, pending), with its control ID.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{control: HVS-VSW-01, msg: "br-guest: enable vlan_filtering"}]
+controls:
+  description: Control ID to C(pass), C(fixed) or C(not_applicable).
+  returned: always
+  type: dict
+  sample: {HVS-VSW-01: fixed, HVS-VSW-02: pass}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+
+CONTROLS = ('HVS-VSW-01', 'HVS-VSW-02', 'HVS-VSW-03', 'HVS-VSW-04')
+
+
+def _read_int(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def _read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def _run(module, args):
+    rc, out, err = module.run_command(args)
+    if rc != 0:
+        module.fail_json(msg='%s failed: %s' % (' '.join(args), err.strip()))
+    return out
+
+
+def gather(module, bridges):
+    try:
+        links = vb.parse_links(_run(module, ['ip', '-j', '-d', 'link', 'show']))
+        addrs = vb.parse_addresses(_run(module, ['ip', '-j', 'addr', 'show']))
+        vlans = vb.parse_bridge_vlans(_run(module, ['bridge', '-j', 'vlan', 'show']))
+    except ValueError as e:
+        module.fail_json(msg='cannot parse iproute2 JSON output: %s' % e)
+    states = {}
+    for br in bridges:
+        name = br['name']
+        if links.get(name, {}).get('kind') != 'bridge':
+            continue
+        ports = [p for p, link in links.items() if link.get('master') == name]
+        states[name] = {
+            'vlan_filtering': _read_int('/sys/class/net/%s/bridge/vlan_filtering' % name) == 1,
+            'vlans': vlans,
+            'addresses': addrs.get(name, []),
+            'sysctl': {
+                'autoconf': _read_int('/proc/sys/net/ipv6/conf/%s/autoconf' % name),
+                'accept_ra': _read_int('/proc/sys/net/ipv6/conf/%s/accept_ra' % name),
+                'disable_ipv6': _read_int('/proc/sys/net/ipv6/conf/%s/disable_ipv6' % name),
+                'proxy_arp': _read_int('/proc/sys/net/ipv4/conf/%s/proxy_arp' % name),
+            },
+            'port_proxyarp': dict(
+                (p, {'proxyarp': _read_int('/sys/class/net/%s/brport/proxyarp' % p),
+                     'proxyarp_wifi': _read_int('/sys/class/net/%s/brport/proxyarp_wifi' % p)})
+                for p in sorted(ports)),
+        }
+    return links, states
+
+
+def default_route_devs(module):
+    rc, out, err = module.run_command(['ip', '-j', 'route', 'show', 'default'])
+    if rc != 0:
+        return set()
+    try:
+        return set(r.get('dev') for r in vb.parse_json_list(out))
+    except ValueError:
+        return set()
+
+
+def ssh_server_ip():
+    parts = os.environ.get('SSH_CONNECTION', '').split()
+    return parts[2] if len(parts) >= 4 else None
+
+
+def plan_file(path, content, mode=0o644):
+    """Return a diff entry when ``path`` does not hold ``content`` (None = file must be absent)."""
+    have = _read_text(path)
+    if have == content:
+        return None
+    return {'path': path, 'before': have or '', 'after': content or '', 'mode': mode}
+
+
+def write_file(module, path, content, mode):
+    if content is None:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    d = os.path.dirname(path)
+    if not os.path.isdir(d):
+        os.makedirs(d, 0o755)
+    if os.path.exists(path):
+        module.backup_local(path)
+    tmp = path + '.hvsec-tmp'
+    with open(tmp, 'w') as f:
+        f.write(content)
+    os.chmod(tmp, mode)
+    os.rename(tmp, path)
+
+
+def main():
+    port_spec = dict(name=dict(type='str', required=True), vlans=dict(type='list', elements='int', default=[]),
+                     pvid=dict(type='int'), mac=dict(type='str'), ips=dict(type='list', elements='str', default=[]))
+    bridge_spec = dict(name=dict(type='str', required=True), guest_only=dict(type='bool', default=True),
+                       vlan_filtering=dict(type='bool', default=True),
+                       ports=dict(type='list', elements='dict', default=[], options=port_spec))
+    module = AnsibleModule(
+        argument_spec=dict(
+            bridges=dict(type='list', elements='dict', default=[], options=bridge_spec),
+            skip_controls=dict(type='list', elements='str', default=[]),
+            persist=dict(type='bool', default=True),
+            config_dir=dict(type='path', default='/etc/hvsec/vswitch'),
+            unit_dir=dict(type='path', default='/etc/systemd/system'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    bridges = p['bridges']
+    skip = set(p['skip_controls'])
+    result = dict(changed=False, changes=[], controls={}, diff=[])
+    if not bridges:
+        result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
+        module.exit_json(**result)
+
+    for tool in ('ip', 'bridge'):
+        if not module.get_bin_path(tool):
+            module.fail_json(msg='%s (iproute2) is not installed but hvsec_vswitch_bridges declares bridges' % tool)
+    links, states = gather(module, bridges)
+    errors = vb.validate_bridges(bridges, links)
+    needs_nft = any(port.get('mac') for br in bridges for port in br['ports'])
+    nft = module.get_bin_path('nft') if needs_nft else None
+    if needs_nft and not nft:
+        errors.append('hvsec_vswitch_bridges: ports declare mac/ips but nft (nftables) is not installed')
+    if errors:
+        module.fail_json(msg='invalid hvsec_vswitch_bridges: ' + '; '.join(errors), errors=errors)
+    routes = default_route_devs(module)
+    sship = ssh_server_ip()
+
+    actions = []
+    files = []
+    units_changed = False
+    nft_loads = []
+    for br in bridges:
+        spec = dict(br, skip=skip)
+        risk = vb.lockout_risk(spec, states[br['name']], sship, routes)
+        if risk:
+            module.fail_json(msg=risk)
+        actions.extend(vb.plan_bridge(spec, states[br['name']]))
+        table, text, digest = vb.render_nft(br['name'], br['ports'])
+        nft_path = os.path.join(p['config_dir'], 'bridge-%s.nft' % br['name'])
+        live = None
+        if nft:
+            rc, out, err = module.run_command([nft, 'list', 'table', 'bridge', table])
+            live = vb.nft_table_digest(out) if rc == 0 else None
+            live_exists = rc == 0
+        else:
+            live_exists = False
+        if text is not None:
+            if live != digest:
+                actions.append({'control': 'HVS-VSW-10', 'msg': '%s: load anti-spoofing table bridge %s' % (br['name'], table),
+                                'nft': nft_path})
+                nft_loads.append((nft_path, text))
+        elif live_exists:
+            actions.append({'control': 'HVS-VSW-10', 'msg': '%s: delete anti-spoofing table bridge %s (no port declares a MAC)'
+                            % (br['name'], table), 'cmd': [nft, 'delete', 'table', 'bridge', table]})
+        if p['persist']:
+            script_path = os.path.join(p['config_dir'], 'bridge-%s.sh' % br['name'])
+            unit = vb.unit_name(br['name'])
+            unit_path = os.path.join(p['unit_dir'], unit)
+            for path, content, mode in ((nft_path, text, 0o600),
+                                        (script_path, vb.render_boot_script(spec, nft_path if text else None), 0o700),
+                                        (unit_path, vb.render_unit(spec, script_path), 0o644)):
+                d = plan_file(path, content, mode)
+                if d:
+                    files.append(d)
+                    units_changed = units_changed or path == unit_path
+            for wanted_by in vb.unit_wanted_by(spec):
+                link = os.path.join(p['unit_dir'], wanted_by + '.wants', unit)
+                if os.path.realpath(link) != os.path.realpath(unit_path) or not os.path.islink(link):
+                    files.append({'path': link, 'symlink': unit_path, 'before': '', 'after': '-> ' + unit_path})
+                    units_changed = True
+        elif text is not None:
+            d = plan_file(nft_path, text, 0o600)
+            if d:
+                files.append(d)
+
+    result['changes'] = [dict(control=a['control'], msg=a['msg']) for a in actions] + \
+        [dict(control='persistence', msg='write %s' % f['path']) for f in files]
+    result['diff'] = [dict(before_header=f['path'], after_header=f['path'], before=f['before'], after=f['after'])
+                      for f in files]
+    if actions:
+        result['diff'].append(dict(before_header='runtime', after_header='runtime', before='',
+                                   after=''.join('%s | %s\n' % (a['control'], a['msg']) for a in actions)))
+    result['changed'] = bool(actions or files)
+    done = set(a['control'] for a in actions)
+    for c in CONTROLS:
+        result['controls'][c] = 'waived' if c in skip else ('fixed' if c in done else 'pass')
+
+    if module.check_mode or not result['changed']:
+        module.exit_json(**result)
+
+    # Files first: the nft file must exist before it is loaded.
+    for f in files:
+        if 'symlink' in f:
+            d = os.path.dirname(f['path'])
+            if not os.path.isdir(d):
+                os.makedirs(d, 0o755)
+            if os.path.lexists(f['path']):
+                os.unlink(f['path'])
+            os.symlink(f['symlink'], f['path'])
+        else:
+            write_file(module, f['path'], f['after'] if f['after'] != '' else None, f['mode'])
+    for path, text in nft_loads:
+        if not os.path.exists(path):
+            write_file(module, path, text, 0o600)
+    for a in actions:
+        if 'nft' in a:
+            rc, out, err = module.run_command([nft, '-c', '-f', a['nft']])
+            if rc != 0:
+                module.fail_json(msg='generated nftables file %s does not validate: %s' % (a['nft'], err), **result)
+            cmd = [nft, '-f', a['nft']]
+        elif 'cmd' in a:
+            cmd = a['cmd']
+        else:
+            path, value = a['write']
+            try:
+                with open(path, 'w') as fh:
+                    fh.write(value)
+            except (IOError, OSError) as e:
+                module.fail_json(msg='%s: cannot write %s: %s' % (a['control'], path, e), **result)
+            continue
+        rc, out, err = module.run_command(cmd)
+        if rc != 0:
+            module.fail_json(msg='%s: %s failed: %s' % (a['control'], ' '.join(cmd), err.strip()), **result)
+    if units_changed and module.get_bin_path('systemctl'):
+        module.run_command(['systemctl', 'daemon-reload'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

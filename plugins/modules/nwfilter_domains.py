@@ -1,0 +1,255 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: nwfilter_domains
+short_description: Put an anti-spoofing nwfilter on every libvirt guest interface and isolate macvtap guests
+version_added: 0.1.0
+description:
+  - "HVS-VSW-10: every C(bridge) and C(network) interface of every defined libvirt domain gets
+    C(<filterref filter=NAME/>) (default C(clean-traffic)); an interface with another filter gets NAME,
+    its C(<parameter>) children are kept."
+  - "HVS-VSW-11: C(direct) (macvtap) interfaces in C(bridge) mode are switched to O(macvtap_mode)."
+  - "HVS-VSW-12: when a filtered interface sits on a Linux bridge, C(br_netfilter) is loaded and
+    C(bridge-nf-call-iptables)/C(ip6tables) are 1, persistently (modules-load.d, sysctl.d). Refused (reported,
+    not applied) when the iptables FORWARD policy is DROP, because that would cut bridged guests off."
+  - Changes go through libvirt only (C(virsh dumpxml --inactive --security-info), C(virsh define), and
+    C(virsh update-device --live) for running domains when O(live) is true). Files under /etc/libvirt are
+    never edited directly.
+  - Without C(virsh) every control is C(not_applicable).
+author: hvsec.hypervisor contributors
+options:
+  nwfilter:
+    description: Name of the nwfilter to attach; it must exist (C(virsh nwfilter-list)).
+    type: str
+    default: clean-traffic
+  enforce:
+    description: Attach the filter (HVS-VSW-10, HVS-VSW-12).
+    type: bool
+    default: true
+  macvtap_isolation:
+    description: Move macvtap interfaces out of bridge mode (HVS-VSW-11).
+    type: bool
+    default: true
+  macvtap_mode:
+    description: Mode for macvtap interfaces that were in bridge mode.
+    type: str
+    choices: [vepa, private]
+    default: vepa
+  live:
+    description: Also apply the change to running domains with C(virsh update-device --live).
+    type: bool
+    default: true
+  uri:
+    description: libvirt connection URI.
+    type: str
+    default: qemu:///system
+  skip_controls:
+    description: Control IDs not to remediate (waived).
+    type: list
+    elements: str
+    default: []
+notes:
+  - Supports check mode and diff mode.
+requirements:
+  - libvirt client tools (C(virsh)).
+'''
+
+EXAMPLES = r'''
+- name: clean-traffic on every guest interface
+  hvsec.hypervisor.nwfilter_domains:
+    nwfilter: clean-traffic
+'''
+
+RETURN = r'''
+changes:
+  description: One entry per change made (or pending in check mode), with its control ID.
+  returned: always
+  type: list
+  elements: dict
+controls:
+  description: Control ID to C(pass), C(fixed), C(fail), C(waived), C(error) or C(not_applicable).
+  returned: always
+  type: dict
+domains:
+  description: Domain name to its interfaces after the change.
+  returned: always
+  type: dict
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import nwfilter_xml as nx
+
+CONTROLS = ('HVS-VSW-10', 'HVS-VSW-11', 'HVS-VSW-12')
+MODLOAD = '/etc/modules-load.d/hvsec-br_netfilter.conf'
+SYSCTL = '/etc/sysctl.d/90-hvsec-bridge-nf.conf'
+MODLOAD_TEXT = '# Managed by hvsec.hypervisor.nwfilter_domains (HVS-VSW-12)\nbr_netfilter\n'
+SYSCTL_TEXT = ('# Managed by hvsec.hypervisor.nwfilter_domains (HVS-VSW-12)\n'
+               'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n')
+NF = '/proc/sys/net/bridge/bridge-nf-call-%s'
+
+
+def _read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            nwfilter=dict(type='str', default='clean-traffic'),
+            enforce=dict(type='bool', default=True),
+            macvtap_isolation=dict(type='bool', default=True),
+            macvtap_mode=dict(type='str', default='vepa', choices=['vepa', 'private']),
+            live=dict(type='bool', default=True),
+            uri=dict(type='str', default='qemu:///system'),
+            skip_controls=dict(type='list', elements='str', default=[]),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    skip = set(p['skip_controls'])
+    result = dict(changed=False, changes=[], controls={}, domains={}, diff=[])
+    if not nx.valid_filter_name(p['nwfilter']):
+        module.fail_json(msg='hvsec_vswitch_nwfilter: %r is not a valid nwfilter name' % p['nwfilter'])
+    virsh = module.get_bin_path('virsh')
+    if not virsh:
+        result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
+        module.exit_json(**result)
+    base = [virsh, '-q', '-c', p['uri']]
+
+    def run(args, check=True):
+        rc, out, err = module.run_command(base + args)
+        if rc != 0 and check:
+            module.fail_json(msg='virsh %s failed: %s' % (' '.join(args), err.strip()), **result)
+        return rc, out
+
+    rc, out, err = module.run_command(base + ['list', '--all', '--name'])
+    if rc != 0:
+        module.warn('libvirt is installed but %s does not answer: %s' % (p['uri'], err.strip()))
+        result['controls'] = dict((c, 'error') for c in CONTROLS)
+        module.exit_json(**result)
+    names = nx.parse_name_list(out)
+    running = set(nx.parse_name_list(run(['list', '--name'])[1]))
+    if p['enforce'] and 'HVS-VSW-10' not in skip:
+        filters = nx.parse_nwfilter_list(run(['nwfilter-list'])[1])
+        if p['nwfilter'] not in filters:
+            module.fail_json(msg='hvsec_vswitch_nwfilter: nwfilter %s does not exist (virsh nwfilter-list: %s)'
+                             % (p['nwfilter'], ', '.join(filters) or 'none'))
+
+    plans = []
+    bridges = set()
+    net_bridge = {}
+    for name in names:
+        xml = run(['dumpxml', '--inactive', '--security-info', name])[1]
+        try:
+            new, changes, summaries, ifaces = nx.harden_domain(
+                xml, p['nwfilter'], p['enforce'], p['macvtap_isolation'], p['macvtap_mode'], skip)
+        except Exception as e:  # ElementTree raises ParseError (SyntaxError subclass)
+            module.fail_json(msg='cannot parse the XML of domain %s: %s' % (name, e), **result)
+        result['domains'][name] = summaries
+        for s in summaries:
+            if s['type'] not in nx.FILTERABLE or not s['filterref']:
+                continue
+            if s['type'] == 'bridge':
+                bridges.add(s['source'])
+            elif s['source'] not in net_bridge:
+                rc2, nxml = run(['net-dumpxml', s['source']], check=False)
+                net_bridge[s['source']] = nx.network_bridge(nxml) if rc2 == 0 else None
+                if net_bridge[s['source']]:
+                    bridges.add(net_bridge[s['source']])
+        if new:
+            plans.append((name, new, changes, ifaces))
+            result['changes'].extend(changes)
+            result['diff'].append(dict(before_header='domain %s' % name, after_header='domain %s' % name,
+                                       before=xml, after=new))
+
+    # HVS-VSW-12: bridged traffic through netfilter for filtered interfaces on Linux bridges.
+    nf_plan = []
+    status12 = 'not_applicable'
+    linux_bridges = sorted(b for b in bridges if b and os.path.isdir('/sys/class/net/%s/bridge' % b))
+    if p['enforce'] and 'HVS-VSW-12' not in skip and linux_bridges:
+        status12 = 'pass'
+        live = [_read(NF % k) for k in ('iptables', 'ip6tables')]
+        runtime_ok = all(v is not None and v.strip() == '1' for v in live)
+        files_ok = _read(MODLOAD) == MODLOAD_TEXT and _read(SYSCTL) == SYSCTL_TEXT
+        if not (runtime_ok and files_ok):
+            iptables = module.get_bin_path('iptables')
+            drop = False
+            if iptables and not runtime_ok:
+                rc3, fout, ferr = module.run_command([iptables, '-S', 'FORWARD'])
+                drop = rc3 == 0 and '-P FORWARD DROP' in fout
+            if drop:
+                status12 = 'fail'
+                module.warn('HVS-VSW-12 not applied: the iptables FORWARD policy is DROP, so enabling '
+                            'bridge-nf-call-iptables would cut bridged guests (%s) off. Allow the bridged '
+                            'traffic in FORWARD first.' % ', '.join(linux_bridges))
+            else:
+                nf_plan = [True]
+                result['changes'].append({'control': 'HVS-VSW-12', 'msg': 'br_netfilter loaded, bridge-nf-call-ip(6)tables = 1, '
+                                          'persisted in %s and %s (bridges %s)' % (MODLOAD, SYSCTL, ', '.join(linux_bridges))})
+                for path, text in ((MODLOAD, MODLOAD_TEXT), (SYSCTL, SYSCTL_TEXT)):
+                    have = _read(path)
+                    if have != text:
+                        result['diff'].append(dict(before_header=path, after_header=path, before=have or '', after=text))
+
+    done = set(c['control'] for c in result['changes'])
+    for c in CONTROLS:
+        if c in skip:
+            result['controls'][c] = 'waived'
+        elif c == 'HVS-VSW-12':
+            result['controls'][c] = 'fixed' if c in done else status12
+        elif not names:
+            result['controls'][c] = 'not_applicable'
+        else:
+            result['controls'][c] = 'fixed' if c in done else 'pass'
+    result['changed'] = bool(result['changes'])
+    if module.check_mode or not result['changed']:
+        module.exit_json(**result)
+
+    for name, new, changes, ifaces in plans:
+        fd, path = tempfile.mkstemp(prefix='hvsec-dom-', suffix='.xml')
+        try:
+            with os.fdopen(fd, 'w') as f:
+                f.write(new)
+            run(['define', path])
+            if p['live'] and name in running:
+                for iface in ifaces:
+                    with open(path, 'w') as f:
+                        f.write(iface)
+                    rc, out = run(['update-device', name, path, '--live'], check=False)
+                    if rc != 0:
+                        module.warn('domain %s: the definition is changed but the running guest could not be updated '
+                                    'live; it takes effect at the next start' % name)
+        finally:
+            os.unlink(path)
+    if nf_plan:
+        rc, out, err = module.run_command(['modprobe', 'br_netfilter'])
+        if rc != 0:
+            module.fail_json(msg='HVS-VSW-12: modprobe br_netfilter failed: %s' % err.strip(), **result)
+        for path, text in ((MODLOAD, MODLOAD_TEXT), (SYSCTL, SYSCTL_TEXT)):
+            if _read(path) != text:
+                if os.path.exists(path):
+                    module.backup_local(path)
+                with open(path, 'w') as f:
+                    f.write(text)
+        for k in ('iptables', 'ip6tables'):
+            with open(NF % k, 'w') as f:
+                f.write('1')
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

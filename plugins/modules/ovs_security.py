@@ -1,0 +1,288 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: ovs_security
+short_description: Harden Open vSwitch managers, controllers, fail mode, mirrors and guest port VLANs
+version_added: 0.1.0
+description:
+  - Enforces controls HVS-VSW-05 to HVS-VSW-09 with C(ovs-vsctl), reading the state in one call and applying
+    every change in one OVSDB transaction, so the OVS database (persistent across reboot) holds the result.
+  - "HVS-VSW-05: OVSDB managers. A non-empty O(managers) is the complete wanted list (only C(pssl:), C(ssl:),
+    C(punix:), C(unix:)); an empty list removes only the plain C(ptcp:)/C(tcp:) managers."
+  - "HVS-VSW-06: OpenFlow controllers. A bridge listed in O(controllers) gets exactly its list; on other bridges
+    only plain C(tcp:)/C(ptcp:) controllers are removed."
+  - "HVS-VSW-07: C(fail_mode=secure) on every bridge that keeps a controller."
+  - "HVS-VSW-08: mirrors not listed in O(allowed_mirrors) are removed."
+  - "HVS-VSW-09: declared guest ports become access ports with their tag (trunks cleared)."
+  - Declared ports with a C(mac) (and optional C(ips)) get a switch-independent nftables C(netdev) ingress table
+    dropping frames with another source MAC, ARP sender or IP source (anti-spoofing for non-libvirt guests),
+    re-applied at boot by a oneshot systemd unit bound to the port device.
+  - Without C(ovs-vsctl) every control is C(not_applicable) and nothing fails.
+author: hvsec.hypervisor contributors
+options:
+  managers:
+    description: Wanted OVSDB manager targets (see description).
+    type: list
+    elements: str
+    default: []
+  controllers:
+    description: OVS bridge name to its wanted OpenFlow controller targets.
+    type: dict
+    default: {}
+  ssl:
+    description: Certificates for ssl/pssl targets; all three files must exist.
+    type: dict
+    default: {}
+    suboptions:
+      private_key:
+        description: Private key path.
+        type: path
+      certificate:
+        description: Certificate path.
+        type: path
+      ca_cert:
+        description: CA certificate path.
+        type: path
+  fail_secure:
+    description: Set fail_mode secure on bridges with a controller.
+    type: bool
+    default: true
+  allowed_mirrors:
+    description: Names of the mirrors that may exist.
+    type: list
+    elements: str
+    default: []
+  ports:
+    description: Guest ports and their VLAN tag (1-4094); optional C(mac) and C(ips) for anti-spoofing.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: OVS port name; it must exist.
+        type: str
+        required: true
+      tag:
+        description: Access VLAN 1-4094.
+        type: int
+        required: true
+      mac:
+        description: The guest's MAC address.
+        type: str
+      ips:
+        description: The guest's IP addresses (needs C(mac)).
+        type: list
+        elements: str
+        default: []
+  skip_controls:
+    description: Control IDs not to remediate (waived).
+    type: list
+    elements: str
+    default: []
+  persist:
+    description: Install the boot-time units for the anti-spoofing tables.
+    type: bool
+    default: true
+  config_dir:
+    description: Directory for generated nftables files and scripts.
+    type: path
+    default: /etc/hvsec/vswitch
+  unit_dir:
+    description: systemd unit directory.
+    type: path
+    default: /etc/systemd/system
+notes:
+  - Supports check mode and diff mode.
+requirements:
+  - Open vSwitch (C(ovs-vsctl)); nftables when a port declares C(mac).
+'''
+
+EXAMPLES = r'''
+- name: Harden Open vSwitch
+  hvsec.hypervisor.ovs_security:
+    managers: ["punix:/var/run/openvswitch/db.sock"]
+    controllers: {ovsbr0: ["ssl:192.0.2.10:6653"]}
+    ssl: {private_key: /etc/openvswitch/key.pem, certificate: /etc/openvswitch/cert.pem, ca_cert: /etc/openvswitch/ca.pem}
+    ports:
+      - {name: vnet0, tag: 100}
+'''
+
+RETURN = r'''
+changes:
+  description: One entry per change made (or pending in check mode), with its control ID.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{control: HVS-VSW-05, msg: "remove OVSDB managers ['ptcp:6640']"}]
+controls:
+  description: Control ID to C(pass), C(fixed), C(waived) or C(not_applicable).
+  returned: always
+  type: dict
+  sample: {HVS-VSW-05: fixed}
+command:
+  description: The ovs-vsctl transaction that was (or would be) run, empty when nothing changes.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+
+CONTROLS = ('HVS-VSW-05', 'HVS-VSW-06', 'HVS-VSW-07', 'HVS-VSW-08', 'HVS-VSW-09')
+
+
+def _read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            managers=dict(type='list', elements='str', default=[]),
+            controllers=dict(type='dict', default={}),
+            ssl=dict(type='dict', default={}, options=dict(private_key=dict(type='path'), certificate=dict(type='path'),
+                                                           ca_cert=dict(type='path'))),
+            fail_secure=dict(type='bool', default=True),
+            allowed_mirrors=dict(type='list', elements='str', default=[]),
+            ports=dict(type='list', elements='dict', default=[],
+                       options=dict(name=dict(type='str', required=True), tag=dict(type='int', required=True),
+                                    mac=dict(type='str'), ips=dict(type='list', elements='str', default=[]))),
+            skip_controls=dict(type='list', elements='str', default=[]),
+            persist=dict(type='bool', default=True),
+            config_dir=dict(type='path', default='/etc/hvsec/vswitch'),
+            unit_dir=dict(type='path', default='/etc/systemd/system'),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    skip = set(p['skip_controls'])
+    ssl = dict((k, v) for k, v in (p['ssl'] or {}).items() if v)
+    result = dict(changed=False, changes=[], controls={}, command=[], diff=[])
+    vsctl = module.get_bin_path('ovs-vsctl')
+    if not vsctl:
+        result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
+        module.exit_json(**result)
+
+    rc, out, err = module.run_command(vo.read_args(vsctl))
+    if rc != 0:
+        # ovs-vsctl installed but ovsdb-server not running: report, do not guess.
+        module.fail_json(msg='cannot read the Open vSwitch database: %s' % err.strip())
+    try:
+        state = vo.build_state(vo.parse_vsctl_json(out))
+    except (ValueError, KeyError) as e:
+        module.fail_json(msg='cannot parse ovs-vsctl output: %s' % e)
+
+    params = dict(p, ssl=ssl, skip=skip)
+    errors = vo.validate(params, state, os.path.isfile)
+    for i, port in enumerate(p['ports']):
+        errors.extend(vb.validate_port_address(port, 'hvsec_vswitch_ovs_ports[%d] (%s)' % (i, port['name'])))
+    needs_nft = any(port.get('mac') for port in p['ports'])
+    nft = module.get_bin_path('nft') if needs_nft else None
+    if needs_nft and not nft:
+        errors.append('hvsec_vswitch_ovs_ports: ports declare mac/ips but nft (nftables) is not installed')
+    if errors:
+        module.fail_json(msg='invalid Open vSwitch variables: ' + '; '.join(errors), errors=errors)
+
+    actions, args = vo.plan_ovs(params, state)
+
+    # Anti-spoofing tables for declared ports with a MAC.
+    nft_actions = []
+    files = []
+    if needs_nft and 'HVS-VSW-10' not in skip:
+        for port in p['ports']:
+            table, text, digest = vb.render_nft_port(port)
+            rc, lout, lerr = module.run_command([nft, 'list', 'table', 'netdev', table])
+            live = vb.nft_table_digest(lout) if rc == 0 else None
+            path = os.path.join(p['config_dir'], 'port-%s.nft' % port['name'])
+            if text is None:
+                if rc == 0:
+                    nft_actions.append(({'control': 'HVS-VSW-10', 'msg': '%s: delete anti-spoofing table' % port['name']},
+                                        [nft, 'delete', 'table', 'netdev', table]))
+                continue
+            if live != digest:
+                nft_actions.append(({'control': 'HVS-VSW-10', 'msg': '%s: load anti-spoofing table netdev %s'
+                                     % (port['name'], table)}, [nft, '-f', path]))
+            wanted = [(path, text, 0o600)]
+            if p['persist']:
+                script = os.path.join(p['config_dir'], 'port-%s.sh' % port['name'])
+                unit = 'hvsec-vswitch-port-%s.service' % port['name']
+                spec = {'name': port['name'], 'ports': []}
+                wanted.append((script, '#!/bin/sh\n# Managed by hvsec.hypervisor.ovs_security. Do not edit.\n'
+                               '[ -e /sys/class/net/%s ] || exit 0\nnft -f %s\n' % (port['name'], path), 0o700))
+                wanted.append((os.path.join(p['unit_dir'], unit),
+                               vb.render_unit(spec, script, 'ovs_security', 'anti-spoofing on port'), 0o644))
+                for wanted_by in vb.unit_wanted_by(spec):
+                    link = os.path.join(p['unit_dir'], wanted_by + '.wants', unit)
+                    if not os.path.islink(link):
+                        files.append({'path': link, 'symlink': os.path.join(p['unit_dir'], unit), 'before': '',
+                                      'after': '-> ' + os.path.join(p['unit_dir'], unit)})
+            for fpath, content, mode in wanted:
+                have = _read_text(fpath)
+                if have != content:
+                    files.append({'path': fpath, 'before': have or '', 'after': content, 'mode': mode})
+
+    result['command'] = [vsctl] + args if args else []
+    result['changes'] = actions + [a for a, _c in nft_actions] + \
+        [dict(control='persistence', msg='write %s' % f['path']) for f in files]
+    result['changed'] = bool(result['changes'])
+    result['diff'] = [dict(before_header=f['path'], after_header=f['path'], before=f['before'], after=f['after'])
+                      for f in files]
+    if actions:
+        result['diff'].append(dict(before_header='ovsdb', after_header='ovsdb', before='',
+                                   after=''.join('%s | %s\n' % (a['control'], a['msg']) for a in actions)))
+    done = set(a['control'] for a in actions)
+    for c in CONTROLS:
+        result['controls'][c] = 'waived' if c in skip else ('fixed' if c in done else 'pass')
+    if module.check_mode or not result['changed']:
+        module.exit_json(**result)
+
+    if args:
+        rc, out, err = module.run_command([vsctl] + args)
+        if rc != 0:
+            module.fail_json(msg='ovs-vsctl transaction failed (nothing was changed): %s' % err.strip(), **result)
+    for f in files:
+        d = os.path.dirname(f['path'])
+        if not os.path.isdir(d):
+            os.makedirs(d, 0o755)
+        if 'symlink' in f:
+            if os.path.lexists(f['path']):
+                os.unlink(f['path'])
+            os.symlink(f['symlink'], f['path'])
+            continue
+        if os.path.exists(f['path']):
+            module.backup_local(f['path'])
+        tmp = f['path'] + '.hvsec-tmp'
+        with open(tmp, 'w') as fh:
+            fh.write(f['after'])
+        os.chmod(tmp, f['mode'])
+        os.rename(tmp, f['path'])
+    for a, command in nft_actions:
+        if command[1] == '-f':
+            rc, out, err = module.run_command([nft, '-c', '-f', command[2]])
+            if rc != 0:
+                module.fail_json(msg='generated nftables file %s does not validate: %s' % (command[2], err), **result)
+        rc, out, err = module.run_command(command)
+        if rc != 0:
+            module.fail_json(msg='%s: %s failed: %s' % (a['control'], ' '.join(command), err.strip()), **result)
+    if files and module.get_bin_path('systemctl'):
+        module.run_command(['systemctl', 'daemon-reload'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
