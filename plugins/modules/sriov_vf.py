@@ -78,7 +78,9 @@ options:
   root:
     description:
       - Filesystem root below which C(/sys), C(/run), C(/proc) and O(config_dir) are read and written.
-        Only for tests against a fixture tree; keep the default on real hosts.
+        Only for tests against a fixture tree; keep the default on real hosts. Under a test root the
+        VF state is read from C(run/hvsec-test/ip-link-PF.json), and changes are applied only through
+        an C(ip) stand-in at C(run/hvsec-test/ip), never with the host's own C(ip).
     type: path
     default: /
 notes:
@@ -272,6 +274,9 @@ class SriovVf(object):
 
         if self.root == '/':
             self.ip = self.module.get_bin_path('ip', required=True)
+        elif os.access(self.path('run/hvsec-test/ip'), os.X_OK):
+            # Test tree: an ip(8) stand-in that edits run/hvsec-test/ip-link-PF.json.
+            self.ip = self.path('run/hvsec-test/ip')
 
         changes = []
         numvfs_change = numvfs != current_num
@@ -317,7 +322,7 @@ class SriovVf(object):
             self.module.exit_json(**result)
 
         # ---- apply
-        if self.root != '/':
+        if self.root != '/' and self.ip is None:
             self.fail('root=%s: changes are only applied on a real host (root=/); use check mode with a test root'
                       % self.root, changes=changes)
         if numvfs_change:

@@ -110,3 +110,94 @@ def test_numvfs_change_plans_recreation(host, capsys):
 def test_test_root_never_applies(host, capsys):
     res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 2, 'vfs': [VF0]})
     assert res['failed'] is True and 'only applied on a real host' in res['msg']
+
+
+FAKE_IP = r'''#!{python}
+"""ip(8) stand-in for the fixture tree: `ip link set dev PF vf N KEY VALUE...` edits
+run/hvsec-test/ip-link-PF.json the way the kernel would (fresh VFs after a numvfs change)."""
+import json, os, sys
+root = {root!r}
+args = sys.argv[1:]
+with open(os.path.join(root, 'run/hvsec-test/calls'), 'a') as log:
+    log.write(' '.join(args) + '\n')
+assert args[:3] == ['link', 'set', 'dev'] and args[4] == 'vf', args
+pf, vf, rest = args[3], int(args[5]), args[6:]
+path = os.path.join(root, 'run/hvsec-test/ip-link-%s.json' % pf)
+data = json.load(open(path))
+with open(os.path.join(root, 'sys/class/net/%s/device/sriov_numvfs' % pf)) as f:
+    numvfs = int(f.read())
+vfs = data[0].setdefault('vfinfo_list', [])
+if len(vfs) != numvfs:
+    vfs[:] = [{{'vf': i, 'address': '00:00:00:00:00:00', 'spoofchk': True, 'trust': False}} for i in range(numvfs)]
+if vf >= numvfs:
+    sys.stderr.write('RTNETLINK answers: Invalid argument\n')
+    sys.exit(2)
+entry = vfs[vf]
+for key, value in zip(rest[::2], rest[1::2]):
+    if key == 'mac':
+        entry['address'] = value
+    elif key == 'vlan':
+        entry['vlan_list'] = [{{'vlan': int(value)}}]
+    elif key in ('spoofchk', 'trust'):
+        entry[key] = value == 'on'
+    elif key == 'max_tx_rate':
+        entry['rate'] = {{'max_tx': int(value), 'min_tx': 0}}
+json.dump(data, open(path, 'w'))
+'''
+
+
+def install_fake_ip(root):
+    import sys
+    path = write(root, 'run/hvsec-test/ip', FAKE_IP.format(python=sys.executable, root=root))
+    os.chmod(path, 0o755)
+
+
+def calls(root):
+    with open(os.path.join(root, 'run/hvsec-test/calls')) as handle:
+        return handle.read().splitlines()
+
+
+def test_apply_with_ip_stand_in_then_idempotent(host, capsys):
+    install_fake_ip(host)
+    args = {'root': host, 'pf': 'eth2', 'numvfs': 2, 'vfs': [VF0, dict(VF1, rate=500)]}
+    res = invoke(capsys, args)
+    assert res['changed'] is True, res
+    assert calls(host) == [
+        'link set dev eth2 vf 0 mac 52:54:00:aa:bb:01 vlan 100 spoofchk on trust off',
+        'link set dev eth2 vf 1 max_tx_rate 500',
+    ]
+    assert [(v['vf'], v['mac'], v['vlan'], v['spoofchk'], v['trust'], v['rate']) for v in res['vfs']] == [
+        (0, '52:54:00:aa:bb:01', 100, True, False, 0), (1, '52:54:00:aa:bb:02', 101, True, False, 500)]
+    conf = read_conf(host)
+    assert 'vf 1 mac 52:54:00:aa:bb:02 vlan 101 spoofchk on trust off max_tx_rate 500' in conf
+    res = invoke(capsys, args)
+    assert res['changed'] is False and len(calls(host)) == 2
+
+
+def test_apply_numvfs_change_recreates_and_configures(host, capsys):
+    install_fake_ip(host)
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3, 'vfs': [VF0]})
+    assert res['changed'] is True and res['numvfs'] == 3
+    with open(os.path.join(host, 'sys/class/net/eth2/device/sriov_numvfs')) as handle:
+        assert handle.read() == '3'
+    assert calls(host)[0] == 'link set dev eth2 vf 0 mac 52:54:00:aa:bb:01 vlan 100 spoofchk on trust off'
+    assert 'numvfs=3' in read_conf(host)
+
+
+def test_setting_that_does_not_stick_fails(host, capsys):
+    install_fake_ip(host)
+    # A driver that ignores trust changes: the stand-in keeps trust on whatever it is told.
+    script = os.path.join(host, 'run/hvsec-test/ip')
+    with open(script) as handle:
+        text = handle.read()
+    with open(script, 'w') as handle:
+        handle.write(text.replace("entry[key] = value == 'on'", "entry[key] = True if key == 'trust' else value == 'on'"))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 2, 'vfs': [VF0]})
+    assert res['failed'] is True
+    assert 'VF settings did not take effect on eth2: vf 0 trust is True, wanted False' in res['msg']
+    assert not os.path.exists(os.path.join(host, 'etc/hvsec/sriov/eth2.conf'))
+
+
+def read_conf(root):
+    with open(os.path.join(root, 'etc/hvsec/sriov/eth2.conf')) as handle:
+        return handle.read()
