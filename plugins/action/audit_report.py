@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import json
 import os
 import shutil
 import tempfile
@@ -15,9 +16,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
     build_document, render_json, render_junit, render_markdown, summary_line, unreachable_controls,
 )
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
 
 display = Display()
 
@@ -27,6 +30,16 @@ ARGUMENT_SPEC = dict(
     hosts=dict(type='list', elements='str'),
     quiet=dict(type='bool', default=False),
 )
+
+
+def _read_previous(path):
+    """The existing audit.json as a document, or None when absent or not a report."""
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get('hosts'), dict) else None
 
 
 def _atomic_write(path, text):
@@ -78,10 +91,13 @@ class ActionModule(ActionBase):
 
         report_dir = os.path.abspath(args['report_dir'])
         files = {}
+        warnings = []
+        previous_document = None
         try:
             os.makedirs(report_dir, exist_ok=True)
             current = os.path.join(report_dir, 'audit.json')
             if os.path.exists(current):
+                previous_document = _read_previous(current)
                 previous = os.path.join(report_dir, 'audit.previous.json')
                 fd, tmpcopy = tempfile.mkstemp(prefix='.audit.previous.', dir=report_dir)
                 os.close(fd)
@@ -94,8 +110,17 @@ class ActionModule(ActionBase):
                 path = os.path.join(report_dir, name)
                 _atomic_write(path, render(document))
                 files[key] = path
+            try:
+                html = render_html(document, previous_document, CONTROLS)
+            except (ValueError, TypeError, KeyError) as exc:
+                warnings.append('audit.html not written: %s' % exc)
+            else:
+                files['html'] = os.path.join(report_dir, 'audit.html')
+                _atomic_write(files['html'], html)
         except (OSError, IOError) as exc:
             raise AnsibleActionFail('report_dir: cannot write reports in %s: %s' % (report_dir, exc))
+        if warnings:
+            result['warnings'] = warnings
 
         lines = [summary_line(host, per_host[host], gates.get(host)) for host in sorted(per_host)]
         if not args['quiet']:

@@ -1301,8 +1301,17 @@ def ev_mgmt_18(facts, s):
     return ('fail', 'no nftables table inet hvsec_mgmt (tables: %s)' % (_fmt_list(tables) or 'none'))
 
 
-def _mgmt_port(port):
-    return port in (16509, 16514, 6640) or 5900 <= port <= 5999 or 49152 <= port <= 49215
+def _mgmt_port(port, s):
+    """Management ports: libvirt 16509/16514, OVSDB 6640, the console and migration ranges."""
+    if port in (16509, 16514, 6640):
+        return True
+    for low, high, dlow, dhigh in (('console_port_min', 'console_port_max', 5900, 5999),
+                                   ('migration_port_min', 'migration_port_max', 49152, 49215)):
+        lo = _int(s.get('hvsec_mgmt_plane_' + low), dlow)
+        hi = _int(s.get('hvsec_mgmt_plane_' + high), dhigh)
+        if lo <= port <= hi:
+            return True
+    return False
 
 
 def ev_mgmt_19(facts, s):
@@ -1310,7 +1319,7 @@ def ev_mgmt_19(facts, s):
     bad = sorted(set('%s %s:%s (%s)' % (l.get('proto'), l.get('address'), l.get('port'), l.get('process') or '?')
                      for l in listeners
                      if str(l.get('address')) in ('0.0.0.0', '::', '::ffff:0.0.0.0', '*') and l.get('proto', 'tcp').startswith('tcp')
-                     and _mgmt_port(_int(l.get('port'), 0))))
+                     and _mgmt_port(_int(l.get('port'), 0), s)))
     return _result(bad, 'no management listener on a wildcard address', 'wildcard listener')
 
 

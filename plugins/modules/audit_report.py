@@ -12,7 +12,8 @@ module: audit_report
 short_description: Write the hvsec audit reports (JSON, Markdown, JUnit) on the controller
 description:
   - Collects the registered M(hvsec.hypervisor.audit_evaluate) result of every host of the play and writes
-    C(audit.json), C(audit.md) and C(audit.junit.xml) into O(report_dir) on the controller.
+    C(audit.json), C(audit.md), C(audit.junit.xml) and the self-contained C(audit.html) (with the trend
+    since the previous audit) into O(report_dir) on the controller.
   - Each file is written atomically (temporary file, then rename). An existing C(audit.json) is kept as
     C(audit.previous.json).
   - A host without an audit result (unreachable, facts failed) is reported with every control in status V(error).
@@ -81,7 +82,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 files:
-  description: Paths written (keys json, markdown, junit and, when an older report existed, previous).
+  description: Paths written (keys json, markdown, junit, html and, when an older report existed, previous).
   returned: success
   type: dict
   sample: {json: /work/reports/audit.json, markdown: /work/reports/audit.md, junit: /work/reports/audit.junit.xml}

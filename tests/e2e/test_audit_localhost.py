@@ -57,6 +57,8 @@ def load_reports(report_dir):
     with open(str(report_dir / 'audit.md')) as handle:
         markdown = handle.read()
     junit = ET.parse(str(report_dir / 'audit.junit.xml')).getroot()
+    with open(str(report_dir / 'audit.html')) as handle:
+        assert '<html' in handle.read()
     return data, markdown, junit
 
 

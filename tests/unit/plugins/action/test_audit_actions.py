@@ -147,7 +147,8 @@ def test_report_writes_all_formats_keeps_previous_and_covers_failed_hosts(tmp_pa
     report_dir = tmp_path / 'out'
     result = _action(audit_report.ActionModule, {'report_dir': str(report_dir), 'quiet': True}).run(task_vars=task_vars)
     assert result['changed'] is False
-    assert sorted(result['files']) == ['json', 'junit', 'markdown']
+    assert sorted(result['files']) == ['html', 'json', 'junit', 'markdown']
+    assert '<html' in (report_dir / 'audit.html').read_text()
     data = json.loads((report_dir / 'audit.json').read_text())
     assert data['hosts']['hv1']['summary']['pass'] == len(CONTROLS)
     assert data['hosts']['hv2']['summary']['error'] == len(CONTROLS)
@@ -158,7 +159,8 @@ def test_report_writes_all_formats_keeps_previous_and_covers_failed_hosts(tmp_pa
     result = _action(audit_report.ActionModule, {'report_dir': str(report_dir), 'quiet': True}).run(task_vars=task_vars)
     assert 'previous' in result['files']
     assert json.loads((report_dir / 'audit.previous.json').read_text()) == data
-    assert sorted(os.listdir(str(report_dir))) == ['audit.json', 'audit.junit.xml', 'audit.md', 'audit.previous.json']
+    assert sorted(os.listdir(str(report_dir))) == ['audit.html', 'audit.json', 'audit.junit.xml', 'audit.md',
+                                                   'audit.previous.json']
 
 
 def test_report_dir_unwritable_is_a_clear_error(tmp_path):
