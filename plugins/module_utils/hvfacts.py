@@ -150,8 +150,11 @@ class Gatherer(object):
         except Exception:  # pylint: disable=broad-except
             return None
 
-    def run(self, probe, args):
-        """Run a tool once. Returns (rc, out, err); rc None when it could not run."""
+    def run(self, probe, args, needs_root=False):
+        """Run a tool once. Returns (rc, out, err); rc None when it could not run.
+
+        ``needs_root``: a failure of an unprivileged run is noted as permission denied.
+        """
         key = tuple(args)
         if key in self._tool_cache:
             return self._tool_cache[key]
@@ -164,7 +167,10 @@ class Gatherer(object):
             except Exception as exc:  # pylint: disable=broad-except
                 result = (None, '', str(exc))
         if result[0] != 0:
-            self.note(probe, args[0], self._failure_reason(result))
+            reason = self._failure_reason(result)
+            if needs_root and not self.privileged and result[0] is not None:
+                reason = PERMISSION_DENIED
+            self.note(probe, args[0], reason)
         self._tool_cache[key] = result
         return result
 
@@ -676,7 +682,8 @@ class Gatherer(object):
         if binary is None:
             self.note('sshd', 'sshd', NOT_INSTALLED)
             return None
-        rc, out, err = self.run('sshd', [binary, '-T'])
+        # sshd -T needs root (it loads the host keys); unprivileged runs are noted as permission denied
+        rc, out, err = self.run('sshd', [binary, '-T'], needs_root=True)
         if rc != 0:
             return {'effective': None, 'error': (err or '').strip() or 'sshd -T failed (rc=%s)' % rc}
         return {'effective': sshd_utils.parse_sshd_t(out), 'error': None}
@@ -686,7 +693,7 @@ class Gatherer(object):
         if binary is None:
             self.note('nftables', 'nft', NOT_INSTALLED)
             return {'installed': False, 'tables': None}
-        rc, out, dummy = self.run('nftables', [binary, 'list', 'tables'])
+        rc, out, dummy = self.run('nftables', [binary, 'list', 'tables'], needs_root=True)
         return {'installed': True, 'tables': procfs.parse_nft_tables(out) if rc == 0 else None}
 
     def probe_audit(self):

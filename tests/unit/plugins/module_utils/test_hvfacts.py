@@ -254,6 +254,18 @@ def test_amd_vi(tmp_path):
     assert facts['vfio']['modules'] == [] and facts['vfio']['dev_vfio'] == []
 
 
+def test_amd_vi_unprivileged_sshd_is_permission_denied(tmp_path):
+    facts = gather(tmp_path, 'amd_vi', euid=1000, gather=['sshd'])
+    assert facts['privileged'] is False
+    assert facts['sshd']['effective'] is None and 'no hostkeys' in facts['sshd']['error']
+    assert note_for(facts, 'sshd') == [{'probe': 'sshd', 'path': '/usr/sbin/sshd', 'reason': 'permission denied'}]
+
+
+def test_amd_vi_privileged_sshd_failure_keeps_its_reason(tmp_path):
+    facts = gather(tmp_path, 'amd_vi', gather=['sshd'])
+    assert note_for(facts, 'sshd')[0]['reason'] == 'failed (rc=255): sshd: no hostkeys available -- exiting.'
+
+
 # ---------------------------------------------------------------- host without IOMMU
 def test_no_iommu(tmp_path):
     facts = gather(tmp_path, 'no_iommu')
