@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""testinfra tests of the lab hypervisor VM and of the Molecule harness.
+
+Run by Molecule's testinfra verifier (which passes --hosts and --ansible-inventory), or by hand
+against a lab started with `make lab-up`:
+
+    .venv/bin/pytest tests/lab                       # uses $LAB_DIR/inventory.yml (default .lab)
+
+Environment:
+    LAB_DIR                  the lab's state directory (lab.env tells the IOMMU variant); inside
+                             Molecule: HVSEC_MOLECULE_LAB_DIR (default .lab/molecule)
+    HVSEC_LAB_VERIFY_PHASE   set by tests/run-molecule.sh: "converged" (after converge) or
+                             "rebooted" (after the reboot side effect)
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+
+
+def lab_dir():
+    if os.environ.get('MOLECULE_PROJECT_DIRECTORY'):  # inside the Molecule scenario
+        d = os.environ.get('HVSEC_MOLECULE_LAB_DIR') or os.path.join(REPO, '.lab', 'molecule')
+    else:
+        d = os.environ.get('LAB_DIR') or os.path.join(REPO, '.lab')
+    return d if os.path.isabs(d) else os.path.join(REPO, d)
+
+
+def lab_state():
+    """The lab's lab.env (written by lab/up.sh) as a dict; empty when absent."""
+    state = {}
+    path = os.path.join(lab_dir(), 'lab.env')
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if '=' in line:
+                    k, v = line.rstrip('\n').split('=', 1)
+                    state[k] = v
+    return state
+
+
+def pytest_configure(config):
+    # Standalone runs: point testinfra at the running lab's inventory.
+    if not getattr(config.option, 'hosts', None):
+        inv = os.path.join(lab_dir(), 'inventory.yml')
+        if not os.path.exists(inv):
+            raise pytest.UsageError('no --hosts given and no lab inventory at %s: run make lab-up first' % inv)
+        config.option.hosts = 'ansible://hvlab'
+        config.option.ansible_inventory = inv
+        config.option.connection = 'ansible'
+
+
+@pytest.fixture(scope='session')
+def lab():
+    return lab_state()
+
+
+@pytest.fixture(scope='session')
+def hardened():
+    """True when the collection's hardening playbook exists (and so ran in converge)."""
+    return os.path.exists(os.path.join(REPO, 'playbooks', 'harden.yml'))
+
+
+@pytest.fixture(scope='session')
+def phase():
+    return os.environ.get('HVSEC_LAB_VERIFY_PHASE', '')

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# `make molecule`: the default Molecule scenario on one booted lab VM, step by step and timed:
+# image (build or cache), create (boot), prepare (insecure state + reboot), converge,
+# idempotence, check (must report no change), verify, side_effect (reboot), verify, destroy.
+# The VM is always destroyed on exit, also on failure or interruption.
+#
+#   HVSEC_MOLECULE_LAB_DIR  lab state directory for the scenario (default .lab/molecule)
+#   HVSEC_MOLECULE_KEEP=1   keep the VM running after the run (for debugging; lab/down.sh stops it)
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+export PATH=$REPO/.venv/bin:$PATH
+export ANSIBLE_COLLECTIONS_PATH=$REPO/.build/collections
+export HVSEC_MOLECULE_LAB_DIR=${HVSEC_MOLECULE_LAB_DIR:-$REPO/.lab/molecule}
+export LAB_DIR=$HVSEC_MOLECULE_LAB_DIR
+export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 MOLECULE_NO_COLOR=1 PY_COLORS=0 NO_COLOR=1
+unset ANSIBLE_CONFIG  # Molecule writes its own ansible.cfg for the scenario
+command -v molecule >/dev/null 2>&1 || { echo "run-molecule: molecule not found: run 'make venv'" >&2; exit 1; }
+mkdir -p "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/hvsec"
+[ -e "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/hvsec/hypervisor" ] || ln -sfn "$REPO" "$ANSIBLE_COLLECTIONS_PATH/ansible_collections/hvsec/hypervisor"
+
+mkdir -p "$LAB_DIR"
+LOG=$LAB_DIR/molecule.log
+TIMINGS=$LAB_DIR/timings.txt
+: >"$LOG"; : >"$TIMINGS"
+
+cleanup() {
+    local rc=$?
+    if [ "${HVSEC_MOLECULE_KEEP:-0}" = 1 ]; then
+        echo "run-molecule: HVSEC_MOLECULE_KEEP=1: the lab VM keeps running (LAB_DIR=$LAB_DIR bash lab/down.sh stops it)" >&2
+    else
+        molecule destroy >>"$LOG" 2>&1 || true
+        bash "$REPO/lab/down.sh" >/dev/null 2>&1 || true
+    fi
+    echo "---- phase timings (s) ----" >&2
+    cat "$TIMINGS" >&2
+    [ "$rc" -eq 0 ] || echo "run-molecule: FAILED (rc $rc); full log: $LOG" >&2
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+phase() {  # phase NAME command...
+    local name=$1; shift
+    local t0 rc=0
+    t0=$(date +%s)
+    echo "run-molecule: == $name ==" >&2
+    "$@" 2>&1 | tee -a "$LOG" | sed -u "s/^/[$name] /" || rc=${PIPESTATUS[0]}
+    printf '%-14s %5d%s\n' "$name" "$(( $(date +%s) - t0 ))" "$([ "$rc" -eq 0 ] || echo '  FAILED')" >>"$TIMINGS"
+    [ "$rc" -eq 0 ] || { echo "run-molecule: phase '$name' failed (rc $rc)" >&2; return "$rc"; }
+}
+
+# A --check run after converge must report no change on any host.
+check_no_change() {
+    local out
+    out=$(mktemp)
+    molecule check 2>&1 | tee "$out"
+    local rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] || { rm -f "$out"; return "$rc"; }
+    python3 - "$out" <<'EOF'
+import re, sys
+recap = [l for l in open(sys.argv[1], errors="replace") if re.search(r"\bok=\d+\s+changed=\d+", l)]
+if not recap:
+    sys.exit("check: no PLAY RECAP line found in the check run's output")
+bad = [l.strip() for l in recap if int(re.search(r"changed=(\d+)", l).group(1)) != 0]
+if bad:
+    sys.exit("check: the --check run after converge predicts changes:\n  " + "\n  ".join(bad))
+print("check: no change predicted (%d recap line(s))" % len(recap))
+EOF
+    rc=$?
+    rm -f "$out"
+    return "$rc"
+}
+
+phase deps        bash lab/deps.sh
+phase image       bash lab/build-image.sh
+phase destroy-old molecule destroy
+phase syntax      molecule syntax
+phase create      molecule create
+phase prepare     molecule prepare
+phase converge    molecule converge
+phase idempotence molecule idempotence
+phase check       check_no_change
+phase verify      env HVSEC_LAB_VERIFY_PHASE=converged molecule verify
+phase reboot      molecule side-effect
+phase verify-boot env HVSEC_LAB_VERIFY_PHASE=rebooted molecule verify
+phase destroy     molecule destroy
+echo "run-molecule: OK" >&2
