@@ -23,7 +23,7 @@ description:
   - The file must parse before and after the edit; a file libvirt could not read is never
     rewritten.
 author:
-  - hvsec.hypervisor contributors
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   path:
     description: Path of the configuration file.
@@ -62,8 +62,10 @@ notes:
     daemons whose files changed are restarted.
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 '''
 

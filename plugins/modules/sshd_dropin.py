@@ -22,7 +22,7 @@ description:
     the running sshd is never touched, so it keeps its old configuration.
   - Reloading sshd is left to the caller (a handler), and only when this module reports a change.
 author:
-  - hvsec.hypervisor contributors
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   path:
     description: The drop-in file.
@@ -63,8 +63,10 @@ notes:
   - Supports check mode (nothing is written; the lockout guard and the Include check still run) and diff mode.
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
 '''
 

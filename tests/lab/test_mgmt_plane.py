@@ -120,7 +120,7 @@ def test_qemu_conf_effective_values(host):
 def test_sshd_effective_configuration(host):
     eff = {}
     for line in host.check_output('sshd -T').splitlines():
-        key, _, value = line.partition(' ')
+        key, dummy, value = line.partition(' ')
         eff.setdefault(key, []).append(value)
     assert eff['permitrootlogin'] in (['prohibit-password'], ['without-password'])
     assert eff['passwordauthentication'] == ['no']
@@ -220,7 +220,7 @@ def _ssh_ok():
            '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=20',
            '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
            '%s@%s' % (h['ansible_user'], h['ansible_host']), 'true']
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120).returncode == 0
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False).returncode == 0
 
 
 def test_ssh_from_the_administrator_path_still_works():
@@ -243,7 +243,7 @@ def _play(check=False, extra=None):
         cmd += ['-e', json.dumps(extra)]
     try:
         out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, timeout=1800)
+                             universal_newlines=True, timeout=1800, check=False)
     finally:
         os.unlink(f.name)
     data = json.loads(out.stdout[out.stdout.index('{'):])

@@ -88,7 +88,7 @@ def test_duplicates_first_kept_others_removed():
 def test_unset_missing_key_is_noop_and_idempotent():
     text = 'a = 1\n'
     assert edit(text, {}, ['b']) == (text, [])
-    once, _ = edit(text, {'b': 'x'}, ['a'])
+    once, dummy = edit(text, {'b': 'x'}, ['a'])
     twice, changes = edit(once, {'b': 'x'}, ['a'])
     assert once == twice == 'b = "x"\n' and changes == []
 
@@ -96,7 +96,7 @@ def test_unset_missing_key_is_noop_and_idempotent():
 def test_semicolon_separated_and_triple_quoted():
     text = 'a = 1; b = "x"\nc = """multi\nline"""\n'
     assert parse(text) == {'a': 1, 'b': 'x', 'c': 'multi\nline'}
-    new, _ = edit(text, {'b': 'y'})
+    new, dummy = edit(text, {'b': 'y'})
     assert new == 'a = 1; b = "y"\nc = """multi\nline"""\n'
 
 
