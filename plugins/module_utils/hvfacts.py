@@ -665,7 +665,8 @@ class Gatherer(object):
                 except (IOError, OSError):
                     continue
                 inode = netstat.socket_inode(target)
-                if inode in wanted and inode not in owners:
+                # socket activation: systemd (pid 1) and the service share the socket; name the service
+                if inode in wanted and (inode not in owners or owners[inode][0] == 1):
                     owners[inode] = (pid, comm)
         if denied:
             self.note('listeners', '/proc/*/fd', PERMISSION_DENIED)

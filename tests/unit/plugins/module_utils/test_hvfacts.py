@@ -191,7 +191,11 @@ def test_intel_mgmt_plane(intel):
     listeners = facts['listeners']
     assert {'proto': 'tcp', 'address': '0.0.0.0', 'port': 22, 'process': 'sshd', 'pid': 612, 'uid': 0} in listeners
     assert {'proto': 'tcp', 'address': '::', 'port': 22, 'process': 'sshd', 'pid': 612, 'uid': 0} in listeners
-    assert {'proto': 'tcp', 'address': '0.0.0.0', 'port': 16509, 'process': 'systemd', 'pid': 1, 'uid': 0} in listeners
+    # socket-activated: systemd and libvirtd share the socket; the service is named
+    assert {'proto': 'tcp', 'address': '0.0.0.0', 'port': 16509, 'process': 'libvirtd', 'pid': 700, 'uid': 0} in listeners
+    assert [s['process'] for s in listeners if s['port'] == 5900] == ['qemu-system-x86']
+    # pid 1 is kept when it is the only holder
+    assert [(s['process'], s['pid']) for s in listeners if s['port'] == 111] == [('systemd', 1)]
     assert {'proto': 'udp', 'address': '127.0.0.1', 'port': 323, 'process': 'chronyd', 'pid': 650, 'uid': 104} in listeners
     unowned = [s for s in listeners if s['port'] == 631][0]
     assert (unowned['address'], unowned['process'], unowned['pid']) == ('::1', None, None)
