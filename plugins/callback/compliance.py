@@ -26,7 +26,8 @@ description:
     audit reports, marked with C(source) (C(check-mode harden), or C(harden) when the run was
     not in check mode, where C(fail) means that the control was non-compliant and has been changed).
 version_added: 1.0.0
-author: hvsec.hypervisor contributors
+author:
+  - hvsec.hypervisor contributors (@hvsec)
 requirements:
   - enable with C(callbacks_enabled = hvsec.hypervisor.compliance) in ansible.cfg or
     C(ANSIBLE_CALLBACKS_ENABLED=hvsec.hypervisor.compliance)
@@ -96,14 +97,14 @@ def verdict(records):
     by = dict((o, [r for r in records if r[0] == o]) for o in OUTCOMES)
     if by['failed']:
         return 'error', 'task failed: ' + '; '.join(
-            '%s%s' % (name, ': %s' % msg if msg else '') for _, name, msg in by['failed'])
+            '%s%s' % (rec[1], ': %s' % rec[2] if rec[2] else '') for rec in by['failed'])
     if by['changed']:
-        return 'fail', 'remediation would change: ' + '; '.join(name for _, name, _ in by['changed'])
+        return 'fail', 'remediation would change: ' + '; '.join(rec[1] for rec in by['changed'])
     if by['ok']:
         return 'pass', '%d task(s) would change nothing: %s' % (
-            len(by['ok']), '; '.join(name for _, name, _ in by['ok']))
+            len(by['ok']), '; '.join(rec[1] for rec in by['ok']))
     return 'not_applicable', 'all %d task(s) skipped: %s' % (
-        len(records), '; '.join(name for _, name, _ in records))
+        len(records), '; '.join(rec[1] for rec in records))
 
 
 def build_compliance_document(records, hosts, generated_at, source, catalog=None):

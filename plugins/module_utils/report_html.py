@@ -170,8 +170,8 @@ def compute_trend(audit, previous):
         return None
     now = _status_map(audit)
     before = _status_map(previous)
-    hosts_now = set(h for h, _ in now)
-    hosts_before = set(h for h, _ in before)
+    hosts_now = set(key[0] for key in now)
+    hosts_before = set(key[0] for key in before)
     trend = {'new_fail': [], 'fixed': [], 'changed': [],
              'hosts_added': sorted(hosts_now - hosts_before),
              'hosts_removed': sorted(hosts_before - hosts_now)}
@@ -247,7 +247,7 @@ def render_html(audit, previous=None, catalog=None):
     cat = _catalog_map(catalog)
     hosts = sorted(audit['hosts'])
     results = {}
-    order = [cid for cid in cat]
+    order = list(cat)
     seen_extra = []
     for host in hosts:
         for c in (audit['hosts'][host] or {}).get('controls') or []:
@@ -256,7 +256,7 @@ def render_html(audit, previous=None, catalog=None):
             results[(host, c['id'])] = c
             if c['id'] not in cat and c['id'] not in seen_extra:
                 seen_extra.append(c['id'])
-    audited_ids = set(cid for (_, cid) in results)
+    audited_ids = set(key[1] for key in results)
     order = [cid for cid in order if cid in audited_ids] + seen_extra
 
     def meta(cid, key, default=''):

@@ -107,7 +107,7 @@ class Browser(object):
             left = deadline - time.time()
             if left <= 0:
                 raise TimeoutError('no DevTools reply in time')
-            ready, _, _ = select.select([self._from_child_r], [], [], left)
+            ready, dummy, dummy = select.select([self._from_child_r], [], [], left)
             if ready:
                 chunk = os.read(self._from_child_r, 1 << 20)
                 if not chunk:
@@ -240,15 +240,15 @@ def _expected(audit, area=None, severity=None, status=None, host=None, pairs=Non
 
 
 def test_self_contained(page):
-    _, html, _ = page
+    dummy, html, dummy = page
     assert 'http://' not in html and 'https://' not in html
     assert "default-src 'none'" in html
     assert '<link' not in html and ' src=' not in html
 
 
 def test_renders_every_control_and_host(page, docs):
-    browser, _, _ = page
-    audit, _ = docs
+    browser = page[0]
+    audit = docs[0]
     ids = browser.js(VISIBLE_ROWS)
     assert ids == [c['id'] for c in audit['hosts']['hv1.example']['controls']]
     hosts = browser.js("Array.from(document.querySelectorAll('#matrix th.h')).map(t => t.dataset.host)")
@@ -256,10 +256,10 @@ def test_renders_every_control_and_host(page, docs):
     cells = browser.js("Array.from(document.querySelectorAll('#matrix td.c')).map(td => "
                        "[td.dataset.host, td.closest('tr').dataset.id, td.dataset.status, getComputedStyle(td).backgroundColor])")
     want = dict(((h, c['id']), c['status']) for h, d in audit['hosts'].items() for c in d['controls'])
-    assert dict(((h, i), s) for h, i, s, _ in cells) == want
+    assert dict(((h, i), s) for h, i, s, dummy in cells) == want
     # Colour by status: every status has one background colour, and the five differ.
     colours = {}
-    for _, _, s, bg in cells:
+    for dummy, dummy, s, bg in cells:
         colours.setdefault(s, set()).add(bg)
     assert all(len(v) == 1 for v in colours.values()) and len(set(next(iter(v)) for v in colours.values())) == len(colours)
     assert set(colours) == {'pass', 'fail', 'error', 'not_applicable', 'waived'}
@@ -276,8 +276,8 @@ def test_renders_every_control_and_host(page, docs):
 
 
 def test_filters(page, docs):
-    browser, _, _ = page
-    audit, _ = docs
+    browser = page[0]
+    audit = docs[0]
     for filters in ({'area': 'vfio'}, {'severity': 'high', 'status': 'fail'},
                     {'area': 'mgmt_plane', 'status': 'error', 'host': 'hv3.example'},
                     {'status': 'waived'}, {'host': 'hv2.example'}):
@@ -297,7 +297,7 @@ def test_filters(page, docs):
 
 
 def test_trend_and_fragment(page, docs):
-    browser, _, url = page
+    browser, url = page[0], page[2]
     audit, previous = docs
     before = dict(((h, c['id']), c['status']) for h, d in previous['hosts'].items() for c in d['controls'])
     now = dict(((h, c['id']), c['status']) for h, d in audit['hosts'].items() for c in d['controls'])
@@ -320,7 +320,7 @@ def test_trend_and_fragment(page, docs):
 
 
 def test_no_network_requests(page):
-    browser, _, url = page
+    browser, url = page[0], page[2]
     base = url.split('#')[0]
     requests = [ev['params']['request']['url'] for ev in browser.events
                 if ev.get('method') == 'Network.requestWillBeSent']

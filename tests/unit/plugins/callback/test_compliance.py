@@ -99,8 +99,8 @@ def test_run_to_reports(callback, tmp_path):
     # Audit-only control and a role control without a task in this run: not judged, with the reason.
     assert hv2c['HVS-IOMMU-01']['judged'] is False and 'audited only' in hv2c['HVS-IOMMU-01']['evidence']
     assert hv2c['HVS-VFIO-01']['judged'] is False and 'HVS-VFIO-01' in hv2c['HVS-VFIO-01']['evidence']
-    assert doc['hosts']['hv1']['summary'] == {'pass': 1, 'fail': 2, 'error': 1, 'not_applicable': len(CONTROLS) - 4,
-                                               'waived': 0}
+    assert doc['hosts']['hv1']['summary'] == {
+        'pass': 1, 'fail': 2, 'error': 1, 'not_applicable': len(CONTROLS) - 4, 'waived': 0}
     md = (report_dir / 'compliance.md').read_text()
     assert md.startswith('# hvsec.hypervisor compliance report') and 'check-mode harden' in md
     junit = (report_dir / 'compliance.junit.xml').read_text()
