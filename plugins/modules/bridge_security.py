@@ -28,7 +28,8 @@ description:
   - Every input error (bridge or port missing, port on another bridge, VLAN outside 1-4094, bad MAC/IP) is
     reported before anything changes. A guest_only bridge that carries the address of the running SSH
     connection or the default route is refused.
-author: hvsec.hypervisor contributors
+author:
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   bridges:
     description: Bridges to harden (the role's C(hvsec_vswitch_bridges)).

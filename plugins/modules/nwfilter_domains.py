@@ -23,7 +23,8 @@ description:
     C(virsh update-device --live) for running domains when O(live) is true). Files under /etc/libvirt are
     never edited directly.
   - Without C(virsh) every control is C(not_applicable).
-author: hvsec.hypervisor contributors
+author:
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   nwfilter:
     description: Name of the nwfilter to attach; it must exist (C(virsh nwfilter-list)).

@@ -25,7 +25,8 @@ description:
     dropping frames with another source MAC, ARP sender or IP source (anti-spoofing for non-libvirt guests),
     re-applied at boot by a oneshot systemd unit bound to the port device.
   - Without C(ovs-vsctl) every control is C(not_applicable) and nothing fails.
-author: hvsec.hypervisor contributors
+author:
+  - hvsec.hypervisor contributors (@hvsec)
 options:
   managers:
     description: Wanted OVSDB manager targets (see description).
