@@ -6,7 +6,8 @@
     python bench/audit_bench.py [--runs N] [--inventory FILE]      (make bench)
 
 Timing: N plain runs of `ansible-playbook playbooks/audit.yml` (as `make audit` does), wall
-clock per run divided by the number of hosts.
+clock per run divided by the number of hosts, and the CPU time (user+sys) of all processes of
+the run, which depends much less on what else the machine is doing.
 
 Remote invocations: one extra run at -vvv. Ansible logs every command it executes through a
 host's connection as `<HOST> EXEC ...`, and every module it ships as an `AnsiballZ_<module>.py`
@@ -23,6 +24,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,10 +55,13 @@ def run_audit(inventory, tmp, verbose=False, extra=()):
            '-e', 'hvsec_audit_report_dir=%s' % os.path.join(tmp, 'reports')] + list(extra)
     if verbose:
         cmd.append('-vvv')
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(cmd, cwd=tmp, env=_env(tmp), capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
-    return proc.returncode, wall, proc.stdout + proc.stderr
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return proc.returncode, wall, cpu, proc.stdout + proc.stderr
 
 
 def count_invocations(output):
@@ -94,9 +99,10 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(prefix='hvsec-bench-') as tmp:
         walls = []
+        cpus = []
         hosts = None
         for index in range(args.runs):
-            rc, wall, output = run_audit(args.inventory, tmp)
+            rc, wall, cpu, output = run_audit(args.inventory, tmp)
             if rc != 0:
                 print(output[-3000:])
                 print('run %d failed (rc=%d)' % (index + 1, rc), file=sys.stderr)
@@ -104,8 +110,10 @@ def main(argv=None):
             with open(os.path.join(tmp, 'reports', 'audit.json')) as handle:
                 hosts = sorted(json.load(handle)['hosts'])
             walls.append(wall)
-            print('run %d: %.2f s wall, %d host(s), %.2f s per host' % (index + 1, wall, len(hosts), wall / len(hosts)))
-        rc, vwall, output = run_audit(args.inventory, tmp, verbose=True)
+            cpus.append(cpu)
+            print('run %d: %.2f s wall, %.2f s CPU (user+sys of all processes), %d host(s), %.2f s wall per host'
+                  % (index + 1, wall, cpu, len(hosts), wall / len(hosts)))
+        rc, dummy, dummy, output = run_audit(args.inventory, tmp, verbose=True)
         if rc != 0:
             print(output[-3000:])
             return 1
@@ -122,15 +130,17 @@ def main(argv=None):
         'wall_s': [round(w, 3) for w in walls],
         'wall_median_s': round(statistics.median(walls), 3),
         'wall_per_host_median_s': round(statistics.median(walls) / len(hosts), 3),
+        'cpu_s': [round(c, 3) for c in cpus],
+        'cpu_median_s': round(statistics.median(cpus), 3),
         'remote_invocations': per_host,
     }
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, 'audit-%s.json' % datetime.datetime.now().strftime('%Y%m%dT%H%M%S'))
     with open(path, 'w') as handle:
         json.dump(result, handle, indent=2)
-    print('median %.2f s wall (%.2f s per host) over %d run(s); load average %.2f on %d CPUs'
-          % (result['wall_median_s'], result['wall_per_host_median_s'], args.runs, result['loadavg_1m'],
-             result['cpu_count']))
+    print('median %.2f s wall (%.2f s per host), %.2f s CPU, over %d run(s); load average %.2f on %d CPUs'
+          % (result['wall_median_s'], result['wall_per_host_median_s'], result['cpu_median_s'], args.runs,
+             result['loadavg_1m'], result['cpu_count']))
     for host, entry in sorted(per_host.items()):
         print('%s: %d remote module invocation(s) %s, %d remote command(s) in total'
               % (host, entry['module_execs'], json.dumps(entry['by_task']), entry['execs']))
