@@ -80,9 +80,9 @@ def test_hardened_database_is_unchanged(monkeypatch, capsys):
 
 def test_bad_input_fails_before_writing(monkeypatch, capsys):
     tools = FakeTools('ovs_insecure.json')
-    out = _run(monkeypatch, capsys, tools, dict(LAB, ports=[{'name': 'vo1', 'tag': 5000}],
-                                              ssl={'private_key': '/nonexistent/k', 'certificate': '/nonexistent/c',
-                                                   'ca_cert': '/nonexistent/a'}))
+    bad = dict(LAB, ports=[{'name': 'vo1', 'tag': 5000}],
+               ssl={'private_key': '/nonexistent/k', 'certificate': '/nonexistent/c', 'ca_cert': '/nonexistent/a'})
+    out = _run(monkeypatch, capsys, tools, bad)
     assert out['failed'] is True
     assert 'outside 1-4094' in out['msg'] and 'hvsec_vswitch_ovs_ssl.private_key' in out['msg']
     assert _writes(tools) == []
