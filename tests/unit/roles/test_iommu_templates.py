@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iommu role's decision templates (derive.j2, verify.j2) rendered by Ansible's own Templar
+against facts in the schema of docs/facts.md."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import copy
+import json
+import os
+
+import pytest
+import yaml
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+ROLE = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles', 'iommu'))
+
+FACTS = {
+    'host': {'mem_total_kib': 1500000},
+    'cpu': {'vendor': 'GenuineIntel', 'virt_extension': 'vmx', 'slat': 'ept', 'physical_cores': 2,
+            'vulnerabilities': {'meltdown': 'Not affected', 'itlb_multihit': 'Not affected'}},
+    'kvm': {'dev_kvm': True, 'modules': ['kvm', 'kvm_intel'], 'nested': True, 'nx_huge_pages': 'N'},
+    'ksm': {'run': 1},
+    'cmdline': {'args': [{'key': 'BOOT_IMAGE', 'value': '/vmlinuz'}, {'key': 'quiet', 'value': None},
+                         {'key': 'iommu', 'value': 'pt'}]},
+    'iommu': {'firmware_table': 'DMAR', 'vendor': 'intel', 'units': ['dmar0'], 'enabled': True,
+              'groups': [{'id': 0, 'type': 'DMA-FQ', 'devices': []}, {'id': 1, 'type': 'DMA', 'devices': []}],
+              'interrupt_remapping': True, 'interrupt_remapping_evidence': 'IR-PCI-MSI in /proc/interrupts'},
+    'libvirt': {'domains': [{'name': 'big', 'running': True, 'vcpus': 4, 'memory_kib': 2000000},
+                            {'name': 'off', 'running': False, 'vcpus': 1, 'memory_kib': 9000000}]},
+}
+
+
+def render(name, facts, **overrides):
+    with open(os.path.join(ROLE, 'defaults', 'main.yml')) as f:
+        variables = yaml.safe_load(f)
+    variables.update({'ansible_run_tags': ['all'], 'ansible_skip_tags': [], '_hvsec_iommu_hv': facts})
+    variables.update(overrides)
+    templar = Templar(loader=DataLoader(), variables=variables)
+    with open(os.path.join(ROLE, 'templates', name)) as f:
+        source = f.read()
+    result = templar.template(trust_as_template(source))
+    if isinstance(result, str):
+        # the role parses the rendering with from_json
+        result = json.loads(result)
+    return result
+
+
+def test_strict_intel():
+    d = render('derive.j2', FACTS)
+    assert d['vendor'] == 'intel'
+    assert d['present'] == ['intel_iommu=on', 'iommu.strict=1', 'iommu.passthrough=0', 'efi=disable_early_pci_dma']
+    assert set(['iommu=off', 'intel_iommu=off', 'amd_iommu=off', 'iommu=pt', 'pcie_acs_override',
+                'kvm.nx_huge_pages=off']) <= set(d['absent'])
+    assert d['ksm'] == {'wanted': True, 'run': 1}
+    assert d['nested']['wanted_off'] is True and d['nested']['modules'] == ['kvm_intel']
+    assert d['running_guests'] == ['big']
+    ev = d['evidence']
+    assert [ev['HVS-IOMMU-%02d' % n]['status'] for n in (1, 2, 3, 4, 9, 11)] == ['pass'] * 6
+    assert ev['HVS-IOMMU-16']['status'] == 'fail' and 'big' in ev['HVS-IOMMU-16']['detail']
+    assert ev['HVS-IOMMU-17']['status'] == 'fail'     # 2000000 KiB running > 1500000 KiB host
+
+
+def test_amd_passthrough_nosmt_and_waiver():
+    facts = copy.deepcopy(FACTS)
+    facts['iommu'].update({'firmware_table': 'IVRS', 'vendor': 'amd'})
+    facts['cpu']['vendor'] = 'AuthenticAMD'
+    d = render('derive.j2', facts, hvsec_iommu_policy='passthrough', hvsec_iommu_nosmt=True,
+               hvsec_waivers=[{'id': 'HVS-IOMMU-10', 'reason': 'no EFI'}])
+    assert d['vendor'] == 'amd'
+    assert d['present'] == ['iommu=pt', 'mitigations=auto,nosmt']
+    assert 'iommu=pt' not in d['absent'] and 'amd_iommu=off' in d['absent']
+    assert 'HVS-IOMMU-10' not in d['cmdline_controls']
+
+
+def test_tags_limit_the_request():
+    d = render('derive.j2', FACTS, ansible_run_tags=['HVS-IOMMU-06'])
+    assert d['present'] == [] and d['absent'] == ['iommu=off', 'intel_iommu=off', 'amd_iommu=off']
+    assert d['ksm']['wanted'] is False
+    d = render('derive.j2', FACTS, ansible_skip_tags=['HVS-IOMMU-13'])
+    assert d['ksm']['wanted'] is False and d['present']
+
+
+def test_manage_cmdline_off():
+    d = render('derive.j2', FACTS, hvsec_iommu_manage_cmdline=False)
+    assert d['present'] == [] and d['absent'] == [] and d['cmdline_controls'] == []
+
+
+@pytest.mark.parametrize('policy', ['strict', 'passthrough'])
+def test_verify(policy):
+    d = render('derive.j2', FACTS, hvsec_iommu_policy=policy)
+    problems = render('verify.j2', FACTS, hvsec_iommu_policy=policy, _hvsec_iommu=d)
+    if policy == 'strict':
+        assert '/proc/cmdline lacks iommu.strict=1' in problems
+        assert '/proc/cmdline still has iommu=pt' in problems
+        assert any('not of type DMA' in p for p in problems)
+    else:
+        assert not any('iommu=pt' in p or 'type DMA' in p for p in problems)
+    good = copy.deepcopy(FACTS)
+    good['cmdline']['args'] = [{'key': 'quiet', 'value': None}] + [
+        {'key': w.split('=', 1)[0], 'value': w.split('=', 1)[1]} for w in d['present']]
+    good['iommu']['groups'] = [{'id': 0, 'type': 'DMA' if policy == 'strict' else 'identity', 'devices': []}]
+    assert render('verify.j2', good, hvsec_iommu_policy=policy, _hvsec_iommu=d) == []
+    good['iommu']['interrupt_remapping'] = False
+    assert render('verify.j2', good, hvsec_iommu_policy=policy, _hvsec_iommu=d) == [
+        'interrupt remapping is off (IR-PCI-MSI in /proc/interrupts)']
