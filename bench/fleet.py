@@ -22,7 +22,9 @@ and measures
   forks sharing pages are not counted twice) of ansible-playbook, its forks and the ssh client
   processes (ControlPersist masters included: this script is a child subreaper so they stay in
   its tree), sampled every 0.25 s from /proc; plus the largest single-process peak RSS
-  (``getrusage(RUSAGE_CHILDREN).ru_maxrss``).
+  (``getrusage(RUSAGE_CHILDREN).ru_maxrss``);
+- controller CPU time (user + system) of the run, which, unlike wall time, does not depend on
+  what else the machine is doing.
 
 Only loopback addresses are used. The generated client key is authorised through the
 daemons' own ``AuthorizedKeysFile`` (root's ~/.ssh is not touched). When this machine has no
@@ -330,7 +332,25 @@ class Fleet(object):
                         counts[parts[0]][parts[1]] += 1
         return counts
 
+    def sessions(self):
+        """PIDs of the sshd session processes (and what they run) below our daemons."""
+        table = _proc_table()
+        daemons = [p.pid for p in self.sshd]
+        return _descendants(table, daemons) - set(daemons)
+
+    def drain(self, timeout=60):
+        """Wait until no remote session is left (a stopped run leaves some); kill stragglers."""
+        deadline = time.time() + timeout
+        left = self.sessions()
+        while left and time.time() < deadline:
+            time.sleep(0.5)
+            left = self.sessions()
+        for pid in left:
+            _kill(pid, signal.SIGKILL)
+        return len(left)
+
     def stop(self):
+        self.drain(timeout=5)
         for proc in self.sshd:
             if proc.poll() is None:
                 proc.terminate()
@@ -360,6 +380,7 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
     out_path = os.path.join(fleet.work, '%s.out' % name)
     cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook] + extra
     fleet.take_exec_log('stale-%s' % name)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     with open(out_path, 'w') as out:
         proc = subprocess.Popen(cmd, cwd=fleet.work, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -380,6 +401,11 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
         wall = time.monotonic() - start
         sampler.stop()
     masters = _reap_ssh_clients()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    # Remote sessions of a stopped run can still be starting: wait for all of them, so that
+    # their executions are counted in this run and never in the next one.
+    killed = fleet.drain(timeout=60)
     time.sleep(0.5)  # let the last wrapper lines land
     counts = fleet.take_exec_log(name)
     per_host = [counts.get(a, {}) for a in fleet.addresses[:n]]
@@ -393,8 +419,8 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
         'remote_execs_total': sum(totals), 'remote_execs_per_host_min': min(totals),
         'remote_execs_per_host_max': max(totals), 'module_invocations_per_host_max': max(modules),
         'module_invocations_per_host_min': min(modules),
-        'controller_peak_pss_mib': round(sampler.peak_kib / 1024.0, 1), 'controller_peak_processes': sampler.peak_procs,
-        'ssh_masters_stopped': masters, 'recap': recap_ok, 'output_tail': tail,
+        'controller_cpu_s': round(cpu, 1), 'controller_peak_pss_mib': round(sampler.peak_kib / 1024.0, 1), 'controller_peak_processes': sampler.peak_procs,
+        'ssh_masters_stopped': masters, 'remote_sessions_killed': killed, 'recap': recap_ok, 'output_tail': tail,
     }
 
 
@@ -444,7 +470,9 @@ def main(argv=None):
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime('%Y%m%dT%H%M%SZ')
     try:
         fleet.start()
-        for n in sorted(set(sizes + baseline_sizes)):
+        # All audits first, then the baselines: a stopped baseline run can leave remote
+        # sessions behind that must never be counted in an audit run.
+        for n in sorted(set(sizes)):
             if n in sizes:
                 log('N=%d: hvsec audit (playbooks/audit.yml) ...' % n)
                 r = run_playbook(fleet, n, PLAYBOOK, 'audit-%d' % n, args.timeout, args.forks,
@@ -452,6 +480,7 @@ def main(argv=None):
                 log('N=%d audit: %.1f s, %s remote exec(s)/host, peak %.0f MiB, rc=%s' % (
                     n, r['wall_s'], r['remote_execs_per_host_max'], r['controller_peak_pss_mib'], r['rc']))
                 rows.append(r)
+        for n in sorted(set(baseline_sizes)):
             if n in baseline_sizes:
                 log('N=%d: naive baseline (%d tasks, one per control) ...' % (n, naive_tasks))
                 r = run_playbook(fleet, n, NAIVE, 'naive-%d' % n, args.baseline_timeout, args.forks, [])
@@ -469,7 +498,11 @@ def main(argv=None):
         if args.keep:
             log('work directory kept: %s' % work)
         else:
-            shutil.rmtree(work, ignore_errors=True)
+            for dummy in range(20):  # a last remote session may still write its log line
+                shutil.rmtree(work, ignore_errors=True)
+                if not os.path.exists(work):
+                    break
+                time.sleep(0.5)
     ru = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     report = render(rows, ru, args, naive_tasks)
     print(report)
@@ -486,8 +519,8 @@ def main(argv=None):
 
 def render(rows, ru_maxrss, args, naive_tasks):
     lines = ['# Fleet benchmark (%s cores, load %.1f at the end)' % (os.cpu_count(), os.getloadavg()[0]), '',
-             '| N | run | wall s | remote execs/host | module runs/host | controller peak PSS MiB | rc |',
-             '|---|-----|--------|-------------------|------------------|-------------------------|----|']
+             '| N | run | wall s | remote execs/host | module runs/host | controller CPU s | controller peak PSS MiB | rc |',
+             '|---|-----|--------|-------------------|------------------|------------------|-------------------------|----|']
     for r in rows:
         wall = '%.1f' % r['wall_s']
         if r.get('wall_s_extrapolated'):
@@ -497,8 +530,8 @@ def render(rows, ru_maxrss, args, naive_tasks):
         mods = '%d' % r['module_invocations_per_host_max'] if r['module_invocations_per_host_min'] == \
             r['module_invocations_per_host_max'] else '%d-%d' % (r['module_invocations_per_host_min'],
                                                                  r['module_invocations_per_host_max'])
-        lines.append('| %d | %s | %s | %s | %s | %.0f | %s |' % (
-            r['hosts'], r['run'].split('-')[0], wall, execs, mods, r['controller_peak_pss_mib'],
+        lines.append('| %d | %s | %s | %s | %s | %.1f | %.0f | %s |' % (
+            r['hosts'], r['run'].split('-')[0], wall, execs, mods, r['controller_cpu_s'], r['controller_peak_pss_mib'],
             'timeout' if r['timed_out'] else r['rc']))
     lines += ['', 'Ratios (naive / hvsec audit):', '']
     by = dict((r['run'], r) for r in rows)
