@@ -18,12 +18,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
-        e2e deps lab-deps lab-image lab-up lab-down lab-ssh molecule bench build clean
+        e2e bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh molecule bench build clean
 
 help:
 	@echo "make audit      audit this machine (INVENTORY=file to audit an inventory)"
 	@echo "make test       run the whole test suite (lint, sanity, units, e2e, lab + Molecule)"
-	@echo "make lint | sanity | units | docs | e2e | molecule | bench | build"
+	@echo "make lint | sanity | units | docs | e2e | molecule | bench | bench-fleet | build"
 	@echo "make lab-up | lab-down | lab-ssh   (LAB_IOMMU=amd for the AMD-Vi variant)"
 
 $(VENV)/.stamp: requirements.txt
@@ -96,6 +96,10 @@ molecule: deps venv collection
 
 bench: venv collection
 	$(BIN)/python bench/audit_bench.py
+
+# Fleet benchmark: N hosts on 127.0.0.x served by local sshd instances, audit vs a naive baseline.
+bench-fleet: venv collection
+	$(BIN)/python bench/fleet.py $(FLEET_ARGS)
 
 build: venv
 	mkdir -p .build/dist
