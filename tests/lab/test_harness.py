@@ -93,7 +93,9 @@ def test_hypervisor_packages(host):
     for pkg in ('libvirt-daemon-system', 'libvirt-clients', 'qemu-system-x86', 'openvswitch-switch',
                 'nftables', 'auditd', 'chrony', 'openssh-server', 'python3', 'pciutils', 'grub-pc'):
         assert host.package(pkg).is_installed, pkg
-    assert host.service('libvirtd').is_running
+    # Debian 12 socket-activates libvirtd (and stops it when idle): the socket must listen.
+    assert host.service('libvirtd.socket').is_running
+    assert host.socket('unix:///run/libvirt/libvirt-sock').is_listening
     assert host.service('ovs-vswitchd').is_running
 
 
