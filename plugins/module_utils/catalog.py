@@ -126,7 +126,9 @@ CONTROLS = [
     _c('HVS-IOMMU-15', 'iTLB multihit mitigation on (kvm.nx_huge_pages not off)', 'iommu', 'medium',
        _BF1 + ': VM process isolation (side channels)', ['SC-39'],
        'With nx_huge_pages off a guest can trigger a machine check on affected Intel CPUs (iTLB multihit).',
-       'kvm.nx_huge_pages is not "off"/"N" (not applicable when the kvm module is not loaded).',
+       'kvm.nx_huge_pages is on, or off only on a CPU whose itlb_multihit state is not Vulnerable '
+       '(with the default "auto" the kernel reads back N on unaffected CPUs); not applicable when the '
+       'kvm module is not loaded.',
        variable='hvsec_iommu_nx_huge_pages_enforce'),
     _c('HVS-IOMMU-16', 'No guest with more vCPUs than host physical cores', 'iommu', 'medium',
        _BF1 + ', HY-SR-4: no provisioning beyond physical cores', ['SC-6'],

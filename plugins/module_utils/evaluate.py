@@ -488,9 +488,15 @@ def ev_iommu_15(facts, s):
     value = kvm.get('nx_huge_pages')
     if value is None:
         raise Unknown('kvm.nx_huge_pages')
-    if str(value).strip().lower() in ('off', 'n', '0', 'false'):
-        return ('fail', 'kvm.nx_huge_pages=%s' % value)
-    return ('pass', 'kvm.nx_huge_pages=%s' % value)
+    if str(value).strip().lower() not in ('off', 'n', '0', 'false', 'never'):
+        return ('pass', 'kvm.nx_huge_pages=%s' % value)
+    # With the default "auto" the kernel reads back N on CPUs that are not affected by
+    # iTLB multihit, so N is only a finding where the CPU is (or may be) affected.
+    vulns = _get(facts, 'cpu').get('vulnerabilities') or {}
+    state = vulns.get('itlb_multihit')
+    if state and 'vulnerable' not in state.lower():
+        return ('pass', 'kvm.nx_huge_pages=%s; itlb_multihit: %s' % (value, state))
+    return ('fail', 'kvm.nx_huge_pages=%s; itlb_multihit: %s' % (value, state or 'unknown'))
 
 
 def ev_iommu_16(facts, s):
