@@ -21,6 +21,7 @@ __metaclass__ = type
 import os
 
 import pytest
+import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -62,10 +63,26 @@ def lab():
     return lab_state()
 
 
+def hardened_areas():
+    """The areas the Molecule scenario hardens (hvsec_harden_areas in the lab's group_vars)."""
+    path = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'lab.yml')
+    with open(path) as f:
+        return set(yaml.safe_load(f)['hvsec_harden_areas'])
+
+
+def require_area(area):
+    """Skip a test module whose area the scenario does not harden (the reason names it)."""
+    if area not in hardened_areas():
+        pytest.skip('%s is not in hvsec_harden_areas of tests/lab/group_vars/hypervisors/lab.yml' % area,
+                    allow_module_level=True)
+
+
 @pytest.fixture(scope='session')
-def hardened():
-    """True when the collection's hardening playbook exists (and so ran in converge)."""
-    return os.path.exists(os.path.join(REPO, 'playbooks', 'harden.yml'))
+def areas():
+    """Hardened areas after converge; empty before playbooks/harden.yml exists."""
+    if not os.path.exists(os.path.join(REPO, 'playbooks', 'harden.yml')):
+        return set()
+    return hardened_areas()
 
 
 @pytest.fixture(scope='session')

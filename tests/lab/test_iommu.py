@@ -15,16 +15,14 @@ import re
 
 import pytest
 
+from conftest import require_area
+
+require_area('iommu')
+
 STRICT = ['iommu.strict=1', 'iommu.passthrough=0', 'efi=disable_early_pci_dma']
 FORBIDDEN_KEYS = ['pcie_acs_override']
 FORBIDDEN = ['iommu=off', 'intel_iommu=off', 'amd_iommu=off', 'iommu=pt']
 MODPROBE = '/etc/modprobe.d/zz-hvsec-kvm.conf'
-
-
-@pytest.fixture(scope='module', autouse=True)
-def _role_ran(host):
-    if not host.file(MODPROBE).exists:
-        pytest.skip('the iommu role has not run on this lab (%s is missing)' % MODPROBE)
 
 
 @pytest.fixture(scope='module')

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lab proof for the mgmt_plane role (issue 7), after the insecure prepare state
 (molecule/default/files/insecure-setup.sh + prepare_mgmt_plane.yml) and the role with
-tests/lab/mgmt_plane_vars.yml.
+tests/lab/group_vars/hypervisors/mgmt_plane.yml.
 
 What is observed, all inside the lab VM or over its SSH path:
 - listening sockets (`ss`), libvirt's files and sockets, `sshd -T`, `nft list ruleset`;
@@ -28,9 +28,11 @@ import tempfile
 import pytest
 import yaml
 
+from conftest import require_area
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-VARS = os.path.join(HERE, 'mgmt_plane_vars.yml')
+VARS = os.path.join(HERE, 'group_vars', 'hypervisors', 'mgmt_plane.yml')
 DROPIN = '/etc/ssh/sshd_config.d/00-hvsec.conf'
 MGMT_PORTS = (22, 16509, 16514, 5900, 6640)
 NS = 'hvmgmtg'
@@ -42,10 +44,7 @@ with open(VARS) as _f:
 MGMT_ADDR = LAB_VARS['hvsec_mgmt_plane_address']
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _hardened(host):
-    if not host.file(DROPIN).exists:
-        pytest.skip('the mgmt_plane role has not been applied to this lab')
+require_area('mgmt_plane')
 
 
 def _listeners(host):

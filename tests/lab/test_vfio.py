@@ -2,7 +2,7 @@
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lab proof for the vfio role (issue 5), after molecule/default/prepare_vfio.yml and the role
-with tests/lab/vfio_vars.yml (converge, idempotence, check, reboot, then this verify).
+with tests/lab/group_vars/hypervisors/vfio.yml (converge, idempotence, check, reboot, then this verify).
 
 Asserts the real sysfs, /dev/vfio and `ip -j -d link` state in the lab VM, and runs the module and
 the role with bad input to prove that each is refused with a clear message and changes nothing.
@@ -19,9 +19,13 @@ import tempfile
 import pytest
 import yaml
 
+from conftest import require_area
+
+require_area('vfio')
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-with open(os.path.join(HERE, 'vfio_vars.yml')) as _f:
+with open(os.path.join(HERE, 'group_vars', 'hypervisors', 'vfio.yml')) as _f:
     VARS = yaml.safe_load(_f)
 SPARE = VARS['hvsec_vfio_allowlist'][0]['address']
 PF = VARS['hvsec_vfio_sriov'][0]['pf']

@@ -2,7 +2,7 @@
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Lab proof for the vswitch role (issue 6), after molecule/default/prepare_vswitch.yml and
-the role with tests/lab/vswitch_vars.yml.
+the role with tests/lab/group_vars/hypervisors/vswitch.yml.
 
 Guests are network namespaces: g1, g2 (VLAN 100) and g3 (VLAN 200) on the Linux bridge
 br-guest; o1, o2 (VLAN 100) and o3 (VLAN 200) on the Open vSwitch bridge ovsbr0. Everything is
@@ -20,6 +20,10 @@ import subprocess
 import tempfile
 
 import pytest
+
+from conftest import require_area
+
+require_area('vswitch')
 
 FIXTURE = '/usr/local/sbin/hvsec-lab-vswitch-guests'
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -210,7 +214,7 @@ def _play(check):
         pytest.skip('no lab inventory (MOLECULE_INVENTORY_FILE, HVSEC_LAB_INVENTORY or $LAB_DIR/inventory.yml)')
     with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
         f.write('- hosts: hypervisors\n  gather_facts: false\n  vars_files: [%s]\n'
-                '  roles: [hvsec.hypervisor.vswitch]\n' % os.path.join(HERE, 'vswitch_vars.yml'))
+                '  roles: [hvsec.hypervisor.vswitch]\n' % os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml'))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'))
     env.pop('ANSIBLE_CONFIG', None)
     cmd = ['ansible-playbook', '-i', inv, f.name] + (['--check'] if check else [])
