@@ -82,7 +82,7 @@ def test_libvirt_tcp_socket_disabled_and_libvirt_still_works(host):
 def _conf(host, path):
     values = {}
     for line in host.file(path).content_string.splitlines():
-        m = re.match(r'^([a-z_]+)\s*=\s*(.*?)\s*$', line)
+        m = re.match(r'^([a-z0-9_]+)\s*=\s*(.*?)\s*$', line)
         if m:
             values.setdefault(m.group(1), m.group(2))
     return values
