@@ -24,8 +24,8 @@ def _run(cmd, **kwargs):
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
     proc = subprocess.run(cmd, cwd=kwargs.pop('cwd', ROOT), env=env, capture_output=True,
                           text=True, timeout=600, check=False)
-    assert proc.returncode == 0, '%s failed (%s):\n%s\n%s' % (' '.join(cmd), proc.returncode,
-                                                            proc.stdout[-4000:], proc.stderr[-4000:])
+    assert proc.returncode == 0, '%s failed (%s):\n%s\n%s' % (
+        ' '.join(cmd), proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:])
     return proc.stdout
 
 

@@ -117,7 +117,7 @@ def test_virt_host_validate(host, lab):
                  'Checking if device /dev/kvm is accessible', 'Checking if device /dev/vhost-net exists',
                  'Checking if device /dev/net/tun exists'):
         assert checks[name][0] == 'PASS', (name, checks[name])
-    assert not [n for n, (r, _) in checks.items() if r == 'FAIL'], checks
+    assert not [n for n, (r, dummy) in checks.items() if r == 'FAIL'], checks
     iommu = checks['Checking for device assignment IOMMU support']
     if lab.get('IOMMU') == 'amd':
         assert iommu[0] == 'PASS', iommu
