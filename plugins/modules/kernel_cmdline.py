@@ -124,7 +124,7 @@ EXAMPLES = r'''
 - name: Proxmox VE on systemd-boot, without refreshing the ESPs yet
   hvsec.hypervisor.kernel_cmdline:
     bootloader: systemd-boot
-    present: [mitigations=auto,nosmt]
+    present: ['mitigations=auto,nosmt']
     update: false
 '''
 
