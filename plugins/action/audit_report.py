@@ -18,6 +18,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
+    atomic_write,
     build_document, render_json, render_junit, render_markdown, summary_line, unreachable_controls,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
@@ -40,20 +41,6 @@ def _read_previous(path):
     except (IOError, OSError, ValueError):
         return None
     return data if isinstance(data, dict) and isinstance(data.get('hosts'), dict) else None
-
-
-def _atomic_write(path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class ActionModule(ActionBase):
@@ -108,7 +95,7 @@ class ActionModule(ActionBase):
                                       ('markdown', 'audit.md', render_markdown),
                                       ('junit', 'audit.junit.xml', render_junit)):
                 path = os.path.join(report_dir, name)
-                _atomic_write(path, render(document))
+                atomic_write(path, render(document))
                 files[key] = path
             try:
                 html = render_html(document, previous_document, CONTROLS)
@@ -116,7 +103,7 @@ class ActionModule(ActionBase):
                 warnings.append('audit.html not written: %s' % exc)
             else:
                 files['html'] = os.path.join(report_dir, 'audit.html')
-                _atomic_write(files['html'], html)
+                atomic_write(files['html'], html)
         except (OSError, IOError) as exc:
             raise AnsibleActionFail('report_dir: cannot write reports in %s: %s' % (report_dir, exc))
         if warnings:

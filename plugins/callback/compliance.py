@@ -55,13 +55,13 @@ options:
 import datetime
 import os
 import re
-import tempfile
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
+    atomic_write,
     render_json, render_junit, render_markdown, summarize,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
@@ -138,19 +138,6 @@ def build_compliance_document(records, hosts, generated_at, source, catalog=None
     return {'generated_at': generated_at, 'source': source, 'hosts': doc_hosts}
 
 
-def _atomic_write(path, text):
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_reports(document, report_dir, basename):
     """Write the four report files; return {kind: path}."""
     os.makedirs(report_dir, exist_ok=True)
@@ -164,7 +151,7 @@ def write_reports(document, report_dir, basename):
                 'hvsec.hypervisor audit', 'hvsec.hypervisor %s' % document['source'])),
             ('html', 'html', render_html(document, None, CONTROLS))):
         path = os.path.join(report_dir, '%s.%s' % (basename, ext))
-        _atomic_write(path, text)
+        atomic_write(path, text)
         files[kind] = path
     return files
 

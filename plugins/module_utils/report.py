@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
+import tempfile
 from xml.sax.saxutils import escape, quoteattr
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS, STATUSES
@@ -128,3 +130,18 @@ def summary_line(host, controls, gate=None, limit=12):
     if gate:
         line += ' | GATE: %s' % _ids(gate, limit)
     return line
+
+
+def atomic_write(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename,
+    so a reader never sees a half-written report (mode 0644)."""
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
