@@ -9,7 +9,10 @@ SVENV := $(CURDIR)/.venv-sanity
 BIN := $(VENV)/bin
 COLLECTIONS := $(CURDIR)/.build/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/hvsec/hypervisor
-TEST_TREE := $(CURDIR)/.build/test/ansible_collections/hvsec/hypervisor
+# ansible-test enumerates files with git when it finds a .git above the collection, so the
+# copy it tests must live outside this (git-ignored) checkout or it sees no files at all.
+TEST_ROOT ?= /tmp/hvsec-ansible-test-$(shell printf '%s' '$(CURDIR)' | md5sum | cut -c1-10)
+TEST_TREE := $(TEST_ROOT)/ansible_collections/hvsec/hypervisor
 INVENTORY ?= $(CURDIR)/playbooks/inventory/localhost.yml
 AUDIT_ARGS ?=
 
