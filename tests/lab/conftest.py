@@ -88,3 +88,67 @@ def areas():
 @pytest.fixture(scope='session')
 def phase():
     return os.environ.get('HVSEC_LAB_VERIFY_PHASE', '')
+
+
+def lab_inventory():
+    """The lab's own inventory written by lab/up.sh (SSH key, port). Molecule's generated
+    inventory has Molecule's layout, so it is not used for the tests' own ansible runs."""
+    path = os.environ.get('HVSEC_LAB_INVENTORY') or os.path.join(lab_dir(), 'inventory.yml')
+    return path if os.path.exists(path) else None
+
+
+def run_ansible(playbook=None, args=None, extra=None, check=False, timeout=1800):
+    """Run ansible-playbook (playbook text) or ad-hoc ansible (args) against the lab with the
+    collection from .build/collections and the default callback.
+
+    Returns (rc, changed, output): changed is the sum of changed= over the PLAY RECAP (0 for
+    ad-hoc runs), output is stdout + stderr. Skips the test when no lab inventory exists."""
+    import json
+    import re
+    import subprocess
+    import tempfile
+    inv = lab_inventory()
+    if inv is None:
+        pytest.skip('no lab inventory (HVSEC_LAB_INVENTORY or %s/inventory.yml)' % lab_dir())
+    env = dict(os.environ, ANSIBLE_CACHE_PLUGIN='memory', ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'))
+    for var in ('ANSIBLE_CONFIG', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_CALLBACKS_ENABLED'):
+        env.pop(var, None)
+    files = []
+    try:
+        if playbook is not None:
+            with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
+                f.write(playbook)
+            files.append(f.name)
+            cmd = ['ansible-playbook', '-i', inv, f.name]
+        else:
+            cmd = ['ansible', '-i', inv, 'hypervisors'] + list(args or [])
+        if extra is not None:
+            with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
+                json.dump(extra, f)
+            files.append(f.name)
+            cmd += ['-e', '@' + f.name]
+        if check:
+            cmd.append('--check')
+        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=timeout, check=False)
+    finally:
+        for name in files:
+            os.unlink(name)
+    text = out.stdout + out.stderr
+    changed = 0
+    if playbook is not None:
+        recap = re.findall(r'^\S+\s+:\s+ok=\d+\s+changed=(\d+)', out.stdout, re.M)
+        if not recap:
+            raise AssertionError('no PLAY RECAP from %s:\n%s' % (' '.join(cmd), text[-3000:]))
+        changed = sum(int(c) for c in recap)
+    return out.returncode, changed, text
+
+
+def role_play(role, vars_file=None):
+    """A one-play playbook applying hvsec.hypervisor.ROLE to the lab, with the lab's variables."""
+    files = [os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'lab.yml')]
+    if vars_file:
+        files.append(vars_file)
+    return ('- hosts: hypervisors\n  gather_facts: false\n  vars_files: [%s]\n'
+            '  roles: [hvsec.hypervisor.%s]\n' % (', '.join(files), role))

@@ -19,16 +19,14 @@ What is observed, all inside the lab VM or over its SSH path:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
 import os
 import re
 import subprocess
-import tempfile
 
 import pytest
 import yaml
 
-from conftest import hardened_areas, require_area
+from conftest import hardened_areas, lab_inventory, require_area, role_play, run_ansible
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -202,17 +200,8 @@ def test_guest_network_cannot_reach_management_ports(host, guest_ns, port):
         assert not _reach(host, guest_ns, addr, port), '%s:%d reachable from the guest network' % (addr, port)
 
 
-def _inventory():
-    for var in ('MOLECULE_INVENTORY_FILE', 'HVSEC_LAB_INVENTORY'):
-        if os.environ.get(var) and os.path.exists(os.environ[var]):
-            return os.environ[var]
-    d = os.environ.get('LAB_DIR') or os.path.join(REPO, '.lab')
-    path = os.path.join(d if os.path.isabs(d) else os.path.join(REPO, d), 'inventory.yml')
-    return path if os.path.exists(path) else None
-
-
 def _ssh_ok():
-    inv = _inventory()
+    inv = lab_inventory()
     if inv is None:
         pytest.skip('no lab inventory')
     with open(inv) as f:
@@ -230,25 +219,7 @@ def test_ssh_from_the_administrator_path_still_works():
 
 # ------------------------------------------------------------------ runs of the role
 def _play(check=False, extra=None):
-    inv = _inventory()
-    if inv is None:
-        pytest.skip('no lab inventory (MOLECULE_INVENTORY_FILE, HVSEC_LAB_INVENTORY or $LAB_DIR/inventory.yml)')
-    with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
-        f.write('- hosts: hypervisors\n  gather_facts: false\n  vars_files: [%s]\n'
-                '  roles: [hvsec.hypervisor.mgmt_plane]\n' % VARS)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_CACHE_PLUGIN='memory',
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'))
-    env.pop('ANSIBLE_CONFIG', None)
-    cmd = ['ansible-playbook', '-i', inv, f.name] + (['--check'] if check else [])
-    if extra:
-        cmd += ['-e', json.dumps(extra)]
-    try:
-        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, timeout=1800, check=False)
-    finally:
-        os.unlink(f.name)
-    data = json.loads(out.stdout[out.stdout.index('{'):])
-    return out.returncode, sum(s['changed'] for s in data['stats'].values()), out.stdout + out.stderr
+    return run_ansible(playbook=role_play('mgmt_plane', VARS), extra=extra, check=check)
 
 
 def _snapshot(host):

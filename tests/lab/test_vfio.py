@@ -13,13 +13,11 @@ __metaclass__ = type
 
 import json
 import os
-import subprocess
-import tempfile
 
 import pytest
 import yaml
 
-from conftest import require_area
+from conftest import require_area, run_ansible
 
 require_area('vfio')
 
@@ -143,43 +141,9 @@ def test_vf_settings_persist_through_a_boot_unit(host):
 
 
 # ------------------------------------------------------------------ refusals change nothing
-def _inventory():
-    for var in ('MOLECULE_INVENTORY_FILE', 'HVSEC_LAB_INVENTORY'):
-        if os.environ.get(var) and os.path.exists(os.environ[var]):
-            return os.environ[var]
-    path = os.path.join(os.environ.get('LAB_DIR', os.path.join(REPO, '.lab')), 'inventory.yml')
-    return path if os.path.exists(path) else None
-
-
 def _ansible(args, playbook=None, extra=None, check=False):
-    inv = _inventory()
-    if inv is None:
-        pytest.skip('no lab inventory (MOLECULE_INVENTORY_FILE, HVSEC_LAB_INVENTORY or $LAB_DIR/inventory.yml)')
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'))
-    env.pop('ANSIBLE_CONFIG', None)
-    files = []
-    try:
-        if playbook is not None:
-            with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
-                f.write(playbook)
-            files.append(f.name)
-            cmd = ['ansible-playbook', '-i', inv, f.name]
-        else:
-            cmd = ['ansible', '-i', inv, 'hypervisors'] + args
-        if extra is not None:
-            with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as f:
-                json.dump(extra, f)
-            files.append(f.name)
-            cmd += ['-e', '@' + f.name]
-        if check:
-            cmd.append('--check')
-        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, timeout=1200, check=False)
-    finally:
-        for name in files:
-            os.unlink(name)
-    return out.returncode, out.stdout + out.stderr
+    rc, dummy, out = run_ansible(playbook=playbook, args=args, extra=extra, check=check)
+    return rc, out
 
 
 ROLE_PLAY = '- hosts: hypervisors\n  gather_facts: false\n  roles: [hvsec.hypervisor.vfio]\n'

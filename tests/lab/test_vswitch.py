@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Lab proof for the vswitch role (issue 6), after molecule/default/prepare_vswitch.yml and
+"""Lab proof for the vswitch role (issue 6), after molecule/default/tasks/prepare_vswitch.yml and
 the role with tests/lab/group_vars/hypervisors/vswitch.yml.
 
 Guests are network namespaces: g1, g2 (VLAN 100) and g3 (VLAN 200) on the Linux bridge
@@ -16,12 +16,10 @@ __metaclass__ = type
 import json
 import os
 import re
-import subprocess
-import tempfile
 
 import pytest
 
-from conftest import require_area
+from conftest import require_area, role_play, run_ansible
 
 require_area('vswitch')
 
@@ -36,7 +34,7 @@ OVS = {'ns': ('o1', 'o2', 'o3'), 'net': '192.168.60', 'mac': '02:00:00:00:60:1',
 @pytest.fixture(scope='module', autouse=True)
 def _prepared(host):
     if not host.file(FIXTURE).exists:
-        pytest.skip('the vswitch lab state (molecule/default/prepare_vswitch.yml) was not prepared')
+        pytest.skip('the vswitch lab state (molecule/default/tasks/prepare_vswitch.yml) was not prepared')
     # The fixture unit rebuilds the namespaces at boot; make sure it ran.
     assert host.run('systemctl is-active hvsec-lab-vswitch-guests.service').stdout.strip() == 'active'
 
@@ -200,32 +198,11 @@ def test_bridged_traffic_reaches_netfilter_for_nwfilter(host):
 
 
 # ------------------------------------------------------------------ check mode, then a fixing run
-def _inventory():
-    for var in ('MOLECULE_INVENTORY_FILE', 'HVSEC_LAB_INVENTORY'):
-        if os.environ.get(var) and os.path.exists(os.environ[var]):
-            return os.environ[var]
-    path = os.path.join(os.environ.get('LAB_DIR', os.path.join(REPO, '.lab')), 'inventory.yml')
-    return path if os.path.exists(path) else None
-
-
 def _play(check):
-    inv = _inventory()
-    if inv is None:
-        pytest.skip('no lab inventory (MOLECULE_INVENTORY_FILE, HVSEC_LAB_INVENTORY or $LAB_DIR/inventory.yml)')
-    with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
-        f.write('- hosts: hypervisors\n  gather_facts: false\n  vars_files: [%s]\n'
-                '  roles: [hvsec.hypervisor.vswitch]\n' % os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml'))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'))
-    env.pop('ANSIBLE_CONFIG', None)
-    cmd = ['ansible-playbook', '-i', inv, f.name] + (['--check'] if check else [])
-    try:
-        out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                             timeout=1200, check=False)
-    finally:
-        os.unlink(f.name)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    data = json.loads(out.stdout[out.stdout.index('{'):])
-    return sum(s['changed'] for s in data['stats'].values()), data
+    rc, changed, out = run_ansible(playbook=role_play('vswitch', os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')),
+                                   check=check)
+    assert rc == 0, out[-4000:]
+    return changed, out
 
 
 def test_check_mode_reports_without_changing_then_run_fixes(host):

@@ -41,48 +41,22 @@ systemctl enable libvirtd-tcp.socket >/dev/null 2>&1
 systemctl start libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket libvirtd-tcp.socket
 systemctl start libvirtd.service
 
-# --- Open vSwitch: OVSDB and OpenFlow listening in plain TCP on every address, no fail mode
-ovs-vsctl --timeout=30 set-manager ptcp:6640
-ovs-vsctl --timeout=30 --may-exist add-br ovsbr0 \
-    -- set-controller ovsbr0 ptcp:6653 \
-    -- --may-exist add-port ovsbr0 vnet-guest0 -- set interface vnet-guest0 type=internal
-
-# --- guest bridge on the VM network: a host address on it, no VLAN filtering, IPv6 autoconf
-cat >/etc/systemd/network/30-br-guest.netdev <<'CONF'
-[NetDev]
-Name=br-guest
-Kind=bridge
-CONF
-cat >/etc/systemd/network/30-br-guest.network <<'CONF'
-[Match]
-Name=br-guest
-
-[Network]
-Address=192.168.122.254/24
-IPv6AcceptRA=yes
-ConfigureWithoutCarrier=yes
-CONF
-cat >/etc/systemd/network/31-vmnet0.network <<'CONF'
-[Match]
-Name=vmnet0
-
-[Network]
-Bridge=br-guest
-CONF
-networkctl reload
+# --- Open vSwitch and the guest bridge: tasks/prepare_vswitch.yml (ovsbr0/ovsbr1 with plain-TCP
+#     listeners, br-guest with a host address and proxy ARP, guest namespaces).
 
 # --- SR-IOV: VFs created at boot with spoof checking off and trust on
 if [ -e /sys/class/net/sriov0/device/sriov_totalvfs ]; then
     cat >/etc/systemd/system/lab-sriov.service <<'CONF'
 [Unit]
 Description=Lab: create SR-IOV VFs on sriov0 (insecure settings)
+Wants=systemd-udev-settle.service
 After=systemd-udev-settle.service network-pre.target
 Before=network.target
 
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/bin/sh -c 'echo 2 > /sys/class/net/sriov0/device/sriov_numvfs; ip link set sriov0 vf 0 spoofchk off trust on; ip link set sriov0 vf 1 spoofchk off trust on'
+ExecStart=/bin/sh -c 'for i in $(seq 60); do [ -e /sys/class/net/sriov0/device/sriov_numvfs ] && break; sleep 1; done; echo 2 > /sys/class/net/sriov0/device/sriov_numvfs; ip link set sriov0 vf 0 spoofchk off trust on; ip link set sriov0 vf 1 spoofchk off trust on'
 
 [Install]
 WantedBy=multi-user.target
