@@ -79,10 +79,16 @@ phase destroy-old molecule destroy
 phase syntax      molecule syntax
 phase create      molecule create
 phase prepare     molecule prepare
+# Before converge, on the insecure state: a --check run of harden.yml changes nothing, predicts
+# changes, and its per-control verdicts agree with the audit's (tests/lab/test_safety_check_mode.py).
+phase check-safe  env HVSEC_LAB_VERIFY_PHASE=prepared pytest -p no:cacheprovider -q tests/lab/test_safety_check_mode.py
 phase converge    molecule converge
 phase idempotence molecule idempotence
 phase check       check_no_change
 phase verify      env HVSEC_LAB_VERIFY_PHASE=converged molecule verify
+# Fault injection on the hardened lab (tests/lab/test_safety_faults.py); the reboot and the
+# boot-time verify that follow also prove the host still boots after the faults.
+phase faults      env HVSEC_LAB_VERIFY_PHASE=faults pytest -p no:cacheprovider -q -s tests/lab/test_safety_faults.py
 # The reboot side effect and the boot-time verify are off by default until they have passed once
 # (the iommu role already reboots inside converge and verifies the running kernel there). Known
 # risk for mgmt_plane: sshd bound to the management address may start before DHCP gives the

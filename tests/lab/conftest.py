@@ -97,7 +97,7 @@ def lab_inventory():
     return path if os.path.exists(path) else None
 
 
-def run_ansible(playbook=None, args=None, extra=None, check=False, timeout=1800):
+def run_ansible(playbook=None, args=None, extra=None, check=False, timeout=1800, env_extra=None, diff=False):
     """Run ansible-playbook (playbook text) or ad-hoc ansible (args) against the lab with the
     collection from .build/collections and the default callback.
 
@@ -112,8 +112,9 @@ def run_ansible(playbook=None, args=None, extra=None, check=False, timeout=1800)
         pytest.skip('no lab inventory (HVSEC_LAB_INVENTORY or %s/inventory.yml)' % lab_dir())
     env = dict(os.environ, ANSIBLE_CACHE_PLUGIN='memory', ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
                ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'))
-    for var in ('ANSIBLE_CONFIG', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_CALLBACKS_ENABLED'):
+    for var in ('ANSIBLE_CONFIG', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_CALLBACKS_ENABLED', 'ANSIBLE_CALLBACK_PLUGINS'):
         env.pop(var, None)
+    env.update(env_extra or {})
     files = []
     try:
         if playbook is not None:
@@ -130,6 +131,8 @@ def run_ansible(playbook=None, args=None, extra=None, check=False, timeout=1800)
             cmd += ['-e', '@' + f.name]
         if check:
             cmd.append('--check')
+        if diff:
+            cmd.append('--diff')
         out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              universal_newlines=True, timeout=timeout, check=False)
     finally:
@@ -152,3 +155,15 @@ def role_play(role, vars_file=None):
         files.append(vars_file)
     return ('- hosts: hypervisors\n  gather_facts: false\n  vars_files: [%s]\n'
             '  roles: [hvsec.hypervisor.%s]\n' % (', '.join(files), role))
+
+
+def lab_vars():
+    """Every lab group variable (tests/lab/group_vars/hypervisors/*.yml) merged, for runs that
+    use the lab's own inventory (which has no group_vars) and must see what Molecule's sees."""
+    d = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors')
+    merged = {}
+    for name in sorted(os.listdir(d)):
+        if name.endswith('.yml'):
+            with open(os.path.join(d, name)) as f:
+                merged.update(yaml.safe_load(f) or {})
+    return merged
