@@ -256,7 +256,10 @@ CONTROLS = [
     _c('HVS-VSW-10', 'Anti-spoofing nwfilter on every guest interface', 'vswitch', 'high',
        _BF5 + ': virtual network configuration (SP 800-125B)', ['SC-7', 'SC-5'],
        'clean-traffic stops a guest from forging MAC, IP and ARP and from acting as a rogue DHCP server.',
-       'Every bridge/network interface of libvirt.domains[] has filterref equal to hvsec_vswitch_nwfilter.',
+       'Every bridge/network interface of libvirt.domains[] has filterref equal to hvsec_vswitch_nwfilter; every '
+       'port declared with a mac (hvsec_vswitch_bridges[].ports[], hvsec_vswitch_ovs_ports) has nftables rules '
+       '(nftables.ruleset: a netdev ingress chain on the port, or bridge prerouting rules for its iifname) that drop '
+       'other source MACs and, when ips are declared, other source addresses.',
        variable='hvsec_vswitch_nwfilter'),
     _c('HVS-VSW-11', 'macvtap interfaces not in bridge mode where isolation is wanted', 'vswitch', 'low',
        _BF5 + ': virtual network configuration (SP 800-125B)', ['SC-7'],
@@ -279,15 +282,21 @@ CONTROLS = [
        'TLS without client certificate verification lets any TLS client manage guests.',
        'When TLS is on: tls_no_verify_certificate is 0 and tls_allowed_dn_list is set.',
        variable='hvsec_mgmt_plane_libvirt_tls_allowed_dn_list'),
-    _c('HVS-MGMT-03', 'libvirt UNIX socket restricted to its group', 'mgmt_plane', 'medium',
+    _c('HVS-MGMT-03', 'libvirt read-write UNIX socket authenticated or restricted to its group', 'mgmt_plane', 'medium',
        _BF5 + ': management access control', ['AC-3', 'AC-6'],
-       'A world-writable read-write socket gives every local user root-equivalent control of guests.',
-       'unix_sock_rw_perms grants no access to others and unix_sock_group is set.',
+       'A read-write socket that any local user can use without authentication gives every local user '
+       'root-equivalent control of guests.',
+       'For the read-write socket of each libvirt daemon in use (libvirtd, or virtqemud and virtproxyd): '
+       'auth_unix_rw is polkit or sasl (every connection is authorized), or the socket grants no access to others '
+       'and has a group. The mode is read from the socket in /run/libvirt when it exists, else from the enabled '
+       '.socket unit and its drop-ins (SocketMode/SocketGroup replace the daemon file under socket activation), '
+       'else from unix_sock_rw_perms/unix_sock_group.',
        variable='hvsec_mgmt_plane_libvirt_unix_group'),
     _c('HVS-MGMT-04', 'libvirt access control driver (polkit) enabled', 'mgmt_plane', 'low',
        _BF5 + ': management access control', ['AC-3', 'AC-6'],
        'Fine-grained access control lets operators grant less than full control of every guest.',
-       'access_drivers contains polkit.',
+       'access_drivers contains polkit in the file of each daemon running the QEMU driver '
+       '(libvirtd.conf, or virtqemud.conf with the modular daemons).',
        variable='hvsec_mgmt_plane_libvirt_access_drivers'),
     _c('HVS-MGMT-05', 'VNC consoles listen on loopback or the management address', 'mgmt_plane', 'high',
        _BF4 + ': VM console access', ['AC-17', 'SC-7'],
@@ -367,7 +376,9 @@ CONTROLS = [
     _c('HVS-MGMT-20', 'libvirt audit logging on', 'mgmt_plane', 'medium',
        _BF4 + ': VM lifecycle monitoring', ['AU-2', 'AU-12'],
        'Audit records of guest lifecycle and resource assignment are needed to investigate incidents.',
-       'libvirt.config.libvirtd.audit_level is not 0 and audit_logging is 1.',
+       'audit_level is not 0 and audit_logging is 1 in the file of each daemon running the QEMU driver: '
+       'libvirtd.conf, or virtqemud.conf when virtqemud is in use (its process, an enabled socket or service, '
+       'or /run/libvirt/virtqemud-sock).',
        variable='hvsec_mgmt_plane_audit'),
     _c('HVS-MGMT-21', 'auditd watches libvirt configuration', 'mgmt_plane', 'medium',
        _BF5 + ': hypervisor configuration monitoring', ['AU-2', 'AU-12', 'CM-3'],

@@ -18,10 +18,14 @@ plugin overlays the roles' real defaults and then the host's variables.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import ipaddress
+
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import (
     BY_ID, CONTROLS, SEVERITIES, severity_rank,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft_utils
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import nft_port_table_name
 
 # ---------------------------------------------------------------------------------------
 # FALLBACK DEFAULTS: the agreed role variables and their defaults. Used only until the
@@ -247,20 +251,62 @@ def _libvirt_conf(facts, name):
     return _get(facts, 'libvirt.config.%s' % name)
 
 
-def _active_daemons(facts):
-    """Which libvirt front-end daemons are in use: libvirtd (monolithic), virtproxyd (modular).
+# libvirt daemons. The QEMU driver runs in libvirtd (monolithic) or virtqemud (modular daemons,
+# the default of Fedora and RHEL 9); remote clients connect to libvirtd or virtproxyd. Each daemon
+# has its own file /etc/libvirt/NAME.conf and its own read-write socket.
+DRIVER_DAEMONS = ('libvirtd', 'virtqemud')
+FRONT_DAEMONS = ('libvirtd', 'virtproxyd')
+RW_SOCKETS = {'libvirtd': '/run/libvirt/libvirt-sock', 'virtproxyd': '/run/libvirt/libvirt-sock',
+              'virtqemud': '/run/libvirt/virtqemud-sock'}
 
-    A daemon counts when its process runs or one of its sockets is enabled; when nothing
-    tells, libvirtd (the default of Debian 12 and of older RHEL) is assumed.
+
+def _unit_daemon(unit):
+    """Daemon of a systemd unit name: virtqemud-ro.socket -> virtqemud."""
+    return str(unit).split('.', 1)[0].split('-', 1)[0]
+
+
+def _daemon_in_use(facts, name):
+    """Why daemon ``name`` counts as in use (its process runs, one of its sockets or its service
+    is enabled, or its own socket exists), or None."""
+    if name in (_opt(facts, 'processes') or []):
+        return '%s running' % name
+    for key in ('sockets', 'services'):
+        units = _opt(facts, 'libvirt.%s' % key) or {}
+        for unit in sorted(units):
+            if _unit_daemon(unit) == name and str(units[unit]).lower() == 'enabled':
+                return '%s enabled' % unit
+    path = RW_SOCKETS.get(name)
+    # libvirt-sock is libvirtd's or virtproxyd's: only a socket of one daemon tells which is in use
+    if list(RW_SOCKETS.values()).count(path) == 1 and path in (_opt(facts, 'libvirt.unix_sockets') or {}):
+        return '%s exists' % path
+    return None
+
+
+def _daemons_in_use(facts, candidates):
+    return [name for name in candidates if _daemon_in_use(facts, name)]
+
+
+def _active_daemons(facts):
+    """The libvirt front-end daemons in use: libvirtd (monolithic), virtproxyd (modular).
+
+    When nothing tells, libvirtd (the default of Debian 12 and of older RHEL) is assumed.
     """
-    sockets = _sockets(facts)
-    processes = _opt(facts, 'processes') or []
-    out = []
-    for name in ('libvirtd', 'virtproxyd'):
-        enabled = any(unit.startswith(name) and str(state).lower() == 'enabled' for unit, state in sockets.items())
-        if name in processes or enabled:
-            out.append(name)
-    return out or ['libvirtd']
+    return _daemons_in_use(facts, FRONT_DAEMONS) or ['libvirtd']
+
+
+def _driver_daemons(facts):
+    """The daemons running the QEMU driver: libvirtd and/or virtqemud (libvirtd when nothing tells).
+
+    Guest lifecycle auditing and API access control happen there, so audit_* and access_drivers
+    are read from their files.
+    """
+    return _daemons_in_use(facts, DRIVER_DAEMONS) or ['libvirtd']
+
+
+def _rw_daemons(facts):
+    """Every daemon in use that has a read-write socket (front-ends and QEMU driver daemons)."""
+    names = _daemons_in_use(facts, ('libvirtd', 'virtqemud', 'virtproxyd'))
+    return names or ['libvirtd']
 
 
 def _daemon_confs(facts, names=None):
@@ -937,17 +983,134 @@ def _guest_nics(facts, types=('bridge', 'network')):
     return out
 
 
+def _spoof_ports(settings):
+    """Declared guest ports that get MAC/IP anti-spoofing tables: (kind, bridge, port) with
+    kind ``bridge`` (a Linux bridge port, hvsec_vswitch_bridges) or ``ovs`` (hvsec_vswitch_ovs_ports)."""
+    out = []
+    for bridge in _declared_bridges(settings):
+        for port in bridge.get('ports') or []:
+            if isinstance(port, dict) and port.get('name') and port.get('mac'):
+                out.append(('bridge', bridge['name'], port))
+    for port in settings.get('hvsec_vswitch_ovs_ports') or []:
+        if isinstance(port, dict) and port.get('name') and port.get('mac'):
+            out.append(('ovs', None, port))
+    return out
+
+
+def _port_rules(ruleset, kind, name):
+    """The nftables rules that see frames entering port ``name``, its iifname condition removed.
+
+    netdev ingress chains bound to the port (nft 1.0.6 does not report a netdev chain's device
+    in JSON: then the chain counts when its table is the one the vswitch role names after the
+    port) and, for a Linux bridge port, bridge-family prerouting rules that match its iifname.
+    """
+    prefix = 'iifname "%s" ' % name
+    rules = []
+    for table, chain in nft_utils.base_chains(ruleset, 'netdev', ('ingress',)):
+        devices = chain.get('devices')
+        if name in (devices or []) or (devices is None and table.get('name') == nft_port_table_name(name)):
+            rules.extend(r[len(prefix):] if r.startswith(prefix) else r for r in chain.get('rules') or []
+                         if r.startswith(prefix) or not r.startswith('iifname '))
+    if kind == 'bridge':
+        for dummy, chain in nft_utils.base_chains(ruleset, 'bridge', ('prerouting',)):
+            rules.extend(r[len(prefix):] for r in chain.get('rules') or [] if r.startswith(prefix))
+    return rules
+
+
+def _drops_other_than(rules, match, allowed):
+    """True when a rule ``MATCH != VALUES (counter) drop|reject`` has VALUES within ``allowed``."""
+    for rule in rules:
+        words = rule.split(' != ', 1)
+        if len(words) != 2 or words[0] != match:
+            continue
+        rest = words[1]
+        for verdict in (' drop', ' reject', ' counter drop', ' counter reject'):
+            if rest.endswith(verdict):
+                values = rest[:-len(verdict)].strip()
+                break
+        else:
+            continue
+        values = values[1:-1] if values.startswith('{') and values.endswith('}') else values
+        items = set(_norm_addr_value(v) for v in values.split(',') if v.strip())
+        if items and items <= set(_norm_addr_value(a) for a in allowed):
+            return True
+    return False
+
+
+def _norm_addr_value(value):
+    """Canonical text of an address, prefix or MAC, so that nft's output compares with declarations."""
+    value = str(value).strip().lower()
+    try:
+        net = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return value
+    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
+
+
+def _spoof_problems(rules, port):
+    """What the rules of a port with a declared MAC (and IPs) do not enforce."""
+    mac = str(port.get('mac')).lower()
+    ips = [str(i).lower() for i in port.get('ips') or []]
+    v4 = set(i for i in ips if ':' not in i)
+    v6 = set(i for i in ips if ':' in i)
+    problems = []
+    if not _drops_other_than(rules, 'ether saddr', set([mac])):
+        problems.append('no rule drops source MAC other than %s' % mac)
+    if ips:
+        for family, ether, addrs, extra in (('ip', 'ip', v4, set()), ('ip6', 'ip6', v6, set(['fe80::/10']))):
+            if addrs and not _drops_other_than(rules, '%s saddr' % family, addrs | extra):
+                problems.append('no rule drops %s source other than %s' % (family, _fmt_list(sorted(addrs))))
+            if not addrs and 'ether type %s drop' % ether not in rules:
+                problems.append('%s not dropped (no %s address declared)' % (ether, family))
+    return problems
+
+
+def _spoof_check(facts, s):
+    """(checked count, failures) for the declared ports' anti-spoofing tables."""
+    ports = _spoof_ports(s)
+    if not ports:
+        return 0, []
+    nft = _get(facts, 'nftables')
+    if not nft.get('installed'):
+        return len(ports), ['nftables not installed: no anti-spoofing for %s' % _fmt_list(p['name'] for k, b, p in ports)]
+    ruleset = nft.get('ruleset')
+    if ruleset is None:
+        raise Unknown('nftables.ruleset')
+    bad = []
+    for kind, bridge, port in ports:
+        problems = _spoof_problems(_port_rules(ruleset, kind, port['name']), port)
+        if problems:
+            bad.append('port %s%s: %s' % (port['name'], ' (%s)' % bridge if bridge else ' (OVS)', '; '.join(problems)))
+    return len(ports), bad
+
+
 def ev_vsw_10(facts, s):
-    na = _na_without_libvirt(facts)
-    if na:
-        return na
+    """libvirt guest interfaces carry the nwfilter (libvirt instantiates it with ebtables/iptables);
+    ports the administrator declared with a MAC have the role's nftables anti-spoofing rules loaded."""
     want = s.get('hvsec_vswitch_nwfilter') or 'clean-traffic'
-    nics = _guest_nics(facts)
-    if not nics:
-        return ('not_applicable', 'no bridge/network guest interface defined')
+    nics = []
+    if _libvirt_installed(facts):
+        nics = _guest_nics(facts)
+    ports, port_bad = _spoof_check(facts, s)
+    if not nics and not ports:
+        if not _libvirt_installed(facts):
+            return ('not_applicable', 'libvirt is not installed and no port declares a MAC')
+        return ('not_applicable', 'no bridge/network guest interface defined and no port declares a MAC')
     bad = ['%s %s (%s)' % (dom, nic.get('mac') or nic.get('source'), nic.get('filterref') or 'no filter')
            for dom, nic in nics if nic.get('filterref') != want]
-    return _result(bad, '%d guest interface(s) filtered by %s' % (len(nics), want), 'not filtered by %s' % want)
+    done = []
+    if nics:
+        done.append('%d guest interface(s) filtered by %s' % (len(nics), want))
+    if ports:
+        done.append('%d declared port(s) with nftables MAC/IP anti-spoofing' % ports)
+    if bad or port_bad:
+        parts = []
+        if bad:
+            parts.append('not filtered by %s: %s' % (want, _fmt_list(bad)))
+        if port_bad:
+            parts.append(_fmt_list(port_bad))
+        return ('fail', '; '.join(parts))
+    return ('pass', '; '.join(done))
 
 
 def ev_vsw_11(facts, s):
@@ -1044,22 +1207,54 @@ def ev_mgmt_02(facts, s):
                    'TLS')
 
 
+_AUTHENTICATING = ('polkit', 'sasl')
+
+
+def _rw_socket_access(facts, name, conf):
+    """(mode, group, where) of the read-write socket of daemon ``name``.
+
+    The socket itself when it exists (the best evidence); else, under socket activation (its
+    .socket unit enabled), the unit's SocketMode/SocketGroup, which replace the daemon's
+    unix_sock_rw_perms/unix_sock_group; else the daemon's own file.
+    """
+    path = RW_SOCKETS[name]
+    real = (_opt(facts, 'libvirt.unix_sockets') or {}).get(path)
+    if real:
+        return str(real.get('mode')), real.get('group'), path
+    unit = '%s.socket' % name
+    if str(_sockets(facts).get(unit)).lower() == 'enabled':
+        libvirt = _get(facts, 'libvirt')
+        if 'socket_units' in libvirt:   # facts of this schema read the unit files
+            settings = (libvirt.get('socket_units') or {}).get(unit)
+            if settings is None:
+                raise Unknown('libvirt.socket_units.%s' % unit)
+            return str(settings.get('mode')), settings.get('group') or 'root', '%s (%s)' % (
+                unit, ', '.join(settings.get('files') or []) or 'systemd defaults')
+    return str(conf.get('unix_sock_rw_perms') or '0700'), conf.get('unix_sock_group'), '%s.conf' % name
+
+
 def ev_mgmt_03(facts, s):
     na = _na_without_libvirt(facts)
     if na:
         return na
     bad = []
     shown = []
-    for name, conf in _daemon_confs(facts):
-        perms = str(conf.get('unix_sock_rw_perms') or '0770')
-        group = conf.get('unix_sock_group')
-        shown.append('%s %s group %s' % (name, perms, group))
+    for name, conf in _daemon_confs(facts, _rw_daemons(facts)):
+        auth = str(conf.get('auth_unix_rw') or 'polkit').lower()
+        perms, group, where = _rw_socket_access(facts, name, conf)
+        if auth in _AUTHENTICATING:
+            # Every read-write connection is authorized (polkit: org.libvirt.unix.manage),
+            # so a socket anyone may connect to is libvirt's intended, safe default.
+            shown.append('%s auth_unix_rw=%s (socket %s group %s from %s)' % (name, auth, perms, group, where))
+            continue
+        shown.append('%s auth_unix_rw=%s, socket %s group %s from %s' % (name, auth, perms, group, where))
         try:
             other = int(perms, 8) & 0o7
         except ValueError:
             other = 7
         if other:
-            bad.append('%s unix_sock_rw_perms=%s grants access to others' % (name, perms))
+            bad.append('%s auth_unix_rw=%s and unix_sock_rw_perms=%s (from %s) grants access to others'
+                       % (name, auth, perms, where))
         if not group:
             bad.append('%s unix_sock_group not set' % name)
     return _result(bad, '; '.join(shown), 'socket')
@@ -1070,11 +1265,12 @@ def ev_mgmt_04(facts, s):
     if na:
         return na
     bad = []
-    for name, conf in _daemon_confs(facts):
+    for name, conf in _daemon_confs(facts, _driver_daemons(facts)):
         drivers = _words(conf.get('access_drivers'))
         if 'polkit' not in drivers:
             bad.append('%s access_drivers=%s' % (name, drivers or '[]'))
-    return _result(bad, 'access_drivers include polkit', 'no polkit access driver')
+    return _result(bad, 'access_drivers include polkit (%s)' % _fmt_list(
+        '%s.conf' % n for n in _driver_daemons(facts)), 'no polkit access driver')
 
 
 def _console_listen(facts, s, kind):
@@ -1334,12 +1530,14 @@ def ev_mgmt_20(facts, s):
     if na:
         return na
     bad = []
-    for name, conf in _daemon_confs(facts, ['libvirtd']):
+    names = _driver_daemons(facts)
+    for name, conf in _daemon_confs(facts, names):
         if _int(conf.get('audit_level', 1), 1) == 0:
             bad.append('%s audit_level=0' % name)
         if not _truthy(conf.get('audit_logging', 0)):
             bad.append('%s audit_logging=%s' % (name, conf.get('audit_logging', 0)))
-    return _result(bad, 'audit_level on and audit_logging=1', 'libvirt audit')
+    return _result(bad, '%s: audit_level on and audit_logging=1' % _fmt_list('%s.conf' % n for n in names),
+                   'libvirt audit')
 
 
 def ev_mgmt_21(facts, s):

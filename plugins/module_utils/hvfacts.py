@@ -15,8 +15,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import grp
 import os
+import pwd
 import re
+import stat
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import cmdline as cmdline_utils
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
@@ -26,6 +29,8 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs as ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netstat
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd as sshd_utils
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import systemd_unit
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft_utils
 
 SCHEMA_VERSION = 1
 
@@ -41,9 +46,15 @@ _PCI_ADDR = re.compile(r'^[0-9a-fA-F]{4,}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$'
 _LIBVIRT_SOCKETS = (
     'libvirtd.socket', 'libvirtd-ro.socket', 'libvirtd-admin.socket', 'libvirtd-tcp.socket',
     'libvirtd-tls.socket', 'virtproxyd.socket', 'virtproxyd-ro.socket', 'virtproxyd-admin.socket',
-    'virtproxyd-tcp.socket', 'virtproxyd-tls.socket', 'virtqemud.socket',
+    'virtproxyd-tcp.socket', 'virtproxyd-tls.socket', 'virtqemud.socket', 'virtqemud-ro.socket',
+    'virtqemud-admin.socket',
 )
-_UNIT_DIRS = ('/etc/systemd/system', '/run/systemd/system', '/usr/lib/systemd/system', '/lib/systemd/system')
+_LIBVIRT_SERVICES = ('libvirtd.service', 'virtproxyd.service', 'virtqemud.service')
+# Read-write sockets: the unit that creates each under socket activation, and its path.
+_LIBVIRT_RW_SOCKET_UNITS = ('libvirtd.socket', 'virtproxyd.socket', 'virtqemud.socket')
+_LIBVIRT_RW_SOCKETS = ('/run/libvirt/libvirt-sock', '/run/libvirt/virtqemud-sock')
+_LIBVIRT_CONFS = ('libvirtd', 'virtproxyd', 'virtqemud', 'qemu')
+_UNIT_DIRS = systemd_unit.UNIT_DIRS
 _MODPROBE_DIRS = ('/etc/modprobe.d', '/run/modprobe.d', '/usr/lib/modprobe.d', '/lib/modprobe.d')
 _TIME_DAEMONS = (('chronyd', 'chronyd'), ('ntpd', 'ntpd'), ('systemd-timesyn', 'systemd-timesyncd'),
                  ('timesyncd', 'systemd-timesyncd'), ('openntpd', 'openntpd'), ('ptp4l', 'ptp4l'))
@@ -57,6 +68,14 @@ def reason_of(exc):
     if exc.errno in (errno.ENOENT, errno.ENOTDIR):
         return NOT_FOUND
     return exc.strerror or str(exc)
+
+
+def _name_of(lookup, ident):
+    """User or group name of a numeric id (the id as a string when it has no name)."""
+    try:
+        return lookup(ident)[0]
+    except (KeyError, OverflowError):
+        return str(ident)
 
 
 class Reader(object):
@@ -506,14 +525,14 @@ class Gatherer(object):
         installed = fs.isdir('/etc/libvirt') or any(
             self.tool(b) for b in ('libvirtd', 'virtqemud', 'virtproxyd'))
         result = {'installed': installed, 'config': None, 'config_set': None, 'config_errors': {},
-                  'sockets': None, 'daemon_args': None, 'domains': None, 'domain_errors': {},
-                  'networks': None, 'nwfilters': None}
+                  'sockets': None, 'services': None, 'socket_units': None, 'unix_sockets': None,
+                  'daemon_args': None, 'domains': None, 'domain_errors': {}, 'networks': None, 'nwfilters': None}
         if not installed:
             self.note('libvirt', '/etc/libvirt', NOT_INSTALLED)
             return result
         config = {}
         config_set = {}
-        for kind in ('libvirtd', 'virtproxyd', 'qemu'):
+        for kind in _LIBVIRT_CONFS:
             path = '/etc/libvirt/%s.conf' % kind
             text = fs.read(path, 'libvirt')
             if text is None:
@@ -534,6 +553,10 @@ class Gatherer(object):
         result['config'] = config
         result['config_set'] = config_set
         result['sockets'] = self._unit_states(_LIBVIRT_SOCKETS)
+        result['services'] = self._unit_states(_LIBVIRT_SERVICES)
+        result['socket_units'] = dict((unit, self._socket_unit(unit)) for unit in _LIBVIRT_RW_SOCKET_UNITS
+                                      if result['sockets'].get(unit) not in (None, 'masked'))
+        result['unix_sockets'] = self._unix_sockets(_LIBVIRT_RW_SOCKETS)
         result['daemon_args'] = self._daemon_args()
         result['domains'] = self._domains(result['domain_errors'])
         result['networks'] = self._xml_dir('/etc/libvirt/qemu/networks', domain_xml.parse_network_xml,
@@ -573,6 +596,61 @@ class Gatherer(object):
             else:
                 states[unit] = 'disabled'
         return states
+
+    def _unit_text(self, path):
+        """Text of a unit file or drop-in; a symlink is followed below the root."""
+        target = self.fs.readlink(path)
+        if target is not None:
+            if not target.startswith('/'):
+                target = os.path.join(os.path.dirname(path), target)
+            return self.fs.read(target, 'libvirt')
+        return self.fs.read(path, 'libvirt')
+
+    def _socket_unit(self, unit):
+        """Effective [Socket] settings of ``unit``: unit file (first in the search path) and drop-ins."""
+        texts = []
+        files = []
+        for directory in _UNIT_DIRS:
+            path = '%s/%s' % (directory, unit)
+            if self.fs.exists(path):
+                text = self._unit_text(path)
+                if text is None:
+                    return None        # unreadable: the effective settings are unknown
+                texts.append(text)
+                files.append(path)
+                break
+        found = []
+        for directory in _UNIT_DIRS:
+            dropins = '%s/%s.d' % (directory, unit)
+            for name in self.fs.listdir(dropins, 'libvirt', missing_ok=True) or []:
+                found.append((dropins, name))
+        for path in systemd_unit.dropin_order(found):
+            text = self._unit_text(path)
+            if text is None:
+                return None
+            texts.append(text)
+            files.append(path)
+        settings = systemd_unit.socket_settings(texts)
+        settings['files'] = files
+        return settings
+
+    def _unix_sockets(self, paths):
+        """{path: {mode, owner, group, socket}} of the libvirt sockets that exist (lstat)."""
+        out = {}
+        for path in paths:
+            try:
+                st = os.lstat(self.fs.path(path))
+            except (IOError, OSError) as exc:
+                if reason_of(exc) != NOT_FOUND:
+                    self.note('libvirt', path, reason_of(exc))
+                continue
+            out[path] = {
+                'mode': '%04o' % stat.S_IMODE(st.st_mode),
+                'owner': _name_of(pwd.getpwuid, st.st_uid),
+                'group': _name_of(grp.getgrgid, st.st_gid),
+                'socket': stat.S_ISSOCK(st.st_mode),
+            }
+        return out
 
     def _daemon_args(self):
         for path in ('/etc/default/libvirtd', '/etc/sysconfig/libvirtd'):
@@ -693,9 +771,15 @@ class Gatherer(object):
         binary = self.tool('nft')
         if binary is None:
             self.note('nftables', 'nft', NOT_INSTALLED)
-            return {'installed': False, 'tables': None}
-        rc, out, dummy = self.run('nftables', [binary, 'list', 'tables'], needs_root=True)
-        return {'installed': True, 'tables': procfs.parse_nft_tables(out) if rc == 0 else None}
+            return {'installed': False, 'tables': None, 'ruleset': None}
+        rc, out, dummy = self.run('nftables', [binary] + list(nft_utils.ARGS), needs_root=True)
+        if rc != 0:
+            return {'installed': True, 'tables': None, 'ruleset': None}
+        data, error = nft_utils.parse_ruleset(out)
+        if error:
+            self.note('nftables', 'nft -j list ruleset', error)
+            return {'installed': True, 'tables': None, 'ruleset': None}
+        return {'installed': True, 'tables': data['tables'], 'ruleset': data['ruleset']}
 
     def probe_audit(self):
         directory = '/etc/audit/rules.d'

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""libvirt configuration files (libvirtd.conf, virtproxyd.conf, qemu.conf).
+"""libvirt configuration files (libvirtd.conf, virtproxyd.conf, virtqemud.conf, qemu.conf).
 
 Syntax (libvirt's virconf): ``key = value`` per statement, ``#`` comments,
 values are integers, strings in double or single quotes, or lists
@@ -81,9 +81,19 @@ QEMU_DEFAULTS = {
     'clear_emulator_capabilities': 1,
 }
 
+# Keys only the daemons that listen on the network (libvirtd, virtproxyd) have: the modular
+# hypervisor daemons' files (virtqemud.conf, ...) are the same template without them.
+NETWORK_KEYS = ('listen_tls', 'listen_tcp', 'listen_addr', 'tls_port', 'tcp_port', 'auth_tcp', 'auth_tls',
+                'tls_no_verify_certificate', 'tls_no_sanity_certificate', 'tls_allowed_dn_list', 'tls_priority')
+DRIVER_DAEMON_DEFAULTS = dict((k, v) for k, v in LIBVIRTD_DEFAULTS.items() if k not in NETWORK_KEYS)
+
+# Daemon configuration files (unix socket, authentication, access control, audit settings).
+DAEMON_KINDS = ('libvirtd', 'virtproxyd', 'virtqemud')
+
 DEFAULTS = {
     'libvirtd': LIBVIRTD_DEFAULTS,
     'virtproxyd': LIBVIRTD_DEFAULTS,
+    'virtqemud': DRIVER_DAEMON_DEFAULTS,
     'qemu': QEMU_DEFAULTS,
 }
 
@@ -246,7 +256,7 @@ def parse_libvirt_conf(text):
 
 
 def effective_config(kind, values):
-    """Apply libvirt's defaults for ``kind`` (libvirtd, virtproxyd, qemu) under the file values."""
+    """Apply libvirt's defaults for ``kind`` (libvirtd, virtproxyd, virtqemud, qemu) under the file values."""
     result = dict(DEFAULTS.get(kind, {}))
     result.update(values or {})
     if kind == 'qemu':
@@ -255,6 +265,6 @@ def effective_config(kind, values):
             result['vnc_tls_x509_verify'] = default_verify if default_verify is not None else 0
         if 'migrate_tls_x509_verify' not in (values or {}):
             result['migrate_tls_x509_verify'] = default_verify if default_verify is not None else 1
-    if kind in ('libvirtd', 'virtproxyd') and 'unix_sock_rw_perms' not in (values or {}):
+    if kind in DAEMON_KINDS and 'unix_sock_rw_perms' not in (values or {}):
         result['unix_sock_rw_perms'] = '0777' if result.get('auth_unix_rw') == 'polkit' else '0700'
     return result

@@ -166,14 +166,3 @@ def to_int(value):
     except ValueError:
         return None
 
-
-def parse_nft_tables(text):
-    """`nft list tables` output -> ["inet filter", ...]."""
-    tables = []
-    for line in (text or '').splitlines():
-        words = line.split()
-        if len(words) >= 3 and words[0] == 'table':
-            tables.append('%s %s' % (words[1], words[2]))
-        elif len(words) == 2 and words[0] == 'table':
-            tables.append('ip %s' % words[1])
-    return tables

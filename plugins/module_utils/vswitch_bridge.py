@@ -297,6 +297,11 @@ def nft_table_name(bridge):
     return 'hvsec_' + re.sub(r'[^A-Za-z0-9_]', '_', bridge)
 
 
+def nft_port_table_name(port):
+    """netdev table holding the anti-spoofing rules of one (OVS) port."""
+    return 'hvsec_port_' + re.sub(r'[^A-Za-z0-9_]', '_', port)
+
+
 def spoof_rules(port, prefix):
     """nft rule lines that drop frames not matching the port's declared MAC/IPs.
 
@@ -367,7 +372,7 @@ def render_nft_port(port, owner='hvsec.hypervisor.ovs_security'):
 
     Returns (table_name, text, digest) or (table_name, None, None) without a MAC.
     """
-    table = 'hvsec_port_' + re.sub(r'[^A-Za-z0-9_]', '_', port['name'])
+    table = nft_port_table_name(port['name'])
     rules = spoof_rules(port, '')
     if not rules:
         return table, None, None

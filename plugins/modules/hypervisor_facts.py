@@ -128,7 +128,9 @@ ansible_facts:
           type: dict
           returned: when gathered
         libvirt:
-          description: Effective libvirt daemon and QEMU driver configuration, sockets, domains, networks, nwfilters.
+          description:
+            - Effective configuration of libvirtd, virtproxyd, virtqemud and the QEMU driver, socket and service
+              unit states, the read-write sockets' unit settings and modes, domains, networks, nwfilters.
           type: dict
           returned: when gathered
         listeners:
@@ -146,7 +148,7 @@ ansible_facts:
           type: dict
           returned: when gathered
         nftables:
-          description: Whether nft is installed and the loaded tables.
+          description: Whether nft is installed, the loaded tables and the ruleset (chains with their rules).
           type: dict
           returned: when gathered
         audit:

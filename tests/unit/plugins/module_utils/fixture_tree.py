@@ -6,8 +6,9 @@
 A fixture ``fixtures/NAME/`` holds:
 - ``root/``: files in their real formats (procfs, sysfs attributes, /etc configs);
 - ``tree.json``: what git or ansible-test cannot hold in the tree itself: sysfs paths with
-  colons (PCI addresses), symlinks (driver, iommu_group, physfn, /sys/class/net, /proc/PID/fd)
-  and empty directories: {"files": {path: text}, "links": {path: target}, "dirs": [path]};
+  colons (PCI addresses), symlinks (driver, iommu_group, physfn, /sys/class/net, /proc/PID/fd),
+  empty directories and UNIX sockets with their mode (/run/libvirt/*-sock):
+  {"files": {path: text}, "links": {path: target}, "dirs": [path], "sockets": {path: "0660"}};
 - ``cmd/``: captured outputs of the tools, looked up by ``fake_runner``.
 """
 
@@ -17,6 +18,7 @@ __metaclass__ = type
 import json
 import os
 import shutil
+import socket
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 VARIANTS = ('intel_vtd', 'amd_vi', 'no_iommu', 'iommu_pt')
@@ -27,7 +29,7 @@ COMMANDS = {
     ('ip', '-j', 'addr', 'show'): 'ip_addr.json',
     ('bridge', '-j', 'vlan', 'show'): 'bridge_vlan.json',
     ('sshd', '-T'): 'sshd_T.txt',
-    ('nft', 'list', 'tables'): 'nft_tables.txt',
+    ('nft', '-j', 'list', 'ruleset'): 'nft_ruleset.json',
     ('ovs-vsctl', '--timeout=5', '--format=json', '--data=json', 'list', 'Open_vSwitch', '--',
      'list', 'Bridge', '--', 'list', 'Port', '--', 'list', 'Controller', '--', 'list', 'Manager',
      '--', 'list', 'Mirror'): 'ovs_vsctl.json',
@@ -59,7 +61,25 @@ def build_root(name, dest):
         if not os.path.isdir(os.path.dirname(full)):
             os.makedirs(os.path.dirname(full))
         os.symlink(target, full)
+    for path, mode in tree.get('sockets', {}).items():
+        make_socket(os.path.join(root, path), int(mode, 8))
     return root
+
+
+def make_socket(path, mode):
+    """Leave a bound UNIX socket at ``path`` (bound by its relative name: test paths are long)."""
+    directory, name = os.path.split(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory)
+    cwd = os.getcwd()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.chdir(directory)
+        sock.bind(name)
+    finally:
+        os.chdir(cwd)
+        sock.close()
+    os.chmod(path, mode)
 
 
 def tools_of(name):

@@ -216,10 +216,43 @@ CASES = [
     ('HVS-MGMT-02', [('libvirt.config.libvirtd.tls_allowed_dn_list', None)], {}, 'fail', 'tls_allowed_dn_list not set'),
     ('HVS-MGMT-02', [(('libvirt', 'sockets', 'libvirtd-tls.socket'), 'disabled'), ('listeners', [])], {},
      'not_applicable', 'no libvirt TLS listener'),
-    ('HVS-MGMT-03', [('libvirt.config.libvirtd.unix_sock_rw_perms', '0777')], {}, 'fail', 'grants access to others'),
-    ('HVS-MGMT-03', [('libvirt.config.libvirtd.unix_sock_group', None)], {}, 'fail', 'unix_sock_group not set'),
-    ('HVS-MGMT-03', [('processes', ['virtproxyd']), ('libvirt.sockets', {})], {}, 'fail', 'virtproxyd unix_sock_rw_perms=0777'),
+    # the real socket is the best evidence; with polkit (libvirt's and Debian's default) any mode is fine
+    ('HVS-MGMT-03', [], {}, 'pass', 'libvirtd auth_unix_rw=polkit (socket 0660 group libvirt from /run/libvirt/libvirt-sock)'),
+    ('HVS-MGMT-03', [(('libvirt', 'unix_sockets', '/run/libvirt/libvirt-sock', 'mode'), '0666')], {}, 'pass',
+     'auth_unix_rw=polkit (socket 0666'),
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.auth_unix_rw', 'none'),
+                     (('libvirt', 'unix_sockets', '/run/libvirt/libvirt-sock', 'mode'), '0666')], {}, 'fail',
+     'libvirtd auth_unix_rw=none and unix_sock_rw_perms=0666 (from /run/libvirt/libvirt-sock) grants access to others'),
+    # socket activation: the unit's SocketMode/SocketGroup, not the daemon file, decide
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.auth_unix_rw', 'none'), ('libvirt.unix_sockets', {}),
+                     (('libvirt', 'socket_units', 'libvirtd.socket', 'mode'), '0666')], {}, 'fail',
+     'unix_sock_rw_perms=0666 (from libvirtd.socket (/lib/systemd/system/libvirtd.socket, '
+     '/etc/systemd/system/libvirtd.socket.d/hvsec.conf)) grants access to others'),
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.auth_unix_rw', 'none'), ('libvirt.unix_sockets', {}),
+                     ('libvirt.config.libvirtd.unix_sock_rw_perms', '0777')], {}, 'pass',
+     'socket 0660 group libvirt from libvirtd.socket'),
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.auth_unix_rw', 'none'), ('libvirt.unix_sockets', {}),
+                     (('libvirt', 'socket_units', 'libvirtd.socket'), DELETE)], {}, 'error', 'libvirt.socket_units.libvirtd.socket'),
+    # no socket activation: the daemon file decides
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.auth_unix_rw', 'none'), ('libvirt.unix_sockets', {}),
+                     (('libvirt', 'sockets', 'libvirtd.socket'), 'disabled'),
+                     ('libvirt.config.libvirtd.unix_sock_rw_perms', '0777')], {}, 'fail', 'from libvirtd.conf) grants access'),
+    ('HVS-MGMT-03', [('libvirt.config.libvirtd.auth_unix_rw', 'none'), ('libvirt.unix_sockets', {}),
+                     (('libvirt', 'sockets', 'libvirtd.socket'), 'disabled'),
+                     ('libvirt.config.libvirtd.unix_sock_group', None)], {}, 'fail', 'unix_sock_group not set'),
+    # modular daemons: virtqemud's and virtproxyd's own sockets
+    ('HVS-MGMT-03', [('processes', ['virtproxyd']), ('libvirt.sockets', {}), ('libvirt.services', {}), ('libvirt.unix_sockets', {}),
+                     ('libvirt.config.virtproxyd.auth_unix_rw', 'none')], {}, 'fail',
+     'virtproxyd auth_unix_rw=none and unix_sock_rw_perms=0777 (from virtproxyd.conf)'),
+    ('HVS-MGMT-03', [('processes', ['systemd']), ('libvirt.services', {}),
+                     ('libvirt.sockets', {'virtqemud.socket': 'enabled', 'libvirtd.socket': 'disabled'}),
+                     ('libvirt.unix_sockets', {'/run/libvirt/virtqemud-sock': {'mode': '0666', 'group': 'root'}}),
+                     ('libvirt.config.virtqemud.auth_unix_rw', 'none')], {}, 'fail',
+     'virtqemud auth_unix_rw=none and unix_sock_rw_perms=0666 (from /run/libvirt/virtqemud-sock)'),
     ('HVS-MGMT-04', [('libvirt.config.libvirtd.access_drivers', [])], {}, 'fail', 'no polkit access driver'),
+    ('HVS-MGMT-04', [], {}, 'pass', 'access_drivers include polkit (libvirtd.conf)'),
+    ('HVS-MGMT-04', [('processes', ['systemd']), ('libvirt.services', {'virtqemud.service': 'enabled'}),
+                     ('libvirt.sockets', {})], {}, 'fail', 'virtqemud access_drivers=[]'),
     ('HVS-MGMT-05', [('libvirt.config.qemu.vnc_listen', '0.0.0.0')], {}, 'fail', 'qemu.conf 0.0.0.0'),
     ('HVS-MGMT-05', [('libvirt.domains.0.graphics.0.listen', '0.0.0.0')], {}, 'fail', 'guest1 0.0.0.0'),
     ('HVS-MGMT-05', [('libvirt.config_errors', {'qemu': 'line 12: unterminated list'}), ('libvirt.config.qemu', None)],
@@ -268,6 +301,20 @@ CASES = [
      {'hvsec_mgmt_plane_console_port_min': 6000, 'hvsec_mgmt_plane_console_port_max': 6199}, 'fail', '0.0.0.0:6100'),
     ('HVS-MGMT-20', [('libvirt.config.libvirtd.audit_logging', 0)], {}, 'fail', 'audit_logging=0'),
     ('HVS-MGMT-20', [('libvirt.config.libvirtd.audit_level', 0)], {}, 'fail', 'audit_level=0'),
+    ('HVS-MGMT-20', [], {}, 'pass', 'libvirtd.conf: audit_level on and audit_logging=1'),
+    # modular daemons: virtqemud.conf is what the QEMU driver reads; libvirtd.conf no longer counts
+    ('HVS-MGMT-20', [('processes', ['systemd']), ('libvirt.services', {}),
+                     ('libvirt.sockets', {'virtqemud.socket': 'enabled', 'virtproxyd.socket': 'enabled'})], {}, 'fail',
+     'libvirt audit: virtqemud audit_logging=0'),
+    ('HVS-MGMT-20', [('processes', ['systemd', 'virtqemud']), ('libvirt.services', {}), ('libvirt.sockets', {}),
+                     ('libvirt.config.virtqemud.audit_logging', 1)], {}, 'pass', 'virtqemud.conf: audit_level on'),
+    # only the socket tells: virtqemud idle-exited (--timeout) and its units are enabled elsewhere
+    ('HVS-MGMT-20', [('processes', ['systemd']), ('libvirt.services', {}), ('libvirt.sockets', {}),
+                     ('libvirt.unix_sockets', {'/run/libvirt/virtqemud-sock': {'mode': '0666'}})], {}, 'fail',
+     'virtqemud audit_logging=0'),
+    ('HVS-MGMT-20', [('processes', ['systemd', 'virtqemud']), ('libvirt.config.virtqemud', None),
+                     ('libvirt.config_errors', {'virtqemud': 'line 9: missing value'})], {}, 'error',
+     'virtqemud.conf: line 9: missing value'),
     ('HVS-MGMT-21', [('audit.rules', ['-w /etc/ssh -p wa'])], {}, 'fail', 'no audit watch on /etc/libvirt'),
     ('HVS-MGMT-21', [('audit.rules', ['-a always,exit -F dir=/etc/libvirt/ -F perm=wa'])], {}, 'pass', 'dir=/etc/libvirt'),
     ('HVS-MGMT-21', [('audit.rules', None),
@@ -444,3 +491,71 @@ def test_unparsable_domain_xml_turns_pass_into_error_and_is_noted_on_fail():
     assert 'also unparsable' in result['evidence']
     # controls not reading domain XML are unaffected
     assert ev.evaluate(facts, SETTINGS, [], controls=[BY_ID['HVS-MGMT-08']])[0]['status'] == 'pass'
+
+
+# ---------------------------------------------------------------- HVS-VSW-10: declared ports, nftables
+# `nft -j list ruleset` captured by tools/capture_fixtures.py (nftables 1.0.6) after loading the tables
+# the vswitch role renders for these declarations (vswitch_bridge.render_nft / render_nft_port).
+SPOOF_SETTINGS = {
+    'hvsec_vswitch_bridges': [{'name': 'br-guest', 'ports': [
+        {'name': 'vg1', 'vlans': [100], 'mac': '02:00:00:00:50:11', 'ips': ['192.168.50.11']},
+        {'name': 'vg2', 'vlans': [100], 'mac': '02:00:00:00:50:12', 'ips': ['192.168.50.12']},
+        {'name': 'vg3', 'vlans': [200], 'mac': '02:00:00:00:50:13', 'ips': ['192.168.50.13']}]}],
+    'hvsec_vswitch_ovs_ports': [
+        {'name': 'vo1', 'tag': 100, 'mac': '02:00:00:00:60:11', 'ips': ['192.168.60.11', '2001:DB8:0::11']},
+        {'name': 'vo2', 'tag': 100, 'mac': '02:00:00:00:60:12'}],
+}
+
+
+def _with_ruleset(name):
+    from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft
+    with open(os.path.join(os.path.dirname(__file__), 'fixtures', 'vswitch', name)) as handle:
+        data, error = nft.parse_ruleset(handle.read())
+    assert error is None
+    facts = copy.deepcopy(HARDENED)
+    facts['nftables'] = {'installed': True, 'tables': data['tables'], 'ruleset': data['ruleset']}
+    return facts
+
+
+def test_vsw_10_declared_ports_protected_by_the_loaded_tables():
+    result = _run('HVS-VSW-10', settings=SPOOF_SETTINGS, facts=_with_ruleset('nft_ruleset_hardened.json'))
+    assert result['status'] == 'pass', result['evidence']
+    assert '5 declared port(s) with nftables MAC/IP anti-spoofing' in result['evidence']
+    assert '2 guest interface(s) filtered by clean-traffic' in result['evidence']
+
+
+def test_vsw_10_missing_or_wrong_tables_fail_per_port():
+    result = _run('HVS-VSW-10', settings=SPOOF_SETTINGS, facts=_with_ruleset('nft_ruleset_partial.json'))
+    assert result['status'] == 'fail'
+    evidence = result['evidence']
+    assert 'port vg2 (br-guest): no rule drops source MAC other than 02:00:00:00:50:12' in evidence
+    assert 'port vg3 (br-guest): no rule drops source MAC other than 02:00:00:00:50:13' in evidence
+    assert 'port vo2 (OVS): no rule drops source MAC' in evidence
+    assert 'vg1' not in evidence and 'vo1' not in evidence
+
+
+def test_vsw_10_ip_rules_must_not_allow_undeclared_sources():
+    facts = _with_ruleset('nft_ruleset_hardened.json')
+    settings = copy.deepcopy(SPOOF_SETTINGS)
+    settings['hvsec_vswitch_bridges'][0]['ports'][0]['ips'] = ['192.168.50.99']   # the table allows .11
+    settings['hvsec_vswitch_ovs_ports'][1]['ips'] = ['192.168.60.12']            # vo2's table has no IP rules
+    result = _run('HVS-VSW-10', settings=settings, facts=facts)
+    assert result['status'] == 'fail'
+    assert 'port vg1 (br-guest): no rule drops ip source other than 192.168.50.99' in result['evidence']
+    assert 'port vo2 (OVS): no rule drops ip source other than 192.168.60.12; ip6 not dropped' in result['evidence']
+
+
+def test_vsw_10_ports_without_nftables_or_ruleset():
+    facts = _with_ruleset('nft_ruleset_hardened.json')
+    facts['nftables'] = {'installed': False, 'tables': None, 'ruleset': None}
+    result = _run('HVS-VSW-10', settings=SPOOF_SETTINGS, facts=facts)
+    assert result['status'] == 'fail' and 'nftables not installed' in result['evidence']
+    facts['nftables'] = {'installed': True, 'tables': None, 'ruleset': None}
+    result = _run('HVS-VSW-10', settings=SPOOF_SETTINGS, facts=facts)
+    assert result['status'] == 'error' and 'nftables.ruleset' in result['evidence']
+    # without libvirt only the ports are evaluated
+    facts = _with_ruleset('nft_ruleset_hardened.json')
+    facts['libvirt'] = {'installed': False}
+    result = _run('HVS-VSW-10', settings=SPOOF_SETTINGS, facts=facts)
+    assert result['status'] == 'pass' and 'guest interface' not in result['evidence']
+    assert _run('HVS-VSW-10', facts=facts)['status'] == 'not_applicable'

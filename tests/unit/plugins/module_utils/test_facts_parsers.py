@@ -16,9 +16,11 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import domain_xml
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netstat
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import systemd_unit
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils.fixture_tree import FIXTURES
 
 PROPS = settings(max_examples=100, deadline=None)
@@ -329,7 +331,6 @@ def test_modprobe_options_and_small_helpers():
                                          'options kvm_amd nested\nblacklist nouveau\n', '/etc/modprobe.d/x.conf')
     assert opts == [{'file': '/etc/modprobe.d/x.conf', 'module': 'vfio_pci', 'option': 'ids', 'value': '8086:10ca,8086:10cb'},
                     {'file': '/etc/modprobe.d/x.conf', 'module': 'kvm_amd', 'option': 'nested', 'value': None}]
-    assert procfs.parse_nft_tables('table inet filter\ntable ip nat\n') == ['inet filter', 'ip nat']
     assert (procfs.sysfs_bool('Y'), procfs.sysfs_bool('0'), procfs.sysfs_bool('auto')) == (True, False, None)
     assert (procfs.to_int('0x10'), procfs.to_int(' 7\n'), procfs.to_int('x')) == (16, 7, None)
     assert procfs.parse_os_release('ID="ubuntu"\nID_LIKE=debian\nVERSION_ID="24.04"\n') == \
@@ -345,6 +346,83 @@ def test_procfs_parsers_never_crash(text):
     procfs.parse_os_release(text)
     procfs.parse_modprobe_options(text, '/f')
     procfs.parse_audit_rules(text)
-    procfs.parse_nft_tables(text)
     procfs.to_int(text)
     procfs.sysfs_bool(text)
+
+
+# ---------------------------------------------------------------- systemd units
+def test_debian12_libvirtd_socket_unit():
+    text = fixture('libvirt', 'units', 'debian12', 'libvirtd.socket')
+    settings_ = systemd_unit.socket_settings([text])
+    assert settings_ == {'listen': ['/run/libvirt/libvirt-sock'], 'mode': '0666', 'mode_set': True, 'group': None, 'user': None}
+    admin = systemd_unit.socket_settings([fixture('libvirt', 'units', 'debian12', 'libvirtd-admin.socket')])
+    assert admin['mode'] == '0600'
+    tcp = systemd_unit.socket_settings([fixture('libvirt', 'units', 'debian12', 'libvirtd-tcp.socket')])
+    assert (tcp['listen'], tcp['mode'], tcp['mode_set']) == (['16509'], '0666', False)   # systemd's default
+
+
+def test_unit_syntax_and_dropin_semantics():
+    main = fixture('libvirt', 'units', 'modular', 'virtqemud.socket')
+    dropin = ('# comment\n; also a comment\n[Socket]\nListenStream=\nListenStream=/run/x \\\n  # inside\n'
+              '  /ignored-continuation\nSocketMode=660\nSocketGroup=libvirt\n[Install]\nSocketMode=0777\n')
+    result = systemd_unit.socket_settings([main, dropin])
+    assert result['listen'] == ['/run/x /ignored-continuation']   # reset by the empty assignment, then one value
+    assert (result['mode'], result['group']) == ('0660', 'libvirt')   # [Install] keys are not [Socket] keys
+    reset = systemd_unit.socket_settings([main, '[Socket]\nSocketMode=\nSocketGroup=\n'])
+    assert (reset['mode'], reset['mode_set'], reset['group']) == ('0666', False, None)
+    assert systemd_unit.parse_unit('key=outside a section\n[Unit]\nDescription = spaced = value\n') == \
+        [('Unit', 'Description', 'spaced = value')]
+    assert systemd_unit.dropin_order([('/etc/x.d', 'b.conf'), ('/etc/x.d', 'notes.txt'), ('/usr/lib/x.d', 'b.conf'),
+                                      ('/usr/lib/x.d', 'a.conf')]) == ['/usr/lib/x.d/a.conf', '/etc/x.d/b.conf']
+    assert systemd_unit.normalize_mode('600') == '0600' and systemd_unit.normalize_mode('u+rw') == 'u+rw'
+
+
+@PROPS
+@given(st.text())
+def test_unit_parser_never_crashes(text):
+    systemd_unit.socket_settings([text, text])
+
+
+# ---------------------------------------------------------------- nftables
+def test_nft_ruleset_real_output():
+    data, error = nft.parse_ruleset(fixture('vswitch', 'nft_ruleset_hardened.json'))
+    assert error is None
+    assert data['tables'][-3:] == ['bridge hvsec_br_guest', 'netdev hvsec_port_vo1', 'netdev hvsec_port_vo2']
+    bridge = [t for t in data['ruleset'] if t['name'] == 'hvsec_br_guest'][0]
+    chain = bridge['chains'][0]
+    assert (chain['hook'], chain['priority'], chain['policy']) == ('prerouting', -200, 'accept')
+    assert chain['rules'][:2] == ['iifname "vg1" ether saddr != 02:00:00:00:50:11 drop',
+                                  'iifname "vg1" ether type != { ip, arp, ip6 } drop']
+    assert 'iifname "vg1" ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept' in chain['rules']
+    port = [t for t in data['ruleset'] if t['name'] == 'hvsec_port_vo1'][0]['chains'][0]
+    assert port['devices'] is None        # nft 1.0.6 does not print a netdev chain's device in JSON
+    assert 'ip6 saddr != { 2001:db8::11, fe80::/10 } drop' in port['rules']
+    libvirt = [t for t in data['ruleset'] if t['name'] == 'libvirt_network'][0]
+    assert [c['hook'] for c in libvirt['chains']] == ['forward', None] and libvirt['chains'][0]['rules'] == ['counter jump guest_cross']
+    assert [(t, c['name']) for t, c in [(t['name'], c) for t, c in nft.base_chains(data['ruleset'], 'netdev', ('ingress',))]] == \
+        [('hvsec_port_vo1', 'ingress'), ('hvsec_port_vo2', 'ingress')]
+
+
+def test_nft_rendering_of_other_expressions():
+    rule = {'expr': [{'match': {'op': 'in', 'left': {'ct': {'key': 'state', 'dir': 'original'}}, 'right': ['new']}},
+                     {'match': {'op': '==', 'left': {'payload': {'base': 'nh', 'offset': 8, 'len': 8}}, 'right': 1}},
+                     {'match': {'op': '==', 'left': {'meta': {'key': 'l4proto'}}, 'right': {'set': [6, 17]}}},
+                     {'match': {'op': '==', 'left': {'payload': {'protocol': 'tcp', 'field': 'dport'}},
+                                'right': {'range': [5900, 5999]}}},
+                     {'match': {'op': '==', 'left': {'socket': {'key': 'transparent'}}, 'right': True}},
+                     {'xt': {'type': 'match', 'name': 'physdev'}}, {'log': {'prefix': 'x'}},
+                     {'jump': {'target': 'other'}}], 'comment': 'c'}
+    assert nft.render_rule(rule) == ('ct original state new @nh,8,8 1 meta l4proto { 6, 17 } tcp dport 5900-5999 '
+                                     '<socket> true xt match physdev log jump other comment "c"')
+    assert nft.parse_ruleset('{"nftables": [{"rule": {"family": "ip", "table": "t", "chain": "c"}}]}') == \
+        ({'tables': [], 'ruleset': []}, None)      # a rule of an unknown table is ignored
+    assert nft.parse_ruleset('{')[1].startswith('invalid JSON from nft')
+    assert nft.parse_ruleset('[]')[1] == 'no "nftables" list in the nft JSON output'
+
+
+@PROPS
+@given(_JSON)
+def test_nft_never_crashes_on_json_shapes(value):
+    for doc in (value, {'nftables': value}, {'nftables': [value]}, {'nftables': [{'rule': value}, {'table': value}]}):
+        data, error = nft.parse_ruleset(json.dumps(doc))
+        assert (data is None) != (error is None)

@@ -7,12 +7,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import grp
 import json
 import os
+import shutil
 
 import pytest
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import BY_ID
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft
 
 
@@ -168,6 +172,16 @@ def test_intel_libvirt(intel):
     assert lv['sockets'] == {'libvirtd.socket': 'enabled', 'libvirtd-ro.socket': 'enabled',
                              'libvirtd-admin.socket': 'disabled', 'libvirtd-tcp.socket': 'enabled',
                              'libvirtd-tls.socket': 'masked', 'virtproxyd-tcp.socket': 'disabled'}
+    assert lv['services'] == {'libvirtd.service': 'enabled'}
+    # Debian 12's libvirtd.socket (SocketMode=0666) with a local drop-in setting the group
+    assert lv['socket_units'] == {'libvirtd.socket': {
+        'listen': ['/run/libvirt/libvirt-sock'], 'mode': '0666', 'mode_set': True, 'group': 'libvirt', 'user': None,
+        'files': ['/lib/systemd/system/libvirtd.socket', '/etc/systemd/system/libvirtd.socket.d/50-group.conf']}}
+    sock = lv['unix_sockets']['/run/libvirt/libvirt-sock']
+    assert sock['mode'] == '0666' and sock['socket'] is True
+    assert sock['group'] == grp.getgrgid(os.getgid()).gr_name     # the fixture's socket belongs to the test user
+    assert lv['config']['virtqemud']['auth_unix_rw'] == 'polkit'  # absent file: defaults
+    assert 'listen_tcp' not in lv['config']['virtqemud']
     assert lv['daemon_args'] == ['--timeout', '120']
     doms = dict((d['name'], d) for d in lv['domains'])
     assert sorted(doms) == ['guest1', 'guest2']
@@ -209,8 +223,16 @@ def test_intel_mgmt_plane(intel):
     assert eff['listenaddress'] == ['[::]:22', '0.0.0.0:22']
     assert eff['allowgroups'] == ['sshadmins', 'wheel']
     assert 'hmac-sha1' in eff['macs'] and eff['ciphers'][0] == 'chacha20-poly1305@openssh.com'
-    assert facts['nftables'] == {'installed': True, 'tables': ['inet filter', 'ip libvirt_network',
-                                                               'ip6 libvirt_network', 'inet hvsec_mgmt']}
+    nft = facts['nftables']
+    assert nft['installed'] is True
+    assert nft['tables'] == ['inet filter', 'ip libvirt_network', 'ip6 libvirt_network', 'inet hvsec_mgmt']
+    mgmt = [t for t in nft['ruleset'] if t['name'] == 'hvsec_mgmt'][0]
+    assert mgmt['family'] == 'inet' and [c['name'] for c in mgmt['chains']] == ['input']
+    chain = mgmt['chains'][0]
+    assert (chain['type'], chain['hook'], chain['priority'], chain['policy']) == ('filter', 'input', -10, 'accept')
+    assert chain['rules'] == ['iif "lo" accept', 'tcp dport != @mgmt_tcp accept', 'ct state established,related accept',
+                              'ip saddr @admin_v4 accept', 'ip6 saddr @admin_v6 accept',
+                              'counter drop comment "hvsec: management port from a non-administrator address"']
     assert '-w /etc/libvirt -p wa -k libvirt' in facts['audit']['rules']
     assert facts['sysctl']['bridge_nf_call_iptables'] == 1 and facts['sysctl']['ip_forward'] == 1
     assert facts['security_module']['apparmor'] is True and facts['security_module']['selinux'] is False
@@ -225,7 +247,8 @@ def test_intel_each_tool_runs_once(intel):
 
 
 def test_intel_only_expected_notes(intel):
-    assert intel[0]['notes'] == [{'probe': 'libvirt', 'path': '/etc/libvirt/virtproxyd.conf', 'reason': 'not found'}]
+    assert intel[0]['notes'] == [{'probe': 'libvirt', 'path': '/etc/libvirt/virtproxyd.conf', 'reason': 'not found'},
+                                 {'probe': 'libvirt', 'path': '/etc/libvirt/virtqemud.conf', 'reason': 'not found'}]
 
 
 # ---------------------------------------------------------------- AMD-Vi host
@@ -247,7 +270,7 @@ def test_amd_vi(tmp_path):
     assert {'key': 'amd_iommu', 'value': 'on'} in facts['cmdline']['args']
     # tools: sshd fails without host keys, nft is denied, ovs and bridge absent
     assert facts['sshd'] == {'effective': None, 'error': 'sshd: no hostkeys available -- exiting.'}
-    assert facts['nftables'] == {'installed': True, 'tables': None}
+    assert facts['nftables'] == {'installed': True, 'tables': None, 'ruleset': None}
     assert note_for(facts, 'nftables')[0]['reason'] == 'permission denied'
     assert facts['network']['ovs'] is None
     assert note_for(facts, 'network', 'ovs-vsctl')[0]['reason'] == 'not installed'
@@ -304,7 +327,7 @@ def test_no_iommu(tmp_path):
     assert facts['network']['ovs'] is None
     assert 'database connection failed' in note_for(facts, 'network', '/usr/sbin/ovs-vsctl')[0]['reason']
     assert facts['sshd']['effective']['ciphers'] == ['aes128-cbc', 'aes256-ctr']
-    assert facts['nftables'] == {'installed': False, 'tables': None}
+    assert facts['nftables'] == {'installed': False, 'tables': None, 'ruleset': None}
     assert facts['time_sync'] == {'active': False, 'daemon': None}
     assert {'proto': 'tcp', 'address': '0.0.0.0', 'port': 6640, 'process': 'ovsdb-server', 'pid': 310,
             'uid': 0} in facts['listeners']
@@ -396,3 +419,90 @@ def test_permission_denied_is_reported(tmp_path, monkeypatch):
     # running domains unreadable: defined ones still listed, their running state unknown
     assert note_for(facts, 'libvirt', '/run/libvirt/qemu')[0]['reason'] == 'permission denied'
     assert [d['running'] for d in facts['libvirt']['domains']] == [None, None]
+
+
+# ---------------------------------------------------------------- modular libvirt daemons
+LIBVIRT_FIX = os.path.join(ft.FIXTURES, 'libvirt')
+ROLE_DROPIN = '[Socket]\nSocketGroup=libvirt\nSocketMode=0660\n'   # what mgmt_plane writes (HVS-MGMT-03)
+
+
+def _modular_root(tmp_path, virtqemud_extra=''):
+    """A host on the modular daemons (Fedora / RHEL 9 layout): virtqemud and virtproxyd sockets
+    enabled from /usr/lib/systemd/system, libvirtd.conf present but its daemon not in use."""
+    root = str(tmp_path / 'modular')
+    units = os.path.join(root, 'usr/lib/systemd/system')
+    wants = os.path.join(root, 'etc/systemd/system/sockets.target.wants')
+    for path in (units, wants, os.path.join(root, 'etc/libvirt')):
+        os.makedirs(path)
+    for unit in ('virtqemud.socket', 'virtqemud-ro.socket', 'virtproxyd.socket', 'virtproxyd-ro.socket'):
+        shutil.copy(os.path.join(LIBVIRT_FIX, 'units', 'modular', unit), units)
+        os.symlink('/usr/lib/systemd/system/' + unit, os.path.join(wants, unit))
+    with open(os.path.join(LIBVIRT_FIX, 'virtqemud.conf')) as src:
+        text = src.read()
+    with open(os.path.join(root, 'etc/libvirt/virtqemud.conf'), 'w') as dst:
+        dst.write(text + virtqemud_extra)
+    with open(os.path.join(root, 'etc/libvirt/libvirtd.conf'), 'w') as dst:
+        dst.write('audit_logging = 1\naccess_drivers = [ "polkit" ]\n')
+    return root
+
+
+def _dropin(root, directory, unit, name, text):
+    path = os.path.join(root, directory.lstrip('/'), unit + '.d')
+    if not os.path.isdir(path):
+        os.makedirs(path)
+    with open(os.path.join(path, name), 'w') as handle:
+        handle.write(text)
+
+
+def _audit(facts, *cids):
+    results = evaluate.evaluate(facts, {}, [], controls=[BY_ID[c] for c in cids])
+    return dict((r['id'], (r['status'], r['evidence'])) for r in results)
+
+
+def test_modular_daemons_facts(tmp_path):
+    root = _modular_root(tmp_path)
+    _dropin(root, '/etc/systemd/system', 'virtqemud.socket', 'hvsec.conf', ROLE_DROPIN)
+    _dropin(root, '/run/systemd/system', 'virtqemud.socket', 'hvsec.conf', '[Socket]\nSocketMode=0666\n')  # hidden by /etc
+    _dropin(root, '/usr/lib/systemd/system', 'virtqemud.socket', 'zz-local.conf', '[Socket]\nSocketMode=0600\n')
+    lv = hvfacts.gather_facts(root, None, lambda name: None, euid=0, gather=['libvirt'])['libvirt']
+    assert lv['sockets'] == {'virtqemud.socket': 'enabled', 'virtqemud-ro.socket': 'enabled',
+                             'virtproxyd.socket': 'enabled', 'virtproxyd-ro.socket': 'enabled'}
+    assert lv['services'] == {}
+    qemud = lv['socket_units']['virtqemud.socket']
+    # drop-ins in name order; /etc's hvsec.conf hides /run's; zz-local.conf comes last
+    assert qemud['files'] == ['/usr/lib/systemd/system/virtqemud.socket', '/etc/systemd/system/virtqemud.socket.d/hvsec.conf',
+                              '/usr/lib/systemd/system/virtqemud.socket.d/zz-local.conf']
+    assert (qemud['mode'], qemud['group'], qemud['listen']) == ('0600', 'libvirt', ['/run/libvirt/virtqemud-sock'])
+    proxy = lv['socket_units']['virtproxyd.socket']
+    assert (proxy['mode'], proxy['group'], proxy['listen']) == ('0666', None, ['/run/libvirt/libvirt-sock'])
+    assert lv['config']['virtqemud']['audit_logging'] == 0 and lv['config_set']['virtqemud'] == []
+    assert lv['unix_sockets'] == {}
+
+
+def test_modular_daemons_evaluated_from_their_own_files(tmp_path):
+    facts = hvfacts.gather_facts(_modular_root(tmp_path), None, lambda name: None, euid=0, gather=['libvirt'])
+    res = _audit(facts, 'HVS-MGMT-03', 'HVS-MGMT-04', 'HVS-MGMT-20')
+    # stock files: polkit authorizes every connection on the 0666 sockets
+    assert res['HVS-MGMT-03'][0] == 'pass'
+    assert 'virtqemud auth_unix_rw=polkit (socket 0666 group root from virtqemud.socket' in res['HVS-MGMT-03'][1]
+    assert 'virtproxyd auth_unix_rw=polkit' in res['HVS-MGMT-03'][1] and 'libvirtd' not in res['HVS-MGMT-03'][1]
+    # libvirtd.conf has audit and polkit, but the QEMU driver runs in virtqemud
+    assert res['HVS-MGMT-20'] == ('fail', 'libvirt audit: virtqemud audit_logging=0')
+    assert res['HVS-MGMT-04'] == ('fail', 'no polkit access driver: virtqemud access_drivers=[]')
+
+
+def test_modular_daemons_hardened_and_unauthenticated(tmp_path):
+    root = _modular_root(tmp_path, 'audit_logging = 1\naccess_drivers = [ "polkit" ]\nauth_unix_rw = "none"\n')
+    facts = hvfacts.gather_facts(root, None, lambda name: None, euid=0, gather=['libvirt'])
+    res = _audit(facts, 'HVS-MGMT-03', 'HVS-MGMT-04', 'HVS-MGMT-20')
+    assert res['HVS-MGMT-20'] == ('pass', 'virtqemud.conf: audit_level on and audit_logging=1')
+    assert res['HVS-MGMT-04'][0] == 'pass'
+    # without polkit the unit's SocketMode=0666 lets every local user in
+    assert res['HVS-MGMT-03'][0] == 'fail'
+    assert 'virtqemud auth_unix_rw=none and unix_sock_rw_perms=0666 (from virtqemud.socket' in res['HVS-MGMT-03'][1]
+    # the role's drop-in (and the socket it leaves) fixes it
+    _dropin(root, '/etc/systemd/system', 'virtqemud.socket', 'hvsec.conf', ROLE_DROPIN)
+    ft.make_socket(os.path.join(root, 'run/libvirt/virtqemud-sock'), 0o660)
+    facts = hvfacts.gather_facts(root, None, lambda name: None, euid=0, gather=['libvirt'])
+    assert facts['libvirt']['unix_sockets']['/run/libvirt/virtqemud-sock']['mode'] == '0660'
+    assert _audit(facts, 'HVS-MGMT-03')['HVS-MGMT-03'][0] == 'pass'
