@@ -1,13 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Open vSwitch state from one ``ovs-vsctl`` call.
+"""Open vSwitch state from one read-only ``ovs-vsctl`` call, for the facts and for ovs_security.
 
-The call is ``ovs-vsctl --timeout=5 --format=json --data=json list Open_vSwitch
--- list Bridge -- list Port -- list Controller -- list Manager -- list Mirror``:
-its output is one JSON table object ({"headings": [...], "data": [[...]]}) per
-command, in command order. Cells use OVSDB's JSON encoding: ["uuid", U],
-["set", [...]], ["map", [[k, v], ...]] or a bare atom.
+The call (``vsctl_args``) is ``ovs-vsctl --timeout=5 --format=json --data=json
+--columns=... list Open_vSwitch -- --columns=... list Bridge -- ...`` over the tables and
+columns of ``READ``: its output is one JSON table object ({"headings": [...], "data": [[...]]})
+per command, in command order. Cells use OVSDB's JSON encoding: ["uuid", U], ["set", [...]],
+["map", [[k, v], ...]] or a bare atom (a set with one element is printed as the element).
+
+``parse_tables`` decodes it into {table: [row dicts]}; ``parse_ovs_vsctl`` turns that into
+the ``network.ovs`` facts, ``vswitch_ovs.build_state`` into the state ovs_security plans from.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,15 +18,26 @@ __metaclass__ = type
 
 import json
 
-TABLES = ('Open_vSwitch', 'Bridge', 'Port', 'Controller', 'Manager', 'Mirror')
+# Table -> the columns read (both consumers' needs).
+READ = (
+    ('Open_vSwitch', ('manager_options', 'ssl', 'ovs_version')),
+    ('Bridge', ('_uuid', 'name', 'controller', 'fail_mode', 'mirrors', 'ports')),
+    ('Port', ('_uuid', 'name', 'tag', 'trunks', 'vlan_mode')),
+    ('Controller', ('_uuid', 'target')),
+    ('Manager', ('_uuid', 'target')),
+    ('Mirror', ('_uuid', 'name')),
+    ('SSL', ('_uuid', 'private_key', 'certificate', 'ca_cert')),
+)
+TABLES = tuple(table for table, dummy in READ)
 
 
 def vsctl_args(binary):
+    """The one read-only call (each ``list`` command with its own ``--columns``)."""
     args = [binary, '--timeout=5', '--format=json', '--data=json']
-    for index, table in enumerate(TABLES):
+    for index, (table, columns) in enumerate(READ):
         if index:
             args.append('--')
-        args.extend(['list', table])
+        args.extend(['--columns=' + ','.join(columns), 'list', table])
     return args
 
 
@@ -109,8 +123,8 @@ def _names(refs, table, column):
     return out
 
 
-def parse_ovs_vsctl(text):
-    """Parse the combined output. Returns (ovs dict, error)."""
+def parse_tables(text):
+    """The call's output -> ({table: [row dicts]}, None) or (None, error)."""
     docs, error = split_json_documents(text)
     if error:
         return None, error
@@ -122,6 +136,14 @@ def parse_ovs_vsctl(text):
         if rows is None:
             return None, 'table %s: unexpected JSON shape' % name
         tables[name] = rows
+    return tables, None
+
+
+def parse_ovs_vsctl(text):
+    """Parse the combined output into the ``network.ovs`` facts. Returns (ovs dict, error)."""
+    tables, error = parse_tables(text)
+    if error:
+        return None, error
     ports = _by_uuid(tables['Port'])
     controllers = _by_uuid(tables['Controller'])
     managers = _by_uuid(tables['Manager'])

@@ -3,124 +3,65 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Pure functions for Open vSwitch hardening (controls HVS-VSW-05..09).
 
-The module ``ovs_security`` reads the whole relevant OVSDB state with one
-``ovs-vsctl --format=json`` call (``READ_ARGS``), and applies every change in
-one ``ovs-vsctl`` transaction built by ``plan_ovs``.
+The module ``ovs_security`` reads the whole relevant OVSDB state with the one
+``ovs-vsctl`` call the facts use too (``ovs.vsctl_args``, parsed by ``ovs.parse_tables``),
+and applies every change in one ``ovs-vsctl`` transaction built by ``plan_ovs``.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 
 PLAIN_TCP = ('tcp:', 'ptcp:')
 MANAGER_OK = ('pssl:', 'ssl:', 'punix:', 'unix:')
 CONTROLLER_OK = ('pssl:', 'ssl:', 'punix:', 'unix:')
 SSL_KEYS = ('private_key', 'certificate', 'ca_cert')
 
-# Table -> columns read. One ovs-vsctl call: the commands are joined with "--".
-READ_TABLES = (
-    ('Open_vSwitch', ('manager_options', 'ssl')),
-    ('Manager', ('_uuid', 'target')),
-    ('Bridge', ('_uuid', 'name', 'controller', 'fail_mode', 'mirrors', 'ports')),
-    ('Controller', ('_uuid', 'target')),
-    ('Mirror', ('_uuid', 'name')),
-    ('Port', ('_uuid', 'name', 'tag', 'trunks', 'vlan_mode')),
-    ('SSL', ('_uuid', 'private_key', 'certificate', 'ca_cert')),
-)
 
-
-def read_args(binary='ovs-vsctl'):
-    args = [binary, '--format=json']
-    for i, (table, cols) in enumerate(READ_TABLES):
-        if i:
-            args.append('--')
-        args.extend(['--columns=' + ','.join(cols), 'list', table])
-    return args
-
-
-def _atom(v):
-    """OVSDB JSON value -> python: uuid -> str, set -> list, map -> dict."""
-    if isinstance(v, list) and len(v) == 2 and isinstance(v[0], str):
-        kind, payload = v
-        if kind in ('uuid', 'named-uuid'):
-            return payload
-        if kind == 'set':
-            return [_atom(x) for x in payload]
-        if kind == 'map':
-            return dict((_atom(k), _atom(x)) for k, x in payload)
-    return v
-
-
-def as_list(v):
-    """A set column holding one element is printed as the bare atom."""
-    if v is None:
-        return []
-    return v if isinstance(v, list) else [v]
-
-
-def as_optional(v):
-    """An optional column (min 0, max 1) is an empty set when unset."""
-    if isinstance(v, list):
-        return v[0] if v else None
-    return v
-
-
-def parse_vsctl_json(text):
-    """Split the concatenated JSON documents of a multi-command ovs-vsctl call.
-
-    Returns one list of row dicts per command.
-    """
-    dec = json.JSONDecoder()
-    text = text or ''
-    pos = 0
-    out = []
-    while True:
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        doc, pos = dec.raw_decode(text, pos)
-        heads = doc.get('headings') or []
-        rows = []
-        for row in doc.get('data') or []:
-            rows.append(dict((h, _atom(v)) for h, v in zip(heads, row)))
-        out.append(rows)
-    return out
+def _refs(value):
+    return [u for u in ovs.as_list(value) if isinstance(u, str)]
 
 
 def build_state(tables):
-    """Turn the READ_TABLES results into a compact state dict."""
-    if len(tables) != len(READ_TABLES):
-        raise ValueError('expected %d tables from ovs-vsctl, got %d' % (len(READ_TABLES), len(tables)))
-    by = dict((name, rows) for (name, _cols), rows in zip(READ_TABLES, tables))
-    managers = dict((r['_uuid'], r['target']) for r in by['Manager'])
-    controllers = dict((r['_uuid'], r['target']) for r in by['Controller'])
-    mirrors = dict((r['_uuid'], r['name']) for r in by['Mirror'])
-    ovs = by['Open_vSwitch'][0] if by['Open_vSwitch'] else {}
-    ssl_rows = dict((r['_uuid'], r) for r in by['SSL'])
-    ssl_ref = as_optional(ovs.get('ssl'))
+    """Turn ``ovs.parse_tables`` output into the compact state ``validate``/``plan_ovs`` use."""
+    by = dict((name, tables.get(name) or []) for name in ovs.TABLES)
+
+    def targets(rows, column):
+        return dict((r.get('_uuid'), r.get(column)) for r in rows
+                    if isinstance(r.get('_uuid'), str) and isinstance(r.get(column), str))
+
+    managers = targets(by['Manager'], 'target')
+    controllers = targets(by['Controller'], 'target')
+    mirrors = targets(by['Mirror'], 'name')
+    root = by['Open_vSwitch'][0] if by['Open_vSwitch'] else {}
+    ssl_rows = dict((r.get('_uuid'), r) for r in by['SSL'] if isinstance(r.get('_uuid'), str))
+    ssl_ref = ovs.as_optional(root.get('ssl'))
     ssl = None
-    if ssl_ref and ssl_ref in ssl_rows:
+    if isinstance(ssl_ref, str) and ssl_ref in ssl_rows:
         row = ssl_rows[ssl_ref]
-        ssl = dict((k, row.get(k)) for k in SSL_KEYS)
+        ssl = dict((k, ovs.as_optional(row.get(k))) for k in SSL_KEYS)
     state = {
-        'managers': sorted(managers[u] for u in as_list(ovs.get('manager_options')) if u in managers),
+        'managers': sorted(managers[u] for u in _refs(root.get('manager_options')) if u in managers),
         'ssl': ssl,
         'bridges': {},
         'ports': {},
     }
     for r in by['Bridge']:
+        if not isinstance(r.get('name'), str):
+            continue
         state['bridges'][r['name']] = {
-            'controllers': sorted(controllers[u] for u in as_list(r.get('controller')) if u in controllers),
-            'fail_mode': as_optional(r.get('fail_mode')),
-            'mirrors': sorted((mirrors[u], u) for u in as_list(r.get('mirrors')) if u in mirrors),
+            'controllers': sorted(controllers[u] for u in _refs(r.get('controller')) if u in controllers),
+            'fail_mode': ovs.as_optional(r.get('fail_mode')),
+            'mirrors': sorted((mirrors[u], u) for u in _refs(r.get('mirrors')) if u in mirrors),
         }
     for r in by['Port']:
+        if not isinstance(r.get('name'), str):
+            continue
         state['ports'][r['name']] = {
-            'tag': as_optional(r.get('tag')),
-            'trunks': sorted(as_list(r.get('trunks'))),
-            'vlan_mode': as_optional(r.get('vlan_mode')),
+            'tag': ovs.as_optional(r.get('tag')),
+            'trunks': sorted(t for t in ovs.as_list(r.get('trunks')) if isinstance(t, int)),
+            'vlan_mode': ovs.as_optional(r.get('vlan_mode')),
         }
     return state
 

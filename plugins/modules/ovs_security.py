@@ -137,6 +137,7 @@ command:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
 
@@ -179,14 +180,14 @@ def main():
         result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
         module.exit_json(**result)
 
-    rc, out, err = module.run_command(vo.read_args(vsctl))
+    rc, out, err = module.run_command(ovs.vsctl_args(vsctl))
     if rc != 0:
         # ovs-vsctl installed but ovsdb-server not running: report, do not guess.
         module.fail_json(msg='cannot read the Open vSwitch database: %s' % err.strip())
-    try:
-        state = vo.build_state(vo.parse_vsctl_json(out))
-    except (ValueError, KeyError) as e:
-        module.fail_json(msg='cannot parse ovs-vsctl output: %s' % e)
+    tables, error = ovs.parse_tables(out)
+    if error:
+        module.fail_json(msg='cannot parse ovs-vsctl output: %s' % error)
+    state = vo.build_state(tables)
 
     params = dict(p, ssl=ssl, skip=skip)
     errors = vo.validate(params, state, os.path.isfile)

@@ -20,6 +20,8 @@ import os
 import shutil
 import socket
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
+
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 VARIANTS = ('intel_vtd', 'amd_vi', 'no_iommu', 'iommu_pt')
 
@@ -30,9 +32,7 @@ COMMANDS = {
     ('bridge', '-j', 'vlan', 'show'): 'bridge_vlan.json',
     ('sshd', '-T'): 'sshd_T.txt',
     ('nft', '-j', 'list', 'ruleset'): 'nft_ruleset.json',
-    ('ovs-vsctl', '--timeout=5', '--format=json', '--data=json', 'list', 'Open_vSwitch', '--',
-     'list', 'Bridge', '--', 'list', 'Port', '--', 'list', 'Controller', '--', 'list', 'Manager',
-     '--', 'list', 'Mirror'): 'ovs_vsctl.json',
+    tuple(ovs.vsctl_args('ovs-vsctl')): 'ovs_vsctl.json',
 }
 
 

@@ -21,6 +21,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import systemd_unit
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils.fixture_tree import FIXTURES
 
 PROPS = settings(max_examples=100, deadline=None)
@@ -170,15 +171,18 @@ def test_ovs_decode_datum():
 
 
 def test_ovs_bad_output():
-    assert ovs.parse_ovs_vsctl('{"data": []}')[1] == 'expected 6 tables from ovs-vsctl, got 1'
+    assert ovs.parse_ovs_vsctl('{"data": []}')[1] == 'expected 7 tables from ovs-vsctl, got 1'
     assert ovs.parse_ovs_vsctl('{')[1].startswith('invalid JSON')
-    assert ovs.parse_ovs_vsctl('[]\n' * 6)[1] == 'table Open_vSwitch: unexpected JSON shape'
+    assert ovs.parse_ovs_vsctl('[]\n' * 7)[1] == 'table Open_vSwitch: unexpected JSON shape'
 
 
 def test_ovs_vsctl_args_one_call():
     args = ovs.vsctl_args('/usr/bin/ovs-vsctl')
     assert args[:4] == ['/usr/bin/ovs-vsctl', '--timeout=5', '--format=json', '--data=json']
-    assert args.count('list') == 6
+    assert args.count('list') == len(ovs.READ) == 7 and args.count('--') == 6
+    assert args[4:7] == ['--columns=manager_options,ssl,ovs_version', 'list', 'Open_vSwitch']
+    # every table but Open_vSwitch is joined by uuid: its _uuid column is read
+    assert all('_uuid' in columns for table, columns in ovs.READ if table != 'Open_vSwitch')
 
 
 _ATOM = st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(['u1', 'u2', 'uuid', 'set', 'map', 'ptcp:6640'])
@@ -188,15 +192,18 @@ _JSON = st.recursive(_ATOM, lambda children: st.lists(children, max_size=3) |
 _OVS_CELL = st.recursive(_ATOM, lambda children: st.lists(children, max_size=3).map(lambda l: ['set', l]) |
                          st.tuples(st.sampled_from(['uuid', 'set', 'map']), children).map(list) | st.lists(children, max_size=2),
                          max_leaves=3)
-_COLUMNS = ['_uuid', 'name', 'ports', 'controller', 'mirrors', 'manager_options', 'target', 'tag', 'trunks', 'fail_mode']
+_COLUMNS = ['_uuid', 'name', 'ports', 'controller', 'mirrors', 'manager_options', 'target', 'tag', 'trunks', 'fail_mode',
+            'ssl', 'private_key', 'vlan_mode']
 
 
 @FAST
-@given(st.lists(st.lists(st.lists(_OVS_CELL, min_size=0, max_size=len(_COLUMNS)), max_size=2), min_size=6, max_size=6))
+@given(st.lists(st.lists(st.lists(_OVS_CELL, min_size=0, max_size=len(_COLUMNS)), max_size=2), min_size=7, max_size=7))
 def test_ovs_never_crashes_on_table_shaped_json(tables):
     text = '\n'.join(json.dumps({'headings': _COLUMNS, 'data': rows}) for rows in tables)
     data, error = ovs.parse_ovs_vsctl(text)
     assert error is None and isinstance(data['bridges'], list) and isinstance(data['managers'], list)
+    state = vswitch_ovs.build_state(ovs.parse_tables(text)[0])    # ovs_security's view of the same output
+    assert isinstance(state['bridges'], dict) and isinstance(state['ports'], dict)
 
 
 @PROPS

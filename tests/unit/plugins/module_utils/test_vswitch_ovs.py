@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'vswitch')
@@ -15,14 +16,9 @@ FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'vswi
 
 def _state(name):
     with open(os.path.join(FIX, name)) as f:
-        return vo.build_state(vo.parse_vsctl_json(f.read()))
-
-
-def test_read_args_one_call():
-    args = vo.read_args('/usr/bin/ovs-vsctl')
-    assert args[:2] == ['/usr/bin/ovs-vsctl', '--format=json']
-    assert args.count('list') == len(vo.READ_TABLES)
-    assert args.count('--') == len(vo.READ_TABLES) - 1
+        tables, error = ovs.parse_tables(f.read())
+    assert error is None
+    return vo.build_state(tables)
 
 
 def test_parse_insecure_lab_state():
@@ -34,6 +30,35 @@ def test_parse_insecure_lab_state():
     assert [m[0] for m in st['bridges']['ovsbr0']['mirrors']] == ['m0']
     assert st['ports']['vo1'] == {'tag': None, 'trunks': [], 'vlan_mode': None}
     assert st['ssl'] is None
+
+
+def test_parse_hardened_lab_state():
+    st = _state('ovs_hardened.json')
+    assert st['managers'] == [] and st['bridges']['ovsbr0'] == {'controllers': [], 'fail_mode': None, 'mirrors': []}
+    assert st['bridges']['ovsbr1'] == {'controllers': ['punix:/run/openvswitch/ovsbr1.hvsec.ctl'], 'fail_mode': 'secure',
+                                       'mirrors': []}
+    assert st['ports']['vo3'] == {'tag': 200, 'trunks': [], 'vlan_mode': 'access'}
+
+
+def test_facts_and_module_read_the_same_call():
+    """The facts' network.ovs and ovs_security's state come from one parser over one output."""
+    with open(os.path.join(FIX, 'ovs_insecure.json')) as f:
+        text = f.read()
+    facts, error = ovs.parse_ovs_vsctl(text)
+    assert error is None
+    st = _state('ovs_insecure.json')
+    assert facts['managers'] == st['managers']
+    for bridge in facts['bridges']:
+        assert bridge['controllers'] == st['bridges'][bridge['name']]['controllers']
+        assert bridge['mirrors'] == [m[0] for m in st['bridges'][bridge['name']]['mirrors']]
+        for port in bridge['ports']:
+            assert port['tag'] == st['ports'][port['name']]['tag']
+
+
+def test_ssl_row_is_read():
+    tables = {'Open_vSwitch': [{'manager_options': [], 'ssl': 'u-ssl'}],
+              'SSL': [{'_uuid': 'u-ssl', 'private_key': '/k', 'certificate': '/c', 'ca_cert': '/a'}]}
+    assert vo.build_state(tables)['ssl'] == {'private_key': '/k', 'certificate': '/c', 'ca_cert': '/a'}
 
 
 LAB = {'managers': [], 'controllers': {'ovsbr1': ['punix:/run/openvswitch/ovsbr1.hvsec.ctl']},
@@ -104,7 +129,6 @@ def test_validation_errors(params, needle):
 
 
 def test_parse_rejects_garbage():
-    with pytest.raises(ValueError):
-        vo.parse_vsctl_json('{"data": [}')
-    with pytest.raises(ValueError):
-        vo.build_state([[]])
+    assert ovs.parse_tables('{"data": [}')[1].startswith('invalid JSON from ovs-vsctl')
+    assert ovs.parse_tables('{"data": [], "headings": []}')[1] == 'expected 7 tables from ovs-vsctl, got 1'
+    assert vo.build_state({}) == {'managers': [], 'ssl': None, 'bridges': {}, 'ports': {}}

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ovs_security end to end with ovs-vsctl replaced by fixture output (hand-written in the
-format of `ovs-vsctl --format=json`, Open vSwitch 3.1, for the lab state): check mode
+"""ovs_security end to end with ovs-vsctl replaced by fixture output (captured from a private
+ovsdb-server of Open vSwitch 3.1.0 by tools/capture_fixtures.py, for the lab state): check mode
 runs no write, a real run writes once, a hardened database gives changed=false, bad input
 fails before any write, and a host without ovs-vsctl is not_applicable."""
 from __future__ import absolute_import, division, print_function
