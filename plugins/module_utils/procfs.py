@@ -165,4 +165,3 @@ def to_int(value):
         return int(value, 0) if value.lower().startswith('0x') else int(value)
     except ValueError:
         return None
-
