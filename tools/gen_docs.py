@@ -5,19 +5,46 @@
 
     python tools/gen_docs.py           write docs/controls.md
     python tools/gen_docs.py --check   exit 1 (with a diff) when docs/controls.md is out of date
+
+Besides the catalog it reads the roles' tasks (their control tags, tools/role_tasks.py) and the
+compliance callback (plugins/callback/compliance.py) to say, per control, whether a
+`harden.yml --check` run can judge it one way, and why not.
 """
 
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import argparse
 import difflib
 import importlib.util
 import os
+import re
 import sys
+import tempfile
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CATALOG = os.path.join(ROOT, 'plugins', 'module_utils', 'catalog.py')
 OUTPUT = os.path.join(ROOT, 'docs', 'controls.md')
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import role_tasks  # noqa: E402  pylint: disable=wrong-import-position
+
+# Modules that never report a change (read-only or controller-side), unless changed_when says so.
+READ_ONLY_MODULES = frozenset((
+    'assert', 'debug', 'fail', 'set_fact', 'include_vars', 'meta', 'stat', 'getent', 'find', 'setup',
+    'wait_for', 'wait_for_connection', 'hypervisor_facts', 'audit_evaluate',
+))
+FAILING_MODULES = frozenset(('assert', 'fail'))
+SKIPPED_IN_CHECK_MODE = re.compile(r'(?:^|\band\s+)not\s+ansible_check_mode\b')
+LEADING_IDS = re.compile(r'^(?:HVS-[A-Z]+-[0-9]+\s+)*HVS-[A-Z]+-[0-9]+\s*\|\s*')
+# How the callback's task outcomes read in the docs.
+OUTCOME_WORDS = {'failed': 'a task failed', 'changed': 'a task would change something',
+                 'ok': 'a task ran and would change nothing', 'skipped': 'every task was skipped'}
+
+
+def short_name(task):
+    """A task's name without its leading control IDs."""
+    return LEADING_IDS.sub('', task['name'])
 
 
 def load_catalog(path=CATALOG):
@@ -27,12 +54,112 @@ def load_catalog(path=CATALOG):
     return module
 
 
+def load_callback():
+    """The compliance callback module (needs ansible-core); its rules decide the judgement."""
+    try:
+        from ansible_collections.hvsec.hypervisor.plugins.callback import compliance
+    except ImportError:
+        # Outside a collections path: link this tree as hvsec.hypervisor in a temporary one.
+        base = tempfile.mkdtemp(prefix='hvsec-gen-docs-')
+        os.makedirs(os.path.join(base, 'ansible_collections', 'hvsec'))
+        os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'hvsec', 'hypervisor'))
+        sys.path.insert(0, base)
+        from ansible_collections.hvsec.hypervisor.plugins.callback import compliance
+    return compliance
+
+
+def reports_changed_controls(module, key, root=ROOT):
+    """Does the collection's module (or action) return `key` (the callback's per-control change list)?"""
+    for kind in ('modules', 'action'):
+        path = os.path.join(root, 'plugins', kind, module + '.py')
+        if os.path.exists(path):
+            with open(path) as handle:
+                if key in handle.read():
+                    return True
+    return False
+
+
+def can_change(task):
+    """Can this task report `changed`? (changed_when decides when it is given)."""
+    flag = task['changed_when']
+    if flag is not None:
+        return not (flag is False or str(flag).strip().lower() == 'false')
+    return task['module'] not in READ_ONLY_MODULES
+
+
+def runs_in_check_mode(task):
+    return not any(SKIPPED_IN_CHECK_MODE.search(str(cond).strip()) for cond in task['when'])
+
+
+def judge(control, tasks, callback, changed_key, reports=reports_changed_controls):
+    """('yes' | 'partly' | 'no', [reason, ...]) for one control from the tasks tagged with it.
+
+    yes: a `harden.yml --check` run with the compliance callback gives the control its own verdict
+    (fail only when a remediation of this control would change something). partly: it does, with
+    the listed exceptions. no: the callback cannot tell compliant from non-compliant.
+    """
+    cid = control['id']
+    tasks = [t for t in tasks if t['section'] == 'block']  # rescue/always only run after a failure
+    owner = (control.get('variable') or '').split('_')[1:2]
+    foreign = control.get('variable') and owner and owner[0] != control['area'] and owner[0] in role_tasks.roles()
+    remediated_by = ('remediated through %s of role %s, whose tasks do not carry %s' % (
+        control['variable'], owner[0], cid)) if foreign else None
+    if not tasks:
+        doc = callback.build_compliance_document({}, ['host'], '', '', catalog=[control])
+        return 'no', [doc['hosts']['host']['controls'][0]['evidence']]
+    judging = [t for t in tasks if can_change(t) and runs_in_check_mode(t)]
+    passed = callback.verdict([('ok', '', '')])[0]
+    failed = callback.verdict([('failed', '', '')])[0]
+    fails = [t for t in tasks if t['module'] in FAILING_MODULES]
+    if not judging:
+        reasons = ['no task tagged with it can report a change in check mode (%s): the verdict is %s while '
+                   'they run%s, whatever the host state' % (
+                       ', '.join(sorted(set(t['module'] for t in tasks))), passed,
+                       ' and %s when an assertion fails' % failed if fails else '')]
+        return 'no', reasons + ([remediated_by] if remediated_by else [])
+    reasons = []
+    shared = [t for t in judging if len(t['controls']) > 1 and not reports(t['module'], changed_key)]
+    if shared:
+        others = sorted(set(c for t in shared for c in t['controls'] if c != cid))
+        reasons.append('shares %d remediation task(s) with %s (%s): a change for any of them makes it %s, as '
+                       'the module does not return %s' % (
+                           len(shared), ', '.join(others), '; '.join('"%s"' % short_name(t) for t in shared),
+                           callback.verdict([('changed', '', '')])[0], changed_key))
+    for task in fails:
+        reasons.append('"%s" stops the run when its check fails: %s, not fail' % (short_name(task), failed))
+    for task in tasks:
+        if task['module'] == 'debug' and not can_change(task):
+            reasons.append('"%s" only reports a finding: alone it counts as %s' % (short_name(task), passed))
+    if control.get('reboot'):
+        reasons.append('needs a reboot: the check-mode run compares the boot configuration, the audit the running '
+                       'kernel, so they disagree between the harden run and the reboot')
+    if remediated_by:
+        reasons.append(remediated_by)
+    return ('partly' if reasons else 'yes'), reasons
+
+
+def judgements(catalog, root=ROOT, callback=None):
+    """{control ID: (judged, reasons, number of tasks tagged with it)} for every catalog control."""
+    callback = callback or load_callback()
+    changed_key = callback.CHANGED_CONTROLS_KEY
+    tagged = role_tasks.controls_tagged(root)
+    out = {}
+    for c in catalog.CONTROLS:
+        tasks = tagged.get(c['id'], [])
+        verdict, reasons = judge(c, tasks, callback, changed_key,
+                                 lambda module, key: reports_changed_controls(module, key, root))
+        out[c['id']] = (verdict, reasons, len([t for t in tasks if t['section'] == 'block']))
+    return out
+
+
 def _cell(text):
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
 
-def render(catalog):
+def render(catalog, judged=None, callback=None):
     controls = catalog.CONTROLS
+    callback = callback or load_callback()
+    judged = judged if judged is not None else judgements(catalog, callback=callback)
     lines = [
         '# Control catalog',
         '',
@@ -57,13 +184,15 @@ def render(catalog):
         mine = [c for c in controls if c['area'] == area]
         lines.extend(['## %s' % title, '',
                       'Area tag `%s`; %d controls.' % (area, len(mine)), '',
-                      '| ID | Title | Severity | SP 800-125A Rev. 1 | SP 800-53 | Reboot | Role / variable |',
-                      '|----|-------|----------|--------------------|-----------|--------|-----------------|'])
+                      '| ID | Title | Severity | SP 800-125A Rev. 1 | SP 800-53 | Reboot | Role / variable '
+                      '| [Judged in check mode](#judged-by-roles-check-mode) |',
+                      '|----|-------|----------|--------------------|-----------|--------|-----------------'
+                      '|-------------------------------------------------------|'])
         for c in mine:
             role = '`hvsec.hypervisor.%s` / `%s`' % (c['role'], c['variable']) if c['variable'] else 'audit only'
-            lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (
+            lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
                 c['id'], _cell(c['title']), c['severity'], _cell(c['sp800_125a']),
-                ', '.join(c['sp800_53']) or '-', 'yes' if c['reboot'] else 'no', role))
+                ', '.join(c['sp800_53']) or '-', 'yes' if c['reboot'] else 'no', role, judged[c['id']][0]))
         lines.append('')
         for c in mine:
             lines.extend([
@@ -75,9 +204,46 @@ def render(catalog):
                 '- **Rationale:** %s' % c['rationale'],
                 '- **How it is evaluated:** %s' % c['check'],
                 '- **Remediation:** %s' % c['remediation'],
+                '- **Judged by the roles in check mode:** %s ([why](#judged-by-roles-check-mode))' % judged[c['id']][0],
                 '',
             ])
+    lines.extend(render_judged(controls, judged, callback))
     return '\n'.join(lines).rstrip('\n') + '\n'
+
+
+def render_judged(controls, judged, callback):
+    counts = dict((k, sum(1 for c in controls if judged[c['id']][0] == k)) for k in ('yes', 'partly', 'no'))
+    rules = ', else '.join('%s if %s' % (callback.verdict([(outcome, '', '')])[0], OUTCOME_WORDS[outcome])
+                           for outcome in callback.OUTCOMES)
+    lines = [
+        '## Judged by roles (check mode)',
+        '',
+        '`playbooks/harden.yml --check` with the `hvsec.hypervisor.compliance` callback '
+        '([reports.md](reports.md)) gives each control the verdict of the tasks tagged with its ID: '
+        '%s. Derived from the roles\' task tags and the callback\'s rules by tools/gen_docs.py:' % rules,
+        '',
+        '- **yes** (%d): the control gets its own verdict: fail only when a remediation of that control '
+        'would change something;' % counts['yes'],
+        '- **partly** (%d): it has a verdict, with the exceptions below;' % counts['partly'],
+        '- **no** (%d): the callback cannot tell compliant from non-compliant; only '
+        '`playbooks/audit.yml` judges it.' % counts['no'],
+        '',
+        'For every control: the callback has no `waived` status, so a waived control is `not_applicable` '
+        'when the roles skip its tasks, or gets the verdict of a shared task that still runs for the other '
+        'controls; and the roles judge the host against the role variables, so a variable that switches a '
+        'remediation off makes its control pass or not_applicable here.',
+        '',
+        '| ID | Judged | Tasks | Why not one way |',
+        '|----|--------|-------|-----------------|',
+    ]
+    for c in controls:
+        verdict, reasons, count = judged[c['id']]
+        if verdict == 'yes':
+            continue
+        lines.append('| %s | %s | %d | %s |' % (c['id'], verdict, count, _cell('; '.join(reasons))))
+    lines.extend(['', 'Judged one way (**yes**): %s.' % (
+        ', '.join(c['id'] for c in controls if judged[c['id']][0] == 'yes') or 'none'), ''])
+    return lines
 
 
 def _anchor(title):

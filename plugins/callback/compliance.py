@@ -67,6 +67,8 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
 
 CONTROL_TAG = re.compile(r'^HVS-[A-Z]+-[0-9]+$')
+# A task result may name the controls it would really change (the others of its tags then pass).
+CHANGED_CONTROLS_KEY = 'hvsec_changed_controls'
 OUTCOMES = ('failed', 'changed', 'ok', 'skipped')
 
 
@@ -182,7 +184,7 @@ class CallbackModule(CallbackBase):
             msg = 'ignored error: %s' % data.get('msg', '')
         else:
             msg = str(data.get('msg', '')) if outcome == 'failed' else ''
-        named = data.get('hvsec_changed_controls')
+        named = data.get(CHANGED_CONTROLS_KEY)
         for cid in ids:
             this = outcome
             if outcome == 'changed' and isinstance(named, list) and cid not in named:
@@ -231,4 +233,4 @@ class CallbackModule(CallbackBase):
                                                   ' | non-compliant: %s' % ' '.join(failing) if failing else ''))
 
 
-__all__ = ['CallbackModule', 'build_compliance_document', 'control_ids', 'verdict']
+__all__ = ['CHANGED_CONTROLS_KEY', 'CallbackModule', 'build_compliance_document', 'control_ids', 'verdict']

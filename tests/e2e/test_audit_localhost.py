@@ -4,7 +4,7 @@
 """End to end: run the audit playbook against localhost and check the reports it writes.
 
 Run with `make e2e` (exports ANSIBLE_COLLECTIONS_PATH / ANSIBLE_CONFIG and makes the
-collection link); the fixture below does the same when run directly with the venv's pytest.
+collection link); tests/e2e/conftest.py does the same when run directly with the venv's pytest.
 """
 
 import json
@@ -12,8 +12,6 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-
-import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BIN = os.path.dirname(sys.executable)
@@ -26,14 +24,6 @@ import gen_docs  # noqa: E402  pylint: disable=wrong-import-position
 
 CATALOG = gen_docs.load_catalog()
 CATALOG_IDS = [c['id'] for c in CATALOG.CONTROLS]
-
-
-@pytest.fixture(scope='session', autouse=True)
-def collection_link():
-    link = os.path.join(COLLECTIONS, 'ansible_collections', 'hvsec', 'hypervisor')
-    if not os.path.exists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(ROOT, link)
 
 
 def audit(tmp_path, *extra, playbook=PLAYBOOK, cwd=None, inventory=INVENTORY):
