@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 FILTERABLE = ('bridge', 'network')
 MACVTAP_MODES = ('vepa', 'private', 'passthrough', 'bridge')
-_FILTER_RE = re.compile(r'^[A-Za-z0-9_.:-]+$')
+_FILTER_RE = re.compile(r'^[A-Za-z0-9_.:-]+\Z')
 
 
 def valid_filter_name(name):

@@ -16,11 +16,11 @@ import re
 VFIO_DRIVER = 'vfio-pci'
 STUB_DRIVERS = ('vfio-pci', 'pci-stub')
 
-_ADDR_FULL = re.compile(r'^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$')
-_ADDR_SHORT = re.compile(r'^([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])$')
-_ID = re.compile(r'^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$')
-_MODNAME = re.compile(r'^[A-Za-z0-9_-]+$')
-_NETDEV = re.compile(r'^[^/\s:]{1,15}$')
+_ADDR_FULL = re.compile(r'^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\Z')
+_ADDR_SHORT = re.compile(r'^([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\Z')
+_ID = re.compile(r'^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\Z')
+_MODNAME = re.compile(r'^[A-Za-z0-9_-]+\Z')
+_NETDEV = re.compile(r'^[^/\s:]{1,15}\Z')
 
 MANAGED_HEADER = '# Managed by hvsec.hypervisor.pci_passthrough: do not edit.'
 
@@ -395,34 +395,65 @@ _UNSAFE_OPTS = {
     ('vfio_iommu_type1', 'allow_unsafe_interrupts'),
     ('vfio', 'enable_unsafe_noiommu_mode'),
 }
-_TRUE_VALUES = ('1', 'y', 'Y', 'on', 'true')
+DISABLED_PREFIX = '# disabled by hvsec.hypervisor (HVS-VFIO-01/02): '
+
+
+def kernel_bool(value):
+    """How the kernel reads a bool module parameter (kstrtobool): y, Y, t, T, 1 or on are true;
+    a bare flag (no value) is true; quotes around the value are removed by modprobe."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value == '' or value[0] in 'yYtT1' or value[:2].lower() == 'on'
+
+
+def physical_lines(text):
+    """Lines as modprobe reads them (split on newline only), each with its newline."""
+    lines = (text or '').split('\n')
+    return [line + '\n' for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def modprobe_logical_lines(text):
+    """[(indexes of its physical lines, text)]: a line ending in a backslash continues on the next
+    (modprobe.d(5)), so an option can hide on a continuation line."""
+    out = []
+    indexes, parts = [], []
+    for index, line in enumerate(physical_lines(text)):
+        body = line.rstrip('\n').rstrip('\r')
+        indexes.append(index)
+        if body.endswith('\\'):
+            parts.append(body[:-1])
+            continue
+        parts.append(body)
+        out.append((indexes, ' '.join(parts)))
+        indexes, parts = [], []
+    if indexes:
+        out.append((indexes, ' '.join(parts)))
+    return out
 
 
 def unsafe_option_lines(text):
-    """Line numbers (0-based) and text of ``options`` lines enabling an unsafe VFIO parameter."""
+    """Line numbers (0-based) and text of the physical lines of every ``options`` line that
+    enables an unsafe VFIO parameter (continuation lines included)."""
+    lines = physical_lines(text)
     found = []
-    for index, raw in enumerate((text or '').splitlines()):
-        words = raw.strip().split()
+    for indexes, logical in modprobe_logical_lines(text):
+        words = logical.split()
         if len(words) < 3 or words[0] != 'options':
             continue
         module = words[1].replace('-', '_')
         for opt in words[2:]:
             key, _sep, value = opt.partition('=')
-            if (module, key) in _UNSAFE_OPTS and (value == '' or value in _TRUE_VALUES):
-                found.append((index, raw))
+            if (module, key.replace('-', '_')) in _UNSAFE_OPTS and kernel_bool(value):
+                found.extend((i, lines[i].rstrip('\n')) for i in indexes)
                 break
     return found
 
 
 def disable_unsafe_lines(text):
-    """Comment out every unsafe VFIO ``options`` line; returns the new text."""
+    """Comment out every physical line of every unsafe VFIO ``options`` line; other lines stay
+    byte-for-byte. Returns the new text."""
     bad = set(i for i, _l in unsafe_option_lines(text))
     if not bad:
         return text
-    out = []
-    for index, line in enumerate(text.splitlines(True)):
-        if index in bad:
-            out.append('# disabled by hvsec.hypervisor (HVS-VFIO-01/02): ' + line)
-        else:
-            out.append(line)
-    return ''.join(out)
+    return ''.join(DISABLED_PREFIX + line if index in bad else line
+                   for index, line in enumerate(physical_lines(text)))

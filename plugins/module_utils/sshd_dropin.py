@@ -25,7 +25,7 @@ COMMA_LISTS = frozenset(['ciphers', 'macs', 'kexalgorithms', 'hostkeyalgorithms'
                          'pubkeyacceptedalgorithms', 'casignaturealgorithms'])
 # keywords written once per value
 REPEATED = frozenset(['listenaddress', 'port'])
-_KEYWORD = re.compile(r'^[A-Za-z][A-Za-z0-9]*$')
+_KEYWORD = re.compile(r'^[A-Za-z][A-Za-z0-9]*\Z')
 
 
 def _word(value):

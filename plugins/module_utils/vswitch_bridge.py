@@ -19,8 +19,8 @@ import re
 
 VLAN_MIN = 1
 VLAN_MAX = 4094
-_MAC_RE = re.compile(r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$')
-_IFNAME_RE = re.compile(r'^[^\s/:]{1,15}$')
+_MAC_RE = re.compile(r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z')
+_IFNAME_RE = re.compile(r'^[^\s/:]{1,15}\Z')
 
 
 # --------------------------------------------------------------------- parsing
@@ -35,6 +35,19 @@ def parse_json_list(text):
     return data
 
 
+def _malformed_is_value_error(parse):
+    """Output of another shape than iproute2's raises ValueError (the modules report it), never a traceback."""
+    def wrapper(text):
+        try:
+            return parse(text)
+        except (AttributeError, KeyError, TypeError, IndexError) as exc:
+            raise ValueError('unexpected iproute2 JSON structure (%s: %s)' % (type(exc).__name__, exc))
+    wrapper.__doc__ = parse.__doc__
+    wrapper.__name__ = parse.__name__
+    return wrapper
+
+
+@_malformed_is_value_error
 def parse_links(text):
     """``ip -j -d link show`` -> {ifname: {kind, master, address}}."""
     links = {}
@@ -52,6 +65,7 @@ def parse_links(text):
     return links
 
 
+@_malformed_is_value_error
 def parse_addresses(text):
     """``ip -j addr show`` -> {ifname: [{'local','prefixlen','family','scope'}]}."""
     out = {}
@@ -69,6 +83,7 @@ def parse_addresses(text):
     return out
 
 
+@_malformed_is_value_error
 def parse_bridge_vlans(text):
     """``bridge -j vlan show`` -> {ifname: {vid: {'pvid': bool, 'untagged': bool}}}.
 
@@ -84,6 +99,8 @@ def parse_bridge_vlans(text):
         for v in item.get('vlans') or []:
             start = int(v['vlan'])
             end = int(v.get('vlanEnd', start))
+            if not VLAN_MIN <= start <= end <= VLAN_MAX:
+                raise ValueError('%s: VLAN range %d-%d outside 1-4094' % (name, start, end))
             flags = v.get('flags') or []
             for vid in range(start, end + 1):
                 vids[vid] = {'pvid': 'PVID' in flags, 'untagged': 'Egress Untagged' in flags}

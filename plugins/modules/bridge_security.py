@@ -129,6 +129,7 @@ controls:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
 
 CONTROLS = ('HVS-VSW-01', 'HVS-VSW-02', 'HVS-VSW-03', 'HVS-VSW-04')
@@ -221,11 +222,7 @@ def write_file(module, path, content, mode):
         os.makedirs(d, 0o755)
     if os.path.exists(path):
         module.backup_local(path)
-    tmp = path + '.hvsec-tmp'
-    with open(tmp, 'w') as f:
-        f.write(content)
-    os.chmod(tmp, mode)
-    os.rename(tmp, path)
+    write_atomic(module, path, content, mode, enforce_mode=True)
 
 
 def main():
@@ -329,8 +326,9 @@ def main():
     if module.check_mode or not result['changed']:
         module.exit_json(**result)
 
-    # Files first: the nft file must exist before it is loaded.
-    for f in files:
+    # Files first: the nft file must exist before it is loaded; the .wants links after the files
+    # (a failed write leaves no link to a missing unit).
+    for f in sorted(files, key=lambda f: 'symlink' in f):
         if 'symlink' in f:
             d = os.path.dirname(f['path'])
             if not os.path.isdir(d):

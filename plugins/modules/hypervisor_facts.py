@@ -170,6 +170,7 @@ ansible_facts:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import secrets
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.hvfacts import gather_facts, PROBES
 
 _SBIN = ['/usr/sbin', '/sbin', '/usr/local/sbin']
@@ -191,6 +192,9 @@ def main():
 
     facts = gather_facts(root='/', run_command=run_command, get_bin_path=get_bin_path,
                          gather=module.params['gather'])
+    # qemu.conf may hold console passwords: the facts keep that a key is set, never its value.
+    for conf in ((facts.get('libvirt') or {}).get('config') or {}).values():
+        secrets.hide(module, secrets.secret_values(conf if isinstance(conf, dict) else {}))
     module.exit_json(changed=False, ansible_facts={'hvsec': facts})
 
 

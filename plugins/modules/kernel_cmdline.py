@@ -193,12 +193,12 @@ update_command:
 
 import os
 import shlex
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import bootloader as bl
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import replace_keeping_attrs, write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import grub_default
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.kernel_args import (
     RequestError, edit_words, pending, satisfied, validate_request)
@@ -237,24 +237,15 @@ class Runner(object):
             self.originals[path] = read_text(path) if os.path.exists(path) else None
             if self.p['backup'] and os.path.exists(path):
                 self.backups[path] = self.module.backup_local(path)
-        directory = os.path.dirname(path) or '.'
-        fd, tmp = tempfile.mkstemp(prefix='.hvsec-', dir=directory)
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                f.write(to_bytes(text, errors='surrogate_or_strict'))
-            if validate_sh:
-                sh = self.module.get_bin_path('sh')
-                if sh:
-                    rc, dummy, err = self.module.run_command([sh, '-n', tmp])
-                    if rc != 0:
-                        self.fail('the edited %s does not pass "sh -n" (nothing was changed): %s' % (path, err.strip()),
-                                  restore=True)
-            if not os.path.exists(path):
-                os.chmod(tmp, 0o644)
-            self.module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+        def shell_syntax(tmp):
+            sh = self.module.get_bin_path('sh')
+            if sh:
+                rc, dummy, err = self.module.run_command([sh, '-n', tmp])
+                if rc != 0:
+                    self.fail('the edited %s does not pass "sh -n" (nothing was changed): %s' % (path, err.strip()),
+                              restore=True)
+        write_atomic(self.module, path, text, 0o644, validate=shell_syntax if validate_sh else None)
 
     def restore(self):
         restored = []
@@ -264,8 +255,8 @@ class Runner(object):
                     if os.path.exists(path):
                         os.unlink(path)
                 else:
-                    with open(path, 'wb') as f:
-                        f.write(to_bytes(text, errors='surrogate_or_strict'))
+                    # atomically too: a crash while restoring must not leave half a file
+                    write_atomic(self.module, path, text, move=replace_keeping_attrs)
                 restored.append(path)
             except (IOError, OSError) as exc:
                 self.module.warn('could not restore %s: %s' % (path, to_native(exc)))

@@ -22,6 +22,10 @@ description:
     unknown keys produce a warning and are written as given.
   - The file must parse before and after the edit; a file libvirt could not read is never
     rewritten.
+  - Values of keys that hold secrets (any key with C(password), C(passphrase), C(secret) or
+    C(token) in its name, such as C(vnc_password) and C(spice_password) of C(qemu.conf)), in
+    O(settings) or already in the file, are masked (C(********)) in the result, the diff and
+    error messages. A file the module creates is mode 0600; an existing file keeps its mode.
 author:
   - hvsec.hypervisor contributors (@hvsec)
 options:
@@ -110,10 +114,11 @@ schema:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import secrets
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.libvirt_conf_edit import (
     ConfSyntaxError, coerce_settings, edit, parse, schema_for_path, normalize_value)
 
@@ -127,6 +132,7 @@ def run(module):
     elif schema == 'none':
         schema = None
 
+    secrets.hide(module, secrets.secret_values(module.params['settings']))
     settings, warnings, errors = coerce_settings(module.params['settings'] or {}, schema)
     for name in unset:
         if name in settings:
@@ -149,6 +155,10 @@ def run(module):
                 before = f.read().decode('utf-8')
         except (IOError, OSError, UnicodeDecodeError) as exc:
             module.fail_json(msg='libvirt_config: cannot read %s: %s' % (path, to_native(exc)))
+        try:
+            secrets.hide(module, secrets.secret_values(parse(before)))
+        except ConfSyntaxError:
+            pass    # edit() below refuses the file and says why
 
     try:
         after, changes = edit(before, settings, unset)
@@ -179,17 +189,8 @@ def run(module):
     if changed and not module.check_mode:
         if exists and module.params['backup']:
             result['backup_file'] = module.backup_local(path)
-        directory = os.path.dirname(path) or '.'
-        fd, tmp = tempfile.mkstemp(prefix='.hvsec-libvirt-', dir=directory)
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                f.write(to_bytes(after))
-            if not exists:
-                os.chmod(tmp, 0o600)
-            module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        # a new file may come to hold passwords (vnc_password, spice_password): 0600
+        write_atomic(module, path, after, 0o600)
     return result
 
 

@@ -88,7 +88,9 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import nwfilter_xml as nx
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import secrets
 
 CONTROLS = ('HVS-VSW-10', 'HVS-VSW-11', 'HVS-VSW-12')
 MODLOAD = '/etc/modules-load.d/hvsec-br_netfilter.conf'
@@ -155,6 +157,8 @@ def main():
     net_bridge = {}
     for name in names:
         xml = run(['dumpxml', '--inactive', '--security-info', name])[1]
+        # --security-info keeps the console password in the definition; it must not reach the diff
+        secrets.hide(module, secrets.xml_passwords(xml))
         try:
             new, changes, summaries, ifaces = nx.harden_domain(
                 xml, p['nwfilter'], p['enforce'], p['macvtap_isolation'], p['macvtap_mode'], skip)
@@ -244,8 +248,7 @@ def main():
             if _read(path) != text:
                 if os.path.exists(path):
                     module.backup_local(path)
-                with open(path, 'w') as f:
-                    f.write(text)
+                write_atomic(module, path, text)
         for k in ('iptables', 'ip6tables'):
             with open(NF % k, 'w') as f:
                 f.write('1')

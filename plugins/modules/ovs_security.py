@@ -137,6 +137,7 @@ command:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
@@ -257,7 +258,8 @@ def main():
         rc, out, err = module.run_command([vsctl] + args)
         if rc != 0:
             module.fail_json(msg='ovs-vsctl transaction failed (nothing was changed): %s' % err.strip(), **result)
-    for f in files:
+    # Files before the .wants links to them: a failed write leaves no link to a missing unit.
+    for f in sorted(files, key=lambda f: 'symlink' in f):
         d = os.path.dirname(f['path'])
         if not os.path.isdir(d):
             os.makedirs(d, 0o755)
@@ -268,11 +270,7 @@ def main():
             continue
         if os.path.exists(f['path']):
             module.backup_local(f['path'])
-        tmp = f['path'] + '.hvsec-tmp'
-        with open(tmp, 'w') as fh:
-            fh.write(f['after'])
-        os.chmod(tmp, f['mode'])
-        os.rename(tmp, f['path'])
+        write_atomic(module, f['path'], f['after'], f['mode'], enforce_mode=True)
     for a, command in nft_actions:
         if command[1] == '-f':
             rc, out, err = module.run_command([nft, '-c', '-f', command[2]])

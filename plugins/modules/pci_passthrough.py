@@ -192,6 +192,7 @@ import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci as pcilib
 
 
@@ -403,11 +404,7 @@ class Passthrough(object):
         directory = os.path.dirname(full)
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o755)
-        tmp = full + '.hvsec-tmp'
-        with open(tmp, 'w') as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        self.module.atomic_move(tmp, full)
+        write_atomic(self.module, full, content)
 
     def initramfs_decision(self, modules):
         mode = self.params['initramfs']

@@ -157,6 +157,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sriov as srlib
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci as pcilib
 
 
@@ -406,11 +407,7 @@ class SriovVf(object):
             os.makedirs(directory, 0o755)
         if os.path.exists(full):
             self.module.backup_local(full)
-        tmp = full + '.hvsec-tmp'
-        with open(tmp, 'w') as handle:
-            handle.write(content)
-        os.chmod(tmp, 0o644)
-        self.module.atomic_move(tmp, full)
+        write_atomic(self.module, full, content)
 
 
 def main():

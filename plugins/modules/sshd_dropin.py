@@ -109,10 +109,10 @@ import glob
 import grp
 import os
 import pwd
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
     effective_mismatches, include_pattern, include_status, lockout_problems, render, shadowing_in)
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t
@@ -143,16 +143,7 @@ def _read(path):
 
 
 def _write(module, path, text):
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix='.hvsec-', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(to_bytes(text))
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(module, path, text)
 
 
 def main():
