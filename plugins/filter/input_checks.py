@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller-side input checks the roles run before anything changes.
+
+Each filter returns a list of error strings (empty when the input is valid) naming the variable,
+so a role collects every problem into one failed assert. They reuse the checks the modules and
+the audit apply, so a role refuses exactly what its module or the audit would refuse later.
+
+``waiver_errors``: hvsec_waivers items need a known control ID and a non-empty reason.
+``vswitch_port_errors``: a guest port's anti-spoofing declaration (mac, ips).
+``sshd_option_errors``: extra sshd options that would be unsafe or contradict a role variable.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.module_utils.common.collections import is_sequence
+from ansible.module_utils.six import string_types
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import SettingsError, validate_waivers
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import render
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import validate_port_address
+
+# sshd keywords that change how sshd reads every line after them (a drop-in is included at the
+# top of sshd_config, so a Match block would swallow the main file's global options).
+SSHD_STRUCTURAL = frozenset(['match', 'include'])
+
+
+def waiver_errors(waivers, name='hvsec_waivers'):
+    """Errors in a waiver list: the same rules as the audit (known control ID, non-empty reason)."""
+    if waivers is None:
+        return []
+    if not is_sequence(waivers):
+        return ['%s must be a list of {id, reason} dicts, got %s' % (name, type(waivers).__name__)]
+    errors = []
+    for index, item in enumerate(waivers):
+        try:
+            validate_waivers([item])
+        except SettingsError as exc:
+            errors.append('%s[%d]%s' % (name, index, str(exc)[len('waivers[0]'):]))
+    return errors
+
+
+def vswitch_port_errors(port, where):
+    """Errors in a guest port's optional anti-spoofing declaration (mac, ips), as the modules see them."""
+    if not isinstance(port, dict):
+        return ['%s must be a dict' % where]
+    return validate_port_address(port, where)
+
+
+def sshd_option_errors(options, reserved=None, name='hvsec_mgmt_plane_sshd_extra_options'):
+    """Errors in extra sshd options ``{Keyword: value}``.
+
+    ``reserved`` maps lower-case keywords to the role variable that manages them: setting such a
+    keyword here as well would contradict that variable (sshd takes the first value it reads).
+    """
+    if not isinstance(options, dict):
+        return ['%s must be a dict of {Keyword: value}' % name]
+    reserved = reserved or {}
+    errors = []
+    for key in sorted(options, key=str):
+        low = str(key).lower()
+        if low in SSHD_STRUCTURAL:
+            errors.append('%s: %s is not allowed in the drop-in (it would change how sshd reads the rest of '
+                          'sshd_config)' % (name, key))
+        elif low in reserved:
+            errors.append('%s: %s contradicts %s, which manages it; set it there' % (name, key, reserved[low]))
+        elif not isinstance(key, string_types):
+            errors.append('%s: keyword %r is not a string' % (name, key))
+        else:
+            try:
+                render([(key, options[key])])
+            except ValueError as exc:
+                errors.append('%s: %s: %s' % (name, key, exc))
+    return errors
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'waiver_errors': waiver_errors,
+            'vswitch_port_errors': vswitch_port_errors,
+            'sshd_option_errors': sshd_option_errors,
+        }

@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The roles' input checks accept valid input (tests/e2e/test_bad_input.py proves they refuse bad
+input; a check that refused everything would pass it). Each role's validation template, or the
+iommu role's inline check, is rendered by Ansible's own Templar with the role defaults, a set of
+valid non-default values and, where the check reads them, facts."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+import yaml
+
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+# The templates call the collection's filters (hvsec.hypervisor.*): Templar finds them through the
+# collection loader that ansible-test units installs.
+pytestmark = pytest.mark.skipif(AnsibleCollectionConfig.collection_finder is None,
+                                reason='needs the collection loader: run with ansible-test units (make units)')
+
+ROLES = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles'))
+WAIVERS = [{'id': 'HVS-IOMMU-14', 'reason': 'CI runners need nested virtualization'}]
+
+
+def variables(role, **overrides):
+    with open(os.path.join(ROLES, role, 'defaults', 'main.yml')) as handle:
+        out = yaml.safe_load(handle)
+    out.update(overrides)
+    return out
+
+
+def render_template(role, name, **overrides):
+    templar = Templar(loader=DataLoader(), variables=variables(role, **overrides))
+    with open(os.path.join(ROLES, role, 'templates', name)) as handle:
+        result = templar.template(trust_as_template(handle.read()))
+    return json.loads(result) if isinstance(result, str) else result
+
+
+def iommu_errors(**overrides):
+    with open(os.path.join(ROLES, 'iommu', 'tasks', 'main.yml')) as handle:
+        tasks = yaml.safe_load(handle)
+    task = [t for t in tasks if t.get('name', '').startswith('Iommu | Validate input')][0]
+    templar = Templar(loader=DataLoader(), variables=variables('iommu', **overrides))
+    return templar.template(trust_as_template(task['vars']['_hvsec_iommu_input_errors']))
+
+
+def test_iommu_accepts_valid_input():
+    assert iommu_errors() == []
+    assert iommu_errors(hvsec_waivers=WAIVERS, hvsec_iommu_reboot_timeout=60, hvsec_iommu_guest_shutdown_timeout=1) == []
+    assert iommu_errors(hvsec_iommu_reboot_timeout=0) == ['hvsec_iommu_reboot_timeout must be greater than 0 seconds, got 0']
+
+
+VFIO_VALID = dict(
+    hvsec_vfio_allowlist=[{'address': '0000:01:00.0', 'name': 'GPU'}, {'address': '02:00.1'}, {'id': '8086:10CA'}],
+    hvsec_vfio_sriov=[{'pf': 'enp1s0f0', 'numvfs': 2, 'vfs': [
+        {'vf': 0, 'mac': '52:54:00:aa:bb:01', 'vlan': 1, 'rate': 0},
+        {'vf': 1, 'mac': '52:54:00:AA:BB:02', 'vlan': 4094, 'spoofchk': True, 'trust': False}]},
+        {'pf': 'eth2', 'numvfs': 0}],
+    hvsec_vfio_protect_interfaces=['eno1', 'bond0.100'],
+    hvsec_waivers=WAIVERS,
+)
+
+
+def test_vfio_accepts_valid_input():
+    assert render_template('vfio', 'validate_input.j2') == []
+    assert render_template('vfio', 'validate_input.j2', **VFIO_VALID) == []
+
+
+@pytest.mark.parametrize('override,fragment', [
+    ({'hvsec_vfio_allowlist': [{'address': '0000:01:00.0\n'}]}, 'malformed PCI address'),
+    ({'hvsec_vfio_protect_interfaces': ['eth0\n']}, 'not a valid interface name'),
+    ({'hvsec_vfio_allowlist': [{'address': '01:00.0'}, {'address': '0000:01:00.0'}]}, 'listed twice'),
+])
+def test_vfio_refuses_what_a_trailing_newline_or_a_duplicate_hides(override, fragment):
+    errors = render_template('vfio', 'validate_input.j2', **override)
+    assert len(errors) == 1 and fragment in errors[0]
+
+
+VSWITCH_FACTS = {'hvsec': {
+    'network': {'bridges': [{'name': 'br-guest', 'ports': ['vnet0', 'vnet1']}],
+                'ovs': {'bridges': [{'name': 'br-int', 'ports': [{'name': 'vo1'}]}]}},
+    'libvirt': {'installed': True, 'nwfilters': ['clean-traffic', 'no-ip-spoofing']}}}
+VSWITCH_VALID = dict(
+    hvsec_vswitch_bridges=[{'name': 'br-guest', 'ports': [
+        {'name': 'vnet0', 'vlans': [100], 'mac': '52:54:00:00:00:01', 'ips': ['192.0.2.7', '2001:db8::7']},
+        {'name': 'vnet1', 'vlans': [100, 200], 'pvid': 100}]}],
+    hvsec_vswitch_ovs_ports=[{'name': 'vo1', 'tag': 10, 'mac': '52:54:00:00:00:02', 'ips': ['198.51.100.2']}],
+    hvsec_vswitch_ovs_managers=['pssl:6640', 'punix:/run/openvswitch/db.sock'],
+    hvsec_vswitch_ovs_controllers={'br-int': ['ssl:192.0.2.1:6653']},
+    hvsec_vswitch_ovs_ssl={'private_key': '/etc/openvswitch/key.pem', 'certificate': '/etc/openvswitch/cert.pem',
+                           'ca_cert': '/etc/openvswitch/ca.pem'},
+    hvsec_vswitch_nwfilter='no-ip-spoofing',
+    hvsec_waivers=WAIVERS,
+)
+
+
+def test_vswitch_accepts_valid_input():
+    assert render_template('vswitch', 'validate.j2', ansible_facts=VSWITCH_FACTS) == []
+    assert render_template('vswitch', 'validate.j2', ansible_facts=VSWITCH_FACTS, **VSWITCH_VALID) == []
+
+
+def test_vswitch_refuses_a_trailing_newline():
+    errors = render_template('vswitch', 'validate.j2', ansible_facts=VSWITCH_FACTS, hvsec_vswitch_nwfilter='clean-traffic\n')
+    assert 'hvsec_vswitch_nwfilter: "clean-traffic\n" is not a valid nwfilter name' in errors
+
+
+MGMT_VALID = dict(
+    hvsec_mgmt_plane_firewall=True, hvsec_mgmt_plane_admin_cidrs=['192.0.2.0/24'],
+    hvsec_mgmt_plane_libvirt_remote='tls', hvsec_mgmt_plane_libvirt_tls_allowed_dn_list=['C=GB,O=Example,CN=*'],
+    hvsec_mgmt_plane_console_port_min=1, hvsec_mgmt_plane_console_port_max=65535,
+    hvsec_mgmt_plane_migration_port_min=49152, hvsec_mgmt_plane_migration_port_max=49152,
+    hvsec_mgmt_plane_firewall_extra_tcp_ports=[8443, '9000-9100', '10050'],
+    hvsec_mgmt_plane_firewall_rollback_seconds=30, hvsec_mgmt_plane_firewall_confirm_timeout=29,
+    hvsec_mgmt_plane_sshd_allow_groups=['admins', 'svc.backup'], hvsec_mgmt_plane_libvirt_unix_group='kvm-admins',
+    hvsec_mgmt_plane_sshd_extra_options={'ClientAliveInterval': 300, 'AllowTcpForwarding': False, 'MaxAuthTries': '3'},
+    hvsec_waivers=WAIVERS,
+)
+
+
+def test_mgmt_plane_accepts_valid_input():
+    assert render_template('mgmt_plane', 'validate_input.j2') == []
+    assert render_template('mgmt_plane', 'validate_input.j2', **MGMT_VALID) == []
+    assert render_template('mgmt_plane', 'validate_input.j2', hvsec_mgmt_plane_libvirt_unix_group='') == []
+
+
+@pytest.mark.parametrize('override,fragment', [
+    ({'hvsec_mgmt_plane_sshd_allow_groups': ['admins\n']}, 'invalid group name'),
+    ({'hvsec_mgmt_plane_firewall_extra_tcp_ports': ['22\n']}, 'is not a TCP port'),
+    ({'hvsec_mgmt_plane_sshd_ciphers': ['aes256-ctr\n']}, 'is not one algorithm name'),
+])
+def test_mgmt_plane_refuses_a_trailing_newline(override, fragment):
+    errors = render_template('mgmt_plane', 'validate_input.j2', **override)
+    assert len(errors) == 1 and fragment in errors[0]
