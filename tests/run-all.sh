@@ -20,6 +20,7 @@ run_phase docs-check make --no-print-directory docs-check
 run_phase lint make --no-print-directory lint
 run_phase sanity make --no-print-directory sanity
 run_phase units make --no-print-directory units
+run_phase safety make --no-print-directory test-safety
 run_phase e2e make --no-print-directory e2e
 run_phase molecule make --no-print-directory molecule
 printf '%s\n' "--- phase times" "${PHASES[@]}"
