@@ -21,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
-        e2e test-safety bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh molecule bench build clean
+        e2e test-safety bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh lab-amd molecule bench build clean
 
 help:
 	@echo "make audit      audit this machine (INVENTORY=file to audit an inventory)"
@@ -102,6 +102,10 @@ lab-ssh:
 
 molecule: deps venv collection
 	bash tests/run-molecule.sh
+
+# The AMD-Vi variant of the lab: boot, facts/harness/audit tests, stop.
+lab-amd: deps venv collection
+	bash tests/run-lab-amd.sh
 
 bench: venv collection
 	$(BIN)/python bench/audit_bench.py

@@ -16,7 +16,8 @@ Phase "converged" (the Molecule verify after converge):
 - the real converge changed the same set of tasks the check run predicted (recorded by
   tests/lab/callback_plugins/hvsec_changed_tasks.py, enabled for Molecule's runs);
 - the audit now passes every control it failed before that the hardened areas remediate, and
-  the check-mode roles report nothing left to change, again in agreement with the audit.
+  Molecule's check step (its per-control verdicts kept by the compliance callback) reports
+  nothing left to change, again in agreement with the audit.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -67,12 +68,13 @@ ip -d link show dev sriov0 2>/dev/null | grep -E '^ +vf ' | sed -E 's/, link-sta
 sysctl -a 2>/dev/null | grep -E '^net\.(ipv4\.conf|ipv6\.conf|bridge)\.' | grep -v stable_secret | sort
 echo '### kernel'
 for f in /sys/kernel/mm/ksm/run /sys/module/kvm*/parameters/nested /sys/module/vfio*/parameters/*; do
-  [ -r "$f" ] && echo "$f $(cat "$f")"
+  if [ -r "$f" ]; then echo "$f $(cat "$f")"; fi
 done
 for d in /sys/bus/pci/devices/*; do
   echo "$d $(basename "$(readlink "$d/driver" 2>/dev/null)" 2>/dev/null) $(cat "$d/driver_override" 2>/dev/null)"
-  [ -r "$d/sriov_numvfs" ] && echo "$d numvfs $(cat "$d/sriov_numvfs")"
+  if [ -r "$d/sriov_numvfs" ]; then echo "$d numvfs $(cat "$d/sriov_numvfs")"; fi
 done
+true
 '''.replace('{services}', ' '.join(SERVICES))
 
 
@@ -124,7 +126,7 @@ def run_check_harden():
 
 
 def verdicts(document):
-    (host, data), = document['hosts'].items()
+    (dummy, data), = document['hosts'].items()
     return dict((c['id'], c) for c in data['controls'])
 
 
@@ -218,8 +220,16 @@ def test_audit_passes_after_hardening_and_agrees_with_check_mode_roles():
     with open(path) as f:
         failing_before = json.load(f)
     audit = run_audit()
-    changed, compliance, out = run_check_harden()
-    assert changed == 0, 'the hardened lab still has pending changes:\n' + out[-4000:]
+    # The per-control verdicts of Molecule's check step (harden.yml --check after converge and
+    # idempotence, written by the compliance callback enabled in molecule.yml): nothing left.
+    path = os.path.join(lab_dir(), 'compliance-molecule', 'compliance.json')
+    if not os.path.exists(path):
+        pytest.skip('no compliance report of Molecule\'s check step at %s' % path)
+    with open(path) as f:
+        compliance = json.load(f)
+    assert compliance['source'] == 'check-mode harden', compliance['source']
+    left = sorted(cid for cid, c in verdicts(compliance).items() if c['status'] in ('fail', 'error'))
+    assert left == [], 'the check-mode roles still find changes after converge: %s' % left
     after = verdicts(audit)
     areas = hardened_areas()
     roles = _roles()

@@ -17,7 +17,7 @@ import os
 import pytest
 import yaml
 
-from conftest import require_area, run_ansible
+from conftest import require_area, run_ansible, runs_roles
 
 require_area('vfio')
 
@@ -149,6 +149,7 @@ def _ansible(args, playbook=None, extra=None, check=False):
 ROLE_PLAY = '- hosts: hypervisors\n  gather_facts: false\n  roles: [hvsec.hypervisor.vfio]\n'
 
 
+@runs_roles
 def test_group_sharing_entry_fails_naming_the_other_device(host):
     # On q35 the ICH9 functions 00:1f.0 (LPC), 1f.2 (SATA) and 1f.3 (SMBus) share one IOMMU group.
     members = host.file('/sys/kernel/iommu_groups/%d/devices' % _group(host, '0000:00:1f.3')).listdir()
@@ -172,6 +173,7 @@ def test_group_sharing_entry_fails_naming_the_other_device(host):
     ({'hvsec_vfio_sriov': [{'pf': PF, 'numvfs': 64, 'vfs': []}]},
      'numvfs 64 is above the device total sriov_totalvfs='),
 ])
+@runs_roles
 def test_bad_input_is_refused_before_any_change(host, override, message):
     before = _state_fingerprint(host)
     rc, out = _ansible([], playbook=ROLE_PLAY, extra=dict(VARS, **override))
@@ -180,6 +182,7 @@ def test_bad_input_is_refused_before_any_change(host, override, message):
     assert _state_fingerprint(host) == before
 
 
+@runs_roles
 def test_module_refuses_the_management_nic(host):
     mgmt = _netdev_addr(host, 'mgmt0')
     rc, out = _ansible(['-m', 'hvsec.hypervisor.pci_passthrough', '-a',
