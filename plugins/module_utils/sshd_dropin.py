@@ -58,6 +58,20 @@ def render(options):
     return ''.join(lines)
 
 
+def override_args(content):
+    """``sshd -o`` arguments carrying every directive of a rendered drop-in, so ``sshd -t`` can
+    validate the options before anything is written (command-line options take precedence over
+    the configuration files)."""
+    args = []
+    for line in content.splitlines():
+        line = line.strip()
+        if not line or line.startswith('#'):
+            continue
+        key, dummy, value = line.partition(' ')
+        args.extend(['-o', '%s=%s' % (key, value)])
+    return args
+
+
 def _directives(text):
     for number, raw in enumerate((text or '').splitlines(), 1):
         line = raw.strip()

@@ -16,6 +16,8 @@ description:
     from a list of options.
   - Before writing, refuses options that would cut off the connection in use (the listen address
     and port it arrived on, root login, password login, AllowGroups), unless I(allow_lockout=true).
+  - Before writing (also in check mode), validates the wanted options with sshd itself
+    (C(sshd -t -f main_config -o Keyword=value ...)); a rejected option fails with nothing written.
   - After writing, validates the whole configuration with C(sshd -t -f main_config) (so the
     drop-in is checked in its Include context) and verifies with C(sshd -T) that every managed
     option is effective. On any failure the previous file is restored and the module fails;
@@ -114,7 +116,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
-    effective_mismatches, include_pattern, include_status, lockout_problems, render, shadowing_in)
+    effective_mismatches, include_pattern, include_status, lockout_problems, override_args, render, shadowing_in)
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t
 
 
@@ -206,6 +208,12 @@ def main():
             module.fail_json(msg='sshd_dropin: directory %s does not exist' % os.path.dirname(p['path']))
     if not os.access(p['sshd'], os.X_OK):
         module.fail_json(msg='sshd_dropin: sshd binary %s not found' % p['sshd'])
+
+    # Validate the wanted options with sshd itself before anything is written (also in check mode).
+    rc, out, err = module.run_command([p['sshd'], '-t', '-f', p['main_config']] + override_args(content))
+    if rc != 0:
+        module.fail_json(msg='sshd_dropin: sshd -t rejected the options: %s; nothing was changed' % (err or out).strip(),
+                         validate_stderr=err, changed=False)
 
     before = _read(p['path'])
     changed = before != content

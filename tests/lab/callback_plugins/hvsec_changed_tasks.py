@@ -14,7 +14,7 @@ description:
   - Appends one JSON line per playbook run to the file named by C(HVSEC_CHANGED_TASKS_LOG)
     (nothing when unset) with the playbook, whether it ran in check mode, and per host the
     tasks that reported changed (handlers included; name and the HVS control IDs in the task's
-    tags) and the names of those that failed.
+    tags) and the names of those that failed, and the slowest tasks with their wall time.
   - Used by tests/lab/test_safety_check_mode.py to compare a C(--check) run with the real run.
 options: {}
 '''
@@ -22,6 +22,7 @@ options: {}
 import json
 import os
 import re
+import time
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
@@ -38,6 +39,24 @@ class CallbackModule(CallbackBase):
         self._playbook = None
         self._changed = {}
         self._failed = {}
+        self._durations = {}
+        self._current = None
+
+    def _start(self, task):
+        self._stop()
+        self._current = (task.get_name().strip(), time.time())
+
+    def _stop(self):
+        if self._current:
+            name, t0 = self._current
+            self._durations[name] = self._durations.get(name, 0.0) + time.time() - t0
+            self._current = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._start(task)
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._start(task)
 
     def v2_playbook_on_start(self, playbook):
         self._playbook = os.path.basename(playbook._file_name)
@@ -71,9 +90,13 @@ class CallbackModule(CallbackBase):
         path = os.environ.get('HVSEC_CHANGED_TASKS_LOG')
         if not path or not os.path.isdir(os.path.dirname(os.path.abspath(path))):
             return
+        self._stop()
         check = bool(context.CLIARGS.get('check', False))
+        slowest = sorted(self._durations.items(), key=lambda kv: -kv[1])[:25]
         line = {'playbook': self._playbook, 'check': check,
                 'changed': dict((h, sorted(t, key=lambda e: e['task'])) for h, t in self._changed.items()),
-                'failed': self._failed}
+                'failed': self._failed, 'tasks': len(self._durations),
+                'seconds': round(sum(self._durations.values()), 1),
+                'slowest': [[n, round(d, 1)] for n, d in slowest]}
         with open(path, 'a') as f:
             f.write(json.dumps(line, sort_keys=True) + '\n')

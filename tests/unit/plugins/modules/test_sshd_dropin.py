@@ -22,6 +22,14 @@ import glob, sys
 args = sys.argv[1:]
 main = args[args.index('-f') + 1]
 seen = {}
+def check(key, value, where):
+    if key.lower() == 'ciphers' and 'bogus' in value:
+        sys.stderr.write('%%s line 1: Bad SSH2 cipher spec %%r.\n' %% (where, value))
+        sys.exit(255)
+    # stands for a problem only visible in the files' context (e.g. a Match block before the drop-in)
+    if key.lower() == 'banner' and 'fileonly' in value and where != 'command-line':
+        sys.stderr.write('%%s line 1: Banner not allowed here.\n' %% where)
+        sys.exit(255)
 def read(path):
     for line in open(path):
         line = line.strip()
@@ -32,9 +40,12 @@ def read(path):
             for p in sorted(glob.glob(value.strip())):
                 read(p)
             continue
-        if key.lower() == 'ciphers' and 'bogus' in value:
-            sys.stderr.write('%%s line 1: Bad SSH2 cipher spec %%r.\n' %% (path, value))
-            sys.exit(255)
+        check(key, value, path)
+        seen.setdefault(key.lower(), value.strip())
+for i, a in enumerate(args):
+    if a == '-o':
+        key, _, value = args[i + 1].partition('=')
+        check(key, value, 'command-line')
         seen.setdefault(key.lower(), value.strip())
 read(main)
 if '-T' in args:
@@ -83,18 +94,33 @@ def test_check_mode_writes_nothing(capsys, etc):
     assert not os.path.exists(str(etc / 'sshd_config.d' / '00-hvsec.conf'))
 
 
-def test_rejected_option_restores_previous_file(capsys, etc):
+def test_rejected_option_refused_before_writing(capsys, etc):
     _run(capsys, etc, GOOD)
     before = (etc / 'sshd_config.d' / '00-hvsec.conf').read_text()
     res = _run(capsys, etc, GOOD + [{'name': 'Ciphers', 'value': ['bogus-cipher']}])
-    assert res['failed'] is True and 'sshd -t rejected' in res['msg'] and 'Bad SSH2 cipher' in res['msg']
+    assert res['failed'] is True and 'sshd -t rejected the options' in res['msg'] and 'Bad SSH2 cipher' in res['msg']
+    assert 'nothing was changed' in res['msg'] and 'backup_file' not in res
     assert (etc / 'sshd_config.d' / '00-hvsec.conf').read_text() == before
 
 
-def test_new_rejected_file_is_removed(capsys, etc):
-    res = _run(capsys, etc, [{'name': 'Ciphers', 'value': ['bogus-cipher']}])
-    assert res['failed'] is True
+def test_rejected_option_refused_in_check_mode_too(capsys, etc):
+    res = _run(capsys, etc, [{'name': 'Ciphers', 'value': ['bogus-cipher']}], check_mode=True)
+    assert res['failed'] is True and 'Bad SSH2 cipher' in res['msg']
     assert os.listdir(str(etc / 'sshd_config.d')) == []
+
+
+def test_rejected_in_file_context_restores_previous_file(capsys, etc):
+    _run(capsys, etc, GOOD)
+    before = (etc / 'sshd_config.d' / '00-hvsec.conf').read_text()
+    res = _run(capsys, etc, GOOD + [{'name': 'Banner', 'value': '/etc/fileonly'}])
+    assert res['failed'] is True and 'sshd -t rejected the configuration' in res['msg'] and 'restored' in res['msg']
+    assert (etc / 'sshd_config.d' / '00-hvsec.conf').read_text() == before
+
+
+def test_new_file_rejected_in_file_context_is_removed(capsys, etc):
+    res = _run(capsys, etc, [{'name': 'Banner', 'value': '/etc/fileonly'}])
+    assert res['failed'] is True
+    assert [n for n in os.listdir(str(etc / 'sshd_config.d')) if not n.endswith('~')] == []
 
 
 def test_main_file_shadowing_refused_before_writing(capsys, etc):
