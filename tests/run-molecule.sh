@@ -6,6 +6,8 @@
 #
 #   HVSEC_MOLECULE_LAB_DIR  lab state directory for the scenario (default .lab/molecule)
 #   HVSEC_MOLECULE_KEEP=1   keep the VM running after the run (for debugging; lab/down.sh stops it)
+#   HVSEC_LAB_EXTENDED=1    also run the extended lab proofs in the verify (per-role check/fix
+#                           cycles, the example site playbook; see tests/lab/conftest.py)
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"

@@ -173,3 +173,11 @@ def lab_vars():
 # not boot-time state: the verify after the reboot side effect skips them.
 runs_roles = pytest.mark.skipif(os.environ.get('HVSEC_LAB_VERIFY_PHASE') == 'rebooted',
                                 reason='role runs are proven after converge; after the reboot only boot-time state is verified')
+
+# Extra role-run proofs (minutes of TCG each) whose behaviour the scenario's own steps already
+# cover for the whole play (check-safe: --check predicts without changing; idempotence; check):
+# per-role check/fix cycles and the example site playbook. `make molecule` runs them with
+# HVSEC_LAB_EXTENDED=1 (tests/run-molecule.sh passes it through); `make test` leaves them out to
+# stay within its time budget.
+extended = pytest.mark.skipif(os.environ.get('HVSEC_LAB_EXTENDED', '0') != '1',
+                              reason='extended lab proof: set HVSEC_LAB_EXTENDED=1 (minutes of TCG per role run)')

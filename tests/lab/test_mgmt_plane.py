@@ -26,7 +26,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import hardened_areas, lab_inventory, require_area, role_play, run_ansible, runs_roles
+from conftest import hardened_areas, lab_inventory, extended, require_area, role_play, run_ansible, runs_roles
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -257,6 +257,7 @@ def test_broken_sshd_option_rejected_running_sshd_keeps_config(host):
     assert _ssh_ok()
 
 
+@extended
 @runs_roles
 def test_check_mode_reports_then_run_fixes_then_nothing_left(host):
     host.run_expect([0], r"sed -i 's/^vnc_listen = .*/vnc_listen = \"0.0.0.0\"/' /etc/libvirt/qemu.conf")

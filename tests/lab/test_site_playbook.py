@@ -24,7 +24,7 @@ import re
 
 import pytest
 
-from conftest import REPO, hardened_areas, lab_dir, lab_inventory, lab_vars, run_ansible, runs_roles
+from conftest import REPO, hardened_areas, lab_dir, lab_inventory, extended, lab_vars, run_ansible, runs_roles
 
 if lab_inventory() is None:
     pytest.skip('no lab inventory (HVSEC_LAB_INVENTORY or %s/inventory.yml): start the lab with make lab-up'
@@ -68,6 +68,7 @@ def started_roles(output):
     return set(re.findall(r'^TASK \[hvsec\.hypervisor\.([a-z_]+) : ', output, re.M))
 
 
+@extended
 @runs_roles
 def test_site_playbook_runs_the_roles_on_the_lab_and_they_change_nothing_more(site_run):
     """The lab is already hardened by converge (harden.yml): the same roles imported into a site's

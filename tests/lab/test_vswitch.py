@@ -19,7 +19,7 @@ import re
 
 import pytest
 
-from conftest import require_area, role_play, run_ansible, runs_roles
+from conftest import extended, require_area, role_play, run_ansible, runs_roles
 
 require_area('vswitch')
 
@@ -205,6 +205,7 @@ def _play(check):
     return changed, out
 
 
+@extended
 @runs_roles
 def test_check_mode_reports_without_changing_then_run_fixes(host):
     host.run_expect([0], 'ip link set dev br-guest type bridge vlan_filtering 0')
