@@ -21,7 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
-        e2e test-safety bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh lab-amd molecule bench build clean
+        e2e test-safety bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh lab-amd test-lab-full molecule bench build clean
 
 help:
 	@echo "make audit      audit this machine (INVENTORY=file to audit an inventory)"
@@ -102,6 +102,12 @@ lab-ssh:
 
 molecule: deps venv collection
 	bash tests/run-molecule.sh
+
+# Everything the lab can prove, beyond make test's time budget: the scenario with fault injection
+# and the extended role-run proofs, then the AMD-Vi variant.
+test-lab-full: deps venv collection
+	HVSEC_MOLECULE_FAULTS=1 HVSEC_LAB_EXTENDED=1 bash tests/run-molecule.sh
+	bash tests/run-lab-amd.sh
 
 # The AMD-Vi variant of the lab: boot, facts/harness/audit tests, stop.
 lab-amd: deps venv collection

@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -40,7 +41,9 @@ def _group(host, addr):
 
 
 def _netdev_addr(host, ifname):
-    return os.path.basename(host.file('/sys/class/net/%s/device' % ifname).linked_to)
+    """The PCI address behind a NIC: for virtio-net the device link is virtioN, whose parent is the PCI function."""
+    real = host.check_output('readlink -f /sys/class/net/%s/device' % ifname)
+    return [p for p in real.split('/') if re.match(r'^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$', p)][-1]
 
 
 def _vf_addrs(host):
