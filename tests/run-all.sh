@@ -23,5 +23,4 @@ run_phase units make --no-print-directory units
 run_phase safety make --no-print-directory test-safety
 run_phase e2e make --no-print-directory e2e
 run_phase molecule make --no-print-directory molecule
-run_phase lab-amd make --no-print-directory lab-amd
 printf '%s\n' "--- phase times" "${PHASES[@]}"
