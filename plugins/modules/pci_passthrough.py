@@ -602,20 +602,27 @@ class Passthrough(object):
             result['devices'] = [self.describe(p, None, persistence) for p in plan]
             return self.finish(result)
 
-        # ---- apply: runtime first, files after success
+        # ---- apply: unsafe options commented out first (binding may load vfio modules, which must
+        # not read them), then runtime binding, then the managed file after success
+        for full, _old, new in conflicts:
+            self.write_file(full, new)
         after_state = {}
         for addr, entry, dev, action, mods in plan:
             if action == 'bind':
                 after_state[addr] = self.bind(addr, dev)
             elif action == 'release':
                 after_state[addr] = self.release(addr, dev, entry, mods)
+        if params['lock_unsafe']:
+            # Binding may just have loaded vfio/vfio_iommu_type1: check their parameters again.
+            for item in self.runtime_unsafe():
+                if item not in unsafe_runtime:
+                    unsafe_runtime.append(item)
+                    self.changes.append('runtime %s.%s Y -> N' % (item[1], item[2]))
         for rel, _module_name, _param in unsafe_runtime:
             try:
                 self.write_sysfs(rel, 'N')
             except (IOError, OSError) as exc:
                 self.module.fail_json(msg='could not reset /%s: %s' % (rel, exc), changes=self.changes)
-        for full, _old, new in conflicts:
-            self.write_file(full, new)
         if conf_changed:
             self.write_file(conf_full, new_conf)
         if refresh:

@@ -256,3 +256,30 @@ def test_bind_that_does_not_take_effect_fails(host, capsys):
     assert res['msg'] == '0000:00:02.0 did not bind to vfio-pci (driver now None)'
     # Persistence is only written after the runtime binding worked.
     assert not os.path.exists(os.path.join(host, 'etc/modprobe.d/hvsec-vfio.conf'))
+
+
+def test_vfio_modules_loaded_by_the_bind_get_their_unsafe_parameters_reset(host, capsys):
+    """Found on the lab: binding loaded vfio_iommu_type1 while an old modprobe.d file still enabled
+    allow_unsafe_interrupts, so the parameter was Y after the run and the next run changed it.
+    The unsafe option lines are now commented out before binding, and the parameters are checked
+    again after binding."""
+    write(host, 'etc/modprobe.d/vfio-insecure.conf', 'options vfio_iommu_type1 allow_unsafe_interrupts=1\n')
+    fake = FakeKernel(host)
+    seen = []
+
+    def probe_loads_vfio(self, rel, value):
+        if rel == 'sys/bus/pci/drivers_probe':
+            # the module load reads modprobe.d at this moment, as modprobe would
+            seen.append(read(host, 'etc/modprobe.d/vfio-insecure.conf'))
+            write(host, 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts',
+                  'Y\n' if '\noptions vfio_iommu_type1 allow_unsafe_interrupts=1' in '\n' + seen[-1] else 'N\n')
+        return fake.as_method()(self, rel, value)
+
+    args = {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'timeout': 2}
+    with mock.patch.object(pci_passthrough.Passthrough, 'write_sysfs', probe_loads_vfio):
+        res = invoke(capsys, args)
+        assert res['changed'] is True, res
+        assert seen and 'disabled by hvsec.hypervisor' in seen[0], 'unsafe options were still active when vfio loaded'
+        assert read(host, 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts').strip() == 'N'
+        res = invoke(capsys, args)
+        assert res['changed'] is False, res['changes']
