@@ -582,10 +582,16 @@ def _unsafe_param(facts, module, param):
         params = vfio.get('params')
         if params is None:
             raise Unknown('vfio.params')
-        value = (params.get(module) or {}).get(param)
-        if value is None:
+        mod_params = params.get(module)
+        value = (mod_params or {}).get(param)
+        if value is None and module not in params:
             raise Unknown('vfio.params.%s.%s' % (module, param))
-        if _truthy(value):
+        if value is None:
+            # The module is loaded but has no such parameter (its parameters directory lacks it, or
+            # it has none at all): the kernel is built without the feature (e.g. vfio without
+            # CONFIG_VFIO_NOIOMMU on Debian 12, which has no /sys/module/vfio/parameters).
+            loaded = 'absent'
+        elif _truthy(value):
             bad.append('runtime %s=%s' % (param, value))
     options = vfio.get('modprobe_options')
     if options is None:
@@ -597,7 +603,10 @@ def _unsafe_param(facts, module, param):
     for value in arg_values(args, '%s.%s' % (module, param)):
         if _truthy(value):
             bad.append('cmdline %s.%s=%s' % (module, param, value))
-    state = 'module loaded, %s=N' % param if loaded else 'module not loaded'
+    if loaded == 'absent':
+        state = 'module loaded, %s not built into this kernel' % param
+    else:
+        state = 'module loaded, %s=N' % param if loaded else 'module not loaded'
     return _result(bad, '%s; no modprobe.d or cmdline option enables it' % state, 'unsafe mode enabled')
 
 

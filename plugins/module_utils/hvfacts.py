@@ -403,8 +403,9 @@ class Gatherer(object):
         params = {}
         for module in loaded:
             values = self.params(module, 'vfio')
-            if values:
-                params[module] = values
+            # a loaded module without a parameters directory has no parameters at all (Debian's
+            # vfio without CONFIG_VFIO_NOIOMMU): {} says so, unlike a module that is not loaded
+            params[module] = values if values is not None else {}
         options = []
         seen_files = set()
         for directory in _MODPROBE_DIRS:
