@@ -142,7 +142,7 @@ all:
           ansible_port: $port
           ansible_user: root
           ansible_ssh_private_key_file: $KEY
-          ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes"
+          ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes -o ConnectTimeout=60"
           ansible_python_interpreter: /usr/bin/python3
           ansible_ssh_timeout: 60
           hvsec_lab_iommu: $LAB_IOMMU

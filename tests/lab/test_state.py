@@ -66,7 +66,10 @@ def test_libvirt_and_console_listeners(host, areas):
         assert '0.0.0.0' in ports.get(16509, []) or '*' in ports.get(16509, []), ports
         assert vnc and vnc[-1] == '0.0.0.0'
     else:
-        assert not exposed(ports.get(16509, [])), ports
+        # libvirt itself no longer listens on 16509 (the lab's stand-in listener on the management
+        # address, from tasks/prepare_vswitch.yml, may: it is what the reachability tests probe)
+        owners = host.check_output("ss -Htlnp 'sport = :16509' || true")
+        assert 'libvirtd' not in owners and '"systemd"' not in owners, owners
         assert not vnc or vnc[-1] in ('127.0.0.1', '::1')
 
 
