@@ -356,10 +356,10 @@ def parse_managed_modprobe(text):
             if words[1] not in result['softdeps']:
                 result['softdeps'].append(words[1])
         elif words[0] == 'install' and len(words) >= 3:
-            addrs = re.findall(r'\b[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\b', line)
-            # Only the addresses listed before the first ';' belong to the override loop.
+            # Only the addresses listed before the first ';' belong to the override loop (the
+            # drivers_probe loop repeats them).
             head = line.split(';', 1)[0]
-            addrs = [a for a in addrs if a in head]
+            addrs = re.findall(r'\b[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]\b', head)
             result['overrides'][words[1]] = addrs
     result['lock_unsafe'] = unsafe == set(['interrupts', 'noiommu'])
     return result
@@ -371,17 +371,22 @@ def render_managed_modprobe(ids, softdeps, overrides, lock_unsafe):
     if ids:
         lines.append('# Devices approved for passthrough, bound to vfio-pci by vendor:device id.')
         lines.append('options vfio-pci ids=%s' % ','.join(sorted(set(ids))))
-    for module in sorted(set(softdeps)):
+    hooked = set(m for m in overrides if overrides[m])
+    # kmod ignores a module's install command when the module also has a softdep (seen on Debian
+    # 12, kmod 30: e1000e loaded and took the device at boot). A hooked module gets no softdep:
+    # its install command loads vfio-pci itself.
+    for module in sorted(set(softdeps) - hooked):
         lines.append('softdep %s pre: vfio-pci' % module)
-    for module in sorted(overrides):
+    for module in sorted(hooked):
         addrs = sorted(set(overrides[module]))
-        if not addrs:
-            continue
-        lines.append('# Before %s loads, hand these addresses to vfio-pci (driver_override).' % module)
+        lines.append('# Before %s loads, hand these addresses to vfio-pci (driver_override), then let' % module)
+        lines.append('# vfio-pci probe them (it may already be loaded, and then probes nothing by itself).')
         lines.append(
             'install %s for a in %s; do f=/sys/bus/pci/devices/$a/driver_override; '
             '[ -w $f ] && echo vfio-pci > $f; done; /sbin/modprobe vfio-pci; '
-            '/sbin/modprobe --ignore-install %s $CMDLINE_OPTS' % (module, ' '.join(addrs), module))
+            'for a in %s; do [ -e /sys/bus/pci/devices/$a ] && echo $a > /sys/bus/pci/drivers_probe; done; '
+            '/sbin/modprobe --ignore-install %s $CMDLINE_OPTS'
+            % (module, ' '.join(addrs), ' '.join(addrs), module))
     if lock_unsafe:
         lines.append('# Refuse passthrough without interrupt remapping or without an IOMMU.')
         lines.append('options vfio_iommu_type1 allow_unsafe_interrupts=0')

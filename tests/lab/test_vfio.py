@@ -85,7 +85,9 @@ def test_binding_is_persistent_in_modprobe_d(host):
     conf = host.file(MANAGED)
     assert conf.exists and conf.mode == 0o644
     assert conf.contains('^install e1000e for a in %s; do' % SPARE)
-    assert conf.contains('^softdep e1000e pre: vfio-pci$')
+    # no softdep for a hooked driver: kmod would ignore the install hook (it did on the lab)
+    assert not conf.contains('^softdep e1000e ')
+    assert conf.contains('echo $a > /sys/bus/pci/drivers_probe')
 
 
 def test_unsafe_vfio_parameters_off_at_runtime_and_boot(host):
