@@ -48,7 +48,13 @@ find /etc /boot -xdev \( -type f -o -type l -o -type d \) -printf '%p %m %U %G %
 find /etc /boot -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum
 echo '### services'
 for u in {services}; do
-  systemctl show -p Id,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,MainPID "$u" | tr '\n' ' '; echo
+  case $u in
+    # a socket's SubState is running/listening by whether socket activation has its daemon up
+    # (libvirtd exits when idle): volatile, not a change; its start time and state are kept
+    *.socket) props=Id,ActiveState,UnitFileState,ActiveEnterTimestampMonotonic ;;
+    *) props=Id,ActiveState,SubState,UnitFileState,ActiveEnterTimestampMonotonic,MainPID ;;
+  esac
+  systemctl show -p $props "$u" | tr '\n' ' '; echo
 done
 echo '### nftables'
 nft list ruleset 2>&1 | sed -E 's/counter packets [0-9]+ bytes [0-9]+/counter/'
