@@ -3,17 +3,26 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark the audit: wall time per host and remote module invocations per host.
 
-    python bench/audit_bench.py [--runs N] [--inventory FILE]      (make bench)
+    python bench/audit_bench.py [--runs N] [--inventory FILE] [--playbook FILE]      (make bench)
+
+--playbook times another audit playbook, e.g. bench/variants/per_host_tasks.yml (the former
+per-host evaluation, report and gate tasks) to compare with playbooks/audit.yml.
 
 Timing: N plain runs of `ansible-playbook playbooks/audit.yml` (as `make audit` does), wall
 clock per run divided by the number of hosts, and the CPU time (user+sys) of all processes of
-the run, which depends much less on what else the machine is doing.
+the run, which depends much less on what else the machine is doing. The 1-minute load average
+is printed next to every run. The minimum of the runs is the figure least disturbed by other
+work on the machine; the median is printed too.
+
+Floor: the same number of runs of `ansible-playbook --version` (Python and Ansible start-up) and
+of an empty play against the same inventory (plus inventory, playbook and plugin loading): what
+no change to this collection can take away.
 
 Remote invocations: one extra run at -vvv. Ansible logs every command it executes through a
 host's connection as `<HOST> EXEC ...`, and every module it ships as an `AnsiballZ_<module>.py`
 payload (or, with pipelining, a `PUT`-less EXEC of the interpreter). We count, per host, the
 EXEC lines that start a Python interpreter, i.e. module executions; controller-side action
-plugins (audit_evaluate, audit_report, assert) execute nothing on the host and do not appear.
+plugins (audit_report, add_host, fail) execute nothing on the host and do not appear.
 Results go to bench/results/audit-<timestamp>.json (git-ignored).
 """
 
@@ -50,9 +59,20 @@ def _env(tmp):
     return env
 
 
-def run_audit(inventory, tmp, verbose=False, extra=()):
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, os.path.join(ROOT, 'playbooks', 'audit.yml'),
-           '-e', 'hvsec_audit_report_dir=%s' % os.path.join(tmp, 'reports')] + list(extra)
+EMPTY_PLAY = """- name: Empty play (start-up floor)
+  hosts: all
+  gather_facts: false
+  tasks: []
+"""
+
+
+def run_audit(inventory, tmp, verbose=False, extra=(), playbook=None):
+    if playbook == '--version':
+        cmd = [os.path.join(BIN, 'ansible-playbook'), '--version']
+    else:
+        cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory,
+               playbook or os.path.join(ROOT, 'playbooks', 'audit.yml'),
+               '-e', 'hvsec_audit_report_dir=%s' % os.path.join(tmp, 'reports')] + list(extra)
     if verbose:
         cmd.append('-vvv')
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -93,6 +113,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--inventory', default=os.path.join(ROOT, 'playbooks', 'inventory', 'localhost.yml'))
+    parser.add_argument('--playbook', default=os.path.join(ROOT, 'playbooks', 'audit.yml'),
+                        help='an audit playbook that writes reports/audit.json')
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error('--runs must be at least 1')
@@ -100,9 +122,11 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix='hvsec-bench-') as tmp:
         walls = []
         cpus = []
+        loads = []
         hosts = None
         for index in range(args.runs):
-            rc, wall, cpu, output = run_audit(args.inventory, tmp)
+            load = os.getloadavg()[0]
+            rc, wall, cpu, output = run_audit(args.inventory, tmp, playbook=os.path.abspath(args.playbook))
             if rc != 0:
                 print(output[-3000:])
                 print('run %d failed (rc=%d)' % (index + 1, rc), file=sys.stderr)
@@ -111,9 +135,23 @@ def main(argv=None):
                 hosts = sorted(json.load(handle)['hosts'])
             walls.append(wall)
             cpus.append(cpu)
+            loads.append(load)
             print('run %d: %.2f s wall, %.2f s CPU (user+sys of all processes), %d host(s), %.2f s wall per host'
-                  % (index + 1, wall, cpu, len(hosts), wall / len(hosts)))
-        rc, dummy, dummy, output = run_audit(args.inventory, tmp, verbose=True)
+                  ' (load average %.2f)' % (index + 1, wall, cpu, len(hosts), wall / len(hosts), load))
+        empty = os.path.join(tmp, 'empty.yml')
+        with open(empty, 'w') as handle:
+            handle.write(EMPTY_PLAY)
+        floor = {}
+        for name, playbook in (('version', '--version'), ('empty_play', empty)):
+            times = []
+            for dummy in range(args.runs):
+                rc, wall, cpu, output = run_audit(args.inventory, tmp, playbook=playbook)
+                if rc != 0:
+                    print(output[-3000:])
+                    return 1
+                times.append(wall)
+            floor[name] = {'wall_min_s': round(min(times), 3), 'wall_median_s': round(statistics.median(times), 3)}
+        rc, dummy, dummy, output = run_audit(args.inventory, tmp, verbose=True, playbook=os.path.abspath(args.playbook))
         if rc != 0:
             print(output[-3000:])
             return 1
@@ -123,13 +161,18 @@ def main(argv=None):
     result = {
         'generated_at': datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat(),
         'inventory': os.path.relpath(args.inventory, ROOT),
+        'playbook': os.path.relpath(os.path.abspath(args.playbook), ROOT),
         'hosts': len(hosts),
         'runs': args.runs,
         'cpu_count': os.cpu_count(),
         'loadavg_1m': os.getloadavg()[0],
         'wall_s': [round(w, 3) for w in walls],
+        'loadavg_1m_before_each_run': [round(x, 2) for x in loads],
+        'wall_min_s': round(min(walls), 3),
         'wall_median_s': round(statistics.median(walls), 3),
+        'wall_per_host_min_s': round(min(walls) / len(hosts), 3),
         'wall_per_host_median_s': round(statistics.median(walls) / len(hosts), 3),
+        'floor': floor,
         'cpu_s': [round(c, 3) for c in cpus],
         'cpu_median_s': round(statistics.median(cpus), 3),
         'remote_invocations': per_host,
@@ -138,9 +181,14 @@ def main(argv=None):
     path = os.path.join(RESULTS, 'audit-%s.json' % datetime.datetime.now().strftime('%Y%m%dT%H%M%S'))
     with open(path, 'w') as handle:
         json.dump(result, handle, indent=2)
-    print('median %.2f s wall (%.2f s per host), %.2f s CPU, over %d run(s); load average %.2f on %d CPUs'
-          % (result['wall_median_s'], result['wall_per_host_median_s'], result['cpu_median_s'], args.runs,
-             result['loadavg_1m'], result['cpu_count']))
+    print('min %.2f s / median %.2f s wall (%.2f / %.2f s per host), %.2f s CPU median, over %d run(s); '
+          'load average %.2f-%.2f during the runs on %d CPUs'
+          % (result['wall_min_s'], result['wall_median_s'], result['wall_per_host_min_s'],
+             result['wall_per_host_median_s'], result['cpu_median_s'], args.runs, min(loads), max(loads),
+             result['cpu_count']))
+    print('floor: ansible-playbook --version %.2f s, empty play %.2f s (min of %d; medians %.2f s, %.2f s)'
+          % (floor['version']['wall_min_s'], floor['empty_play']['wall_min_s'], args.runs,
+             floor['version']['wall_median_s'], floor['empty_play']['wall_median_s']))
     for host, entry in sorted(per_host.items()):
         print('%s: %d remote module invocation(s) %s, %d remote command(s) in total'
               % (host, entry['module_execs'], json.dumps(entry['by_task']), entry['execs']))

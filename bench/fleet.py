@@ -24,7 +24,10 @@ and measures
   its tree), sampled every 0.25 s from /proc; plus the largest single-process peak RSS
   (``getrusage(RUSAGE_CHILDREN).ru_maxrss``);
 - controller CPU time (user + system) of the run, which, unlike wall time, does not depend on
-  what else the machine is doing.
+  what else the machine is doing;
+- CPU time of the simulated hosts (the sshd instances and every session below them: key
+  exchange, the module's Python), which on a real fleet is spent on the hosts, not here;
+- the 1-minute load average before and after each run (the machine may be shared).
 
 Only loopback addresses are used. The generated client key is authorised through the
 daemons' own ``AuthorizedKeysFile`` (root's ~/.ssh is not touched). When this machine has no
@@ -37,6 +40,11 @@ instances, the temporary directory. Results: bench/results/fleet-<UTC time>.{jso
 
 Usage: .venv/bin/python bench/fleet.py [--sizes 10,50,100] [--baseline-sizes 10,50,100]
        [--baseline-timeout 600] [--timeout 900] [--forks N] [--hosts-per-sshd 10]
+       [--repeat R] [--audit-playbook FILE]
+--repeat runs every audit R times (the ratios use the fastest); --audit-playbook times another
+playbook in place of playbooks/audit.yml (bench/variants/: the facts task alone, ping, raw, the
+former per-host evaluation tasks), e.g. to see what the simulated hosts alone cost. Ansible
+settings can be varied through the environment (ANSIBLE_PIPELINING=False, ANSIBLE_SSH_ARGS=...).
 A baseline run that exceeds --baseline-timeout is stopped; its wall time is then extrapolated
 from the executions it completed (marked "extrapolated" in the table).
 """
@@ -332,6 +340,19 @@ class Fleet(object):
                         counts[parts[0]][parts[1]] += 1
         return counts
 
+    def cpu_seconds(self):
+        """CPU time of the daemons and of their reaped sessions (cutime/cstime) so far."""
+        total = 0
+        for proc in self.sshd:
+            try:
+                with open('/proc/%d/stat' % proc.pid) as f:
+                    data = f.read()
+            except OSError:
+                continue
+            fields = data[data.rindex(')') + 2:].split()
+            total += sum(int(x) for x in fields[11:15])
+        return total / float(os.sysconf('SC_CLK_TCK'))
+
     def sessions(self):
         """PIDs of the sshd session processes (and what they run) below our daemons."""
         table = _proc_table()
@@ -380,6 +401,8 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
     out_path = os.path.join(fleet.work, '%s.out' % name)
     cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook] + extra
     fleet.take_exec_log('stale-%s' % name)
+    load0 = os.getloadavg()[0]
+    remote0 = fleet.cpu_seconds()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     with open(out_path, 'w') as out:
@@ -407,6 +430,7 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
     # their executions are counted in this run and never in the next one.
     killed = fleet.drain(timeout=60)
     time.sleep(0.5)  # let the last wrapper lines land
+    remote_cpu = fleet.cpu_seconds() - remote0
     counts = fleet.take_exec_log(name)
     per_host = [counts.get(a, {}) for a in fleet.addresses[:n]]
     totals = [sum(c.values()) for c in per_host]
@@ -420,6 +444,7 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
         'remote_execs_per_host_max': max(totals), 'module_invocations_per_host_max': max(modules),
         'module_invocations_per_host_min': min(modules),
         'controller_cpu_s': round(cpu, 1), 'controller_peak_pss_mib': round(sampler.peak_kib / 1024.0, 1), 'controller_peak_processes': sampler.peak_procs,
+        'simulated_hosts_cpu_s': round(remote_cpu, 1), 'load_1m_before': round(load0, 2), 'load_1m_after': round(os.getloadavg()[0], 2),
         'ssh_masters_stopped': masters, 'remote_sessions_killed': killed, 'recap': recap_ok, 'output_tail': tail,
     }
 
@@ -441,6 +466,8 @@ def main(argv=None):
     parser.add_argument('--forks', type=int, default=0, help='override ansible.cfg forks (0: keep)')
     parser.add_argument('--hosts-per-sshd', type=int, default=10)
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs) for debugging')
+    parser.add_argument('--repeat', type=int, default=1, help='audit runs per size (the ratios use the fastest)')
+    parser.add_argument('--audit-playbook', default=PLAYBOOK, help='playbook timed as the audit')
     args = parser.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(',') if s]
@@ -449,6 +476,8 @@ def main(argv=None):
         parser.error('--sizes/--baseline-sizes: comma-separated integers expected')
     if not sizes or min(sizes + baseline_sizes) < 1 or max(sizes + baseline_sizes) > 250:
         parser.error('--sizes/--baseline-sizes: between 1 and 250 hosts')
+    if args.repeat < 1:
+        parser.error('--repeat must be at least 1')
     if os.geteuid() != 0:
         parser.error('run as root: sshd instances and root logins are needed')
     if not os.path.exists(os.path.join(ROOT, '.build', 'collections', 'ansible_collections', 'hvsec', 'hypervisor')):
@@ -472,13 +501,16 @@ def main(argv=None):
         fleet.start()
         # All audits first, then the baselines: a stopped baseline run can leave remote
         # sessions behind that must never be counted in an audit run.
+        playbook = os.path.abspath(args.audit_playbook)
         for n in sorted(set(sizes)):
-            if n in sizes:
-                log('N=%d: hvsec audit (playbooks/audit.yml) ...' % n)
-                r = run_playbook(fleet, n, PLAYBOOK, 'audit-%d' % n, args.timeout, args.forks,
+            for index in range(args.repeat):
+                log('N=%d: hvsec audit (%s) ...' % (n, os.path.relpath(playbook, ROOT)))
+                r = run_playbook(fleet, n, playbook, 'audit-%d' % n, args.timeout, args.forks,
                                  ['-e', 'hvsec_audit_report_dir=%s' % os.path.join(work, 'reports-%d' % n)])
-                log('N=%d audit: %.1f s, %s remote exec(s)/host, peak %.0f MiB, rc=%s' % (
-                    n, r['wall_s'], r['remote_execs_per_host_max'], r['controller_peak_pss_mib'], r['rc']))
+                r.update(playbook=os.path.relpath(playbook, ROOT), repeat=index + 1)
+                log('N=%d audit: %.1f s, %s remote exec(s)/host, peak %.0f MiB, rc=%s, load %.1f -> %.1f' % (
+                    n, r['wall_s'], r['remote_execs_per_host_max'], r['controller_peak_pss_mib'], r['rc'],
+                    r['load_1m_before'], r['load_1m_after']))
                 rows.append(r)
         for n in sorted(set(baseline_sizes)):
             if n in baseline_sizes:
@@ -519,8 +551,12 @@ def main(argv=None):
 
 def render(rows, ru_maxrss, args, naive_tasks):
     lines = ['# Fleet benchmark (%s cores, load %.1f at the end)' % (os.cpu_count(), os.getloadavg()[0]), '',
-             '| N | run | wall s | remote execs/host | module runs/host | controller CPU s | controller peak PSS MiB | rc |',
-             '|---|-----|--------|-------------------|------------------|------------------|-------------------------|----|']
+             'Audit playbook: %s%s.' % (os.path.relpath(os.path.abspath(args.audit_playbook), ROOT),
+                                        ', %d runs per size' % args.repeat if args.repeat > 1 else ''), '',
+             '| N | run | wall s | remote execs/host | module runs/host | controller CPU s | simulated hosts CPU s '
+             '| controller peak PSS MiB | load before -> after | rc |',
+             '|---|-----|--------|-------------------|------------------|------------------|-----------------------'
+             '|-------------------------|----------------------|----|']
     for r in rows:
         wall = '%.1f' % r['wall_s']
         if r.get('wall_s_extrapolated'):
@@ -530,11 +566,15 @@ def render(rows, ru_maxrss, args, naive_tasks):
         mods = '%d' % r['module_invocations_per_host_max'] if r['module_invocations_per_host_min'] == \
             r['module_invocations_per_host_max'] else '%d-%d' % (r['module_invocations_per_host_min'],
                                                                  r['module_invocations_per_host_max'])
-        lines.append('| %d | %s | %s | %s | %s | %.1f | %.0f | %s |' % (
-            r['hosts'], r['run'].split('-')[0], wall, execs, mods, r['controller_cpu_s'], r['controller_peak_pss_mib'],
+        lines.append('| %d | %s | %s | %s | %s | %.1f | %.1f | %.0f | %.1f -> %.1f | %s |' % (
+            r['hosts'], r['run'].split('-')[0], wall, execs, mods, r['controller_cpu_s'], r['simulated_hosts_cpu_s'],
+            r['controller_peak_pss_mib'], r['load_1m_before'], r['load_1m_after'],
             'timeout' if r['timed_out'] else r['rc']))
     lines += ['', 'Ratios (naive / hvsec audit):', '']
-    by = dict((r['run'], r) for r in rows)
+    by = {}
+    for r in rows:  # the fastest run of each name
+        if r['run'] not in by or r['wall_s'] < by[r['run']]['wall_s']:
+            by[r['run']] = r
     for n in sorted(set(r['hosts'] for r in rows)):
         a, b = by.get('audit-%d' % n), by.get('naive-%d' % n)
         if not a or not b or not a['remote_execs_total']:

@@ -31,7 +31,46 @@ ARGUMENT_SPEC = dict(
 )
 
 # Host variables that are results, not settings.
-_NOT_SETTINGS = ('hvsec_audit',)
+_NOT_SETTINGS = ('hvsec_audit', 'hvsec_audit_run')
+
+
+def role_defaults(loader, roles_dir=None):
+    """hvsec_* defaults of every role shipped in this collection (trusted as templates), one
+    mapping per role in name order. Read once per action run, whatever the number of hosts."""
+    layers = []
+    for path in sorted(glob.glob(os.path.join(roles_dir or ROLES_DIR, '*', 'defaults', 'main.yml'))):
+        try:
+            data = loader.load_from_file(path, trusted_as_template=True)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise AnsibleActionFail('cannot read role defaults %s: %s' % (path, exc))
+        if data:
+            if not isinstance(data, dict):
+                raise AnsibleActionFail('role defaults %s is not a mapping' % path)
+            layers.append(data)
+    return layers
+
+
+def host_settings(templar, host_vars, defaults, overrides=None):
+    """The host's settings: role defaults < its hvsec_* variables < overrides, templated with
+    the host's variables (so a default may refer to another variable of that host)."""
+    own = dict((k, host_vars[k]) for k in host_vars
+               if isinstance(k, str) and k.startswith('hvsec_') and k not in _NOT_SETTINGS)
+    merged = merge_settings(*(list(defaults) + [own, overrides or {}]))
+    variables = dict(host_vars)
+    variables.update(merged)
+    return templar.copy_with_new_env(available_variables=variables).template(merged)
+
+
+def evaluate_host(facts, settings, waivers=None, fail_on='none'):
+    """(results, gate failures) of one host; SettingsError names the bad option or variable."""
+    if waivers is None:
+        waivers = settings.get('hvsec_waivers') or []
+    try:
+        results = evaluate(facts, settings, waivers)
+        return results, gate_failures(results, fail_on)
+    except SettingsError as exc:
+        option = 'waivers' if str(exc).startswith('waivers') else 'settings'
+        raise SettingsError('%s: %s' % (option, exc))
 
 
 class ActionModule(ActionBase):
@@ -39,30 +78,6 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
     _requires_connection = False
-
-    def _role_defaults(self):
-        """hvsec_* defaults of every role shipped in this collection (trusted as templates)."""
-        layers = []
-        for path in sorted(glob.glob(os.path.join(ROLES_DIR, '*', 'defaults', 'main.yml'))):
-            try:
-                data = self._loader.load_from_file(path, trusted_as_template=True)
-            except Exception as exc:  # pylint: disable=broad-except
-                raise AnsibleActionFail('cannot read role defaults %s: %s' % (path, exc))
-            if data:
-                if not isinstance(data, dict):
-                    raise AnsibleActionFail('role defaults %s is not a mapping' % path)
-                layers.append(data)
-        return layers
-
-    def _settings(self, task_vars, overrides):
-        host_vars = dict((k, task_vars[k]) for k in task_vars
-                         if isinstance(k, str) and k.startswith('hvsec_') and k not in _NOT_SETTINGS)
-        layers = self._role_defaults() + [host_vars, overrides or {}]
-        merged = merge_settings(*layers)
-        variables = dict(task_vars)
-        variables.update(merged)
-        templar = self._templar.copy_with_new_env(available_variables=variables)
-        return templar.template(merged)
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -78,16 +93,11 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('facts: no ansible_facts.hvsec for %s; run hvsec.hypervisor.hypervisor_facts first '
                                     'or pass facts' % task_vars.get('inventory_hostname', 'this host'))
 
-        settings = self._settings(task_vars, args.get('settings'))
-        waivers = args.get('waivers')
-        if waivers is None:
-            waivers = settings.get('hvsec_waivers') or []
+        settings = host_settings(self._templar, task_vars, role_defaults(self._loader), args.get('settings'))
         try:
-            results = evaluate(facts, settings, waivers)
-            gate = gate_failures(results, args['fail_on'])
+            results, gate = evaluate_host(facts, settings, args.get('waivers'), args['fail_on'])
         except SettingsError as exc:
-            option = 'waivers' if str(exc).startswith('waivers') else 'settings'
-            raise AnsibleActionFail('%s: %s' % (option, exc))
+            raise AnsibleActionFail(str(exc))
 
         host = task_vars.get('inventory_hostname', 'host')
         result.update(

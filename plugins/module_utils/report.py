@@ -30,10 +30,11 @@ def summarize(controls):
     return counts
 
 
-def unreachable_controls(reason):
-    """Every catalog control as ``error`` for a host whose facts could not be gathered."""
+def unreachable_controls(reason, prefix='facts not gathered'):
+    """Every catalog control as ``error`` for a host whose facts could not be gathered (or, with
+    another ``prefix``, that could not be evaluated)."""
     return [dict(id=c['id'], title=c['title'], area=c['area'], severity=c['severity'],
-                 status='error', evidence='facts not gathered: %s' % reason) for c in CONTROLS]
+                 status='error', evidence='%s: %s' % (prefix, reason)) for c in CONTROLS]
 
 
 def build_document(host_results, generated_at):

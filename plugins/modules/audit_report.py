@@ -9,11 +9,15 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: audit_report
-short_description: Write the hvsec audit reports (JSON, Markdown, JUnit) on the controller
+short_description: Write the hvsec audit reports (JSON, Markdown, JUnit, HTML) on the controller
 description:
   - Collects the registered M(hvsec.hypervisor.audit_evaluate) result of every host of the play and writes
     C(audit.json), C(audit.md), C(audit.junit.xml) and the self-contained C(audit.html) (with the trend
     since the previous audit) into O(report_dir) on the controller.
+  - With O(evaluate=true) it evaluates every host itself instead, in this one task, from each host's
+    C(ansible_facts.hvsec) and C(hvsec_*) variables, exactly as M(hvsec.hypervisor.audit_evaluate) would,
+    so no per-host evaluation task is needed. The audit playbook works this way (on 100 hosts the
+    per-host tasks cost Ansible about 21 seconds).
   - Each file is written atomically (temporary file, then rename). An existing C(audit.json) is kept as
     C(audit.previous.json).
   - A host without an audit result (unreachable, facts failed) is reported with every control in status V(error).
@@ -43,6 +47,28 @@ options:
       - Do not print the per-host summary.
     type: bool
     default: false
+  evaluate:
+    description:
+      - Evaluate every host of O(hosts) here instead of reading O(var).
+      - Only the hosts that are still active in the play (C(ansible_play_hosts)) are evaluated, so a host
+        whose facts task failed is reported with every control as V(error), never from facts an older run
+        left in the fact cache.
+      - Settings are, per host, the roles' defaults overlaid with the host's C(hvsec_*) variables (inventory,
+        group and host variables, extra variables, facts set earlier). C(hvsec_*) variables of the play (or
+        of this task) that the host running this task sees apply to every host.
+      - A host whose waivers, settings or gate level are wrong is refused. It is reported with every control
+        as V(error), its message is returned in RV(refused), and the other hosts are still evaluated. When
+        no host could be evaluated, no report is written.
+    type: bool
+    default: false
+  fail_on:
+    description:
+      - With O(evaluate=true), the severity floor of the gate for every host. When omitted, each host's
+        C(hvsec_audit_fail_on) variable (default V(none)).
+      - The gate never fails this task. Failed controls at or above it are returned in RV(gate_failures) and
+        the hosts in RV(failed_hosts).
+    type: str
+    choices: [none, low, medium, high, critical]
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.conn
@@ -73,11 +99,19 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Write the reports once for all hosts
+- name: Write the reports once for all hosts (each registered hvsec_audit from audit_evaluate)
   hvsec.hypervisor.audit_report:
     report_dir: /var/tmp/hvsec-reports
   run_once: true
   delegate_to: localhost
+
+- name: Evaluate every host and write the reports in one task (after hypervisor_facts)
+  hvsec.hypervisor.audit_report:
+    evaluate: true
+    report_dir: /var/tmp/hvsec-reports
+  run_once: true
+  delegate_to: localhost
+  register: hvsec_audit_run
 '''
 
 RETURN = r'''
@@ -99,4 +133,24 @@ msg:
   description: Where the reports were written.
   returned: always
   type: str
+refused:
+  description: With O(evaluate=true), the hosts whose input was refused and why.
+  returned: success and O(evaluate=true)
+  type: dict
+  sample: {hv02: "waivers: waivers[0].id HVS-NOPE-99 is not a known control ID"}
+gate_failures:
+  description: With O(evaluate=true), per host whose gate tripped, the failed control IDs at or above its gate level.
+  returned: success and O(evaluate=true)
+  type: dict
+  sample: {hv01: [HVS-VSW-01, HVS-MGMT-18]}
+fail_on:
+  description: With O(evaluate=true), the gate level applied to each evaluated host.
+  returned: success and O(evaluate=true)
+  type: dict
+  sample: {hv01: high, hv03: high}
+failed_hosts:
+  description: With O(evaluate=true), the hosts in RV(refused) or RV(gate_failures), sorted.
+  returned: success and O(evaluate=true)
+  type: list
+  elements: str
 '''

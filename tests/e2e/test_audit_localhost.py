@@ -9,6 +9,7 @@ collection link); tests/e2e/conftest.py does the same when run directly with the
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -154,19 +155,59 @@ def test_docs_controls_md_is_current():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def audit_hosts(tmp_path, hosts):
+    """Audit an inventory of local hosts (``hosts``: the YAML of all.hosts); expect the run to fail."""
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('all:\n  hosts:\n' + hosts)
+    rc, out, report_dir = audit(tmp_path, inventory=str(inventory))
+    assert rc != 0, out
+    return out, report_dir
+
+
 def test_host_without_facts_is_reported_with_every_control_as_error(tmp_path):
     """A second local host whose Python does not exist: its facts task fails, the report still covers it."""
-    inventory = tmp_path / 'inventory.yml'
-    inventory.write_text(
-        'all:\n  hosts:\n'
+    dummy, report_dir = audit_hosts(tmp_path, (
         '    localhost:\n      ansible_connection: local\n'
         '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
         '    broken:\n      ansible_connection: local\n'
-        '      ansible_python_interpreter: /nonexistent/python3\n')
-    rc, out, report_dir = audit(tmp_path, inventory=str(inventory))
-    assert rc != 0, out
+        '      ansible_python_interpreter: /nonexistent/python3\n'))
     data = check_reports(report_dir, hosts=('broken', 'localhost'))
     broken = data['hosts']['broken']
     assert broken['summary']['error'] == len(CATALOG_IDS)
     assert 'facts not gathered' in broken['controls'][0]['evidence']
     assert data['hosts']['localhost']['summary']['error'] < len(CATALOG_IDS)
+
+
+def test_gate_and_refusal_fail_only_their_own_hosts(tmp_path):
+    """Evaluation runs once for all hosts; the gate and refused input still fail host by host."""
+    local = '      ansible_connection: local\n      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+    out, report_dir = audit_hosts(tmp_path, (
+        '    gated:\n' + local + '      hvsec_audit_fail_on: high\n'
+        '      hvsec_vswitch_bridges: [{name: hvsec-e2e-absent}]\n'
+        '    refused:\n' + local + '      hvsec_waivers: [{id: HVS-NOPE-98, reason: typo}]\n'
+        '    ungated:\n' + local + '      hvsec_vswitch_bridges: [{name: hvsec-e2e-absent}]\n'))
+    recap = dict((m.group(1), int(m.group(2))) for m in re.finditer(r'^(\w+)\s+: ok=\d+\s+changed=\d+\s+'
+                                                                    r'unreachable=\d+\s+failed=(\d+)', out, re.M))
+    assert recap == {'gated': 1, 'refused': 1, 'ungated': 0}, out
+    assert 'fatal: [gated]' in out and 'fatal: [refused]' in out and 'fatal: [ungated]' not in out
+    assert 'waivers[0].id HVS-NOPE-98 is not a known control ID' in out
+    data = check_reports(report_dir, hosts=('gated', 'refused', 'ungated'))
+    assert data['hosts']['refused']['summary']['error'] == len(CATALOG_IDS)
+    assert 'HVS-NOPE-98' in data['hosts']['refused']['controls'][0]['evidence']
+    for host in ('gated', 'ungated'):
+        vsw01 = [c for c in data['hosts'][host]['controls'] if c['id'] == 'HVS-VSW-01'][0]
+        assert vsw01['status'] == 'fail'
+
+
+def test_facts_of_the_audit_are_cached_for_the_next_run(tmp_path):
+    """A run right after the audit (harden) finds ansible_facts.hvsec without gathering again."""
+    rc, out, dummy = audit(tmp_path)
+    assert rc == 0, out
+    playbook = tmp_path / 'next.yml'
+    playbook.write_text(
+        '- name: Next run\n  hosts: all\n  gather_facts: false\n  tasks:\n'
+        '    - name: Facts from the cache\n      ansible.builtin.assert:\n'
+        '        that: ansible_facts.hvsec is defined and ansible_facts.hvsec.cmdline is defined\n')
+    rc, out, dummy = audit(tmp_path, playbook=str(playbook))
+    assert rc == 0, out
+    assert 'ok: [localhost]' in out

@@ -170,3 +170,102 @@ def test_report_dir_unwritable_is_a_clear_error(tmp_path):
         _action(audit_report.ActionModule, {'report_dir': str(blocker / 'sub'), 'quiet': True}).run(
             task_vars={'hostvars': {}, 'ansible_play_hosts_all': []})
     assert 'report_dir' in str(exc.value)
+
+
+def _fleet_vars(settings, hosts):
+    """hostvars of several hosts (each its facts and settings) and the task_vars of the first."""
+    hostvars = {}
+    for name, facts, extra in hosts:
+        host = dict(settings, inventory_hostname=name)
+        if facts is not None:
+            host['ansible_facts'] = {'hvsec': facts}
+        host.update(extra)
+        hostvars[name] = host
+    first = hosts[0][0]
+    task_vars = dict(hostvars[first], hostvars=hostvars, ansible_play_hosts_all=[h[0] for h in hosts],
+                     ansible_play_hosts=[h[0] for h in hosts if h[1] is not None])
+    return hostvars, task_vars
+
+
+def _report(args, task_vars):
+    return _action(audit_report.ActionModule, dict(args, quiet=True)).run(task_vars=task_vars)
+
+
+def test_report_evaluates_every_host_in_one_task(tmp_path, no_roles):
+    settings = _load('settings_hardened.json')
+    hardened = _load('facts_hardened.json')
+    nested = _load('facts_hardened.json')
+    nested['kvm']['nested'] = True  # HVS-IOMMU-14 (medium) fails unless hvsec_iommu_nested is true
+    dummy, task_vars = _fleet_vars(settings, [
+        ('hv1', hardened, {}),
+        ('hv2', nested, {'hvsec_audit_fail_on': 'medium'}),
+        ('hv3', nested, {'hvsec_audit_fail_on': 'critical'}),
+        ('hv4', hardened, {'hvsec_waivers': [{'id': 'HVS-NOPE-01', 'reason': 'typo'}]}),
+        ('hv5', None, {}),  # facts task failed: not in ansible_play_hosts
+    ])
+    report_dir = tmp_path / 'out'
+    result = _report({'report_dir': str(report_dir), 'evaluate': True}, task_vars)
+    assert result['changed'] is False and 'failed' not in result
+    data = json.loads((report_dir / 'audit.json').read_text())
+    assert sorted(data['hosts']) == ['hv1', 'hv2', 'hv3', 'hv4', 'hv5']
+    assert data['hosts']['hv1']['summary']['pass'] == len(CONTROLS)
+    iommu14 = [c for c in data['hosts']['hv2']['controls'] if c['id'] == 'HVS-IOMMU-14'][0]
+    assert iommu14['status'] == 'fail'
+    # the gate: each host's own level; it never fails the task
+    assert result['gate_failures'] == {'hv2': ['HVS-IOMMU-14']}
+    assert result['fail_on'] == {'hv1': 'none', 'hv2': 'medium', 'hv3': 'critical'}
+    # a refused host is reported, named with its message, and does not stop the others
+    assert list(result['refused']) == ['hv4']
+    assert 'waivers[0].id HVS-NOPE-01 is not a known control ID' in result['refused']['hv4']
+    assert data['hosts']['hv4']['summary']['error'] == len(CONTROLS)
+    assert data['hosts']['hv4']['controls'][0]['evidence'].startswith('not evaluated: waivers: ')
+    assert data['hosts']['hv5']['summary']['error'] == len(CONTROLS)
+    assert 'facts not gathered' in data['hosts']['hv5']['controls'][0]['evidence']
+    assert result['failed_hosts'] == ['hv2', 'hv4']
+    assert [line.split(':')[0] for line in result['summary_lines']] == ['hv1', 'hv2', 'hv3', 'hv4', 'hv5']
+    assert 'GATE: HVS-IOMMU-14' in result['summary_lines'][1]
+
+
+def test_evaluate_matches_audit_evaluate_per_host(tmp_path, no_roles):
+    """One task for all hosts gives each host the results the per-host action gives it."""
+    settings = _load('settings_hardened.json')
+    facts = _load('facts_hardened.json')
+    facts['ksm']['run'] = 1
+    extra = {'hvsec_waivers': [{'id': 'HVS-IOMMU-13', 'reason': 'lab'}], 'hvsec_iommu_policy': 'passthrough'}
+    dummy, task_vars = _fleet_vars(settings, [('hv1', _load('facts_hardened.json'), {}), ('hv2', facts, extra)])
+    report_dir = tmp_path / 'out'
+    _report({'report_dir': str(report_dir), 'evaluate': True}, task_vars)
+    data = json.loads((report_dir / 'audit.json').read_text())
+    alone = _host_result(facts, dict(settings, **extra))
+    fields = ('id', 'title', 'area', 'severity', 'status', 'evidence')
+    assert data['hosts']['hv2']['controls'] == [dict((k, r[k]) for k in fields) for r in alone['results']]
+    assert [c['status'] for c in data['hosts']['hv2']['controls'] if c['id'] == 'HVS-IOMMU-13'] == ['waived']
+
+
+def test_evaluate_applies_play_level_variables_and_fail_on_option(tmp_path, no_roles):
+    settings = _load('settings_hardened.json')
+    nested = _load('facts_hardened.json')
+    nested['kvm']['nested'] = True
+    hostvars, task_vars = _fleet_vars(settings, [('hv1', nested, {}), ('hv2', nested, {})])
+    # a play variable: in the running host's task_vars, not in any hostvars
+    task_vars['hvsec_iommu_nested'] = True
+    result = _report({'report_dir': str(tmp_path / 'a'), 'evaluate': True, 'fail_on': 'low'}, task_vars)
+    assert result['gate_failures'] == {} and result['fail_on'] == {'hv1': 'low', 'hv2': 'low'}
+    del task_vars['hvsec_iommu_nested']
+    result = _report({'report_dir': str(tmp_path / 'b'), 'evaluate': True, 'fail_on': 'low'}, task_vars)
+    assert result['gate_failures'] == {'hv1': ['HVS-IOMMU-14'], 'hv2': ['HVS-IOMMU-14']}
+
+
+def test_evaluate_refuses_bad_gate_level_and_writes_nothing_when_no_host_is_evaluated(tmp_path, no_roles):
+    settings = _load('settings_hardened.json')
+    dummy, task_vars = _fleet_vars(settings, [
+        ('hv1', _load('facts_hardened.json'), {'hvsec_audit_fail_on': 'severe'}),
+        ('hv2', _load('facts_hardened.json'), {'hvsec_vfio_allowlist': 'all'}),
+    ])
+    report_dir = tmp_path / 'out'
+    result = _report({'report_dir': str(report_dir), 'evaluate': True}, task_vars)
+    assert 'hvsec_audit_fail_on' in result['refused']['hv1'] and 'severe' in result['refused']['hv1']
+    assert 'hvsec_vfio_allowlist must be a list' in result['refused']['hv2']
+    assert result['failed_hosts'] == ['hv1', 'hv2']
+    assert result['files'] == {} and not report_dir.exists()
+    assert result['msg'] == 'no host could be evaluated: no report written'
