@@ -16,7 +16,7 @@ import json
 def _load_list(text, what):
     try:
         data = json.loads(text or '')
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested input
         return None, 'invalid JSON from %s: %s' % (what, exc)
     if not isinstance(data, list):
         return None, 'unexpected JSON from %s: not a list' % what
@@ -111,7 +111,8 @@ def parse_ip_addr(text):
         if not isinstance(item, dict) or not isinstance(item.get('ifname'), str):
             continue
         addrs = []
-        for info in item.get('addr_info') or []:
+        infos = item.get('addr_info')
+        for info in infos if isinstance(infos, list) else []:
             if isinstance(info, dict) and isinstance(info.get('local'), str):
                 prefix = info.get('prefixlen')
                 addrs.append('%s/%s' % (info['local'], prefix) if isinstance(prefix, int) else info['local'])
@@ -145,7 +146,7 @@ def parse_bridge_vlan(text):
     """
     try:
         data = json.loads(text or '')
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return None, 'invalid JSON from bridge -j vlan: %s' % exc
     result = {}
     if isinstance(data, dict):

@@ -112,7 +112,7 @@ def parse_ruleset(text):
     """
     try:
         data = json.loads(text or '')
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly nested input
         return None, 'invalid JSON from nft: %s' % exc
     items = data.get('nftables') if isinstance(data, dict) else None
     if not isinstance(items, list):
