@@ -181,3 +181,20 @@ runs_roles = pytest.mark.skipif(os.environ.get('HVSEC_LAB_VERIFY_PHASE') == 'reb
 # stay within its time budget.
 extended = pytest.mark.skipif(os.environ.get('HVSEC_LAB_EXTENDED', '0') != '1',
                               reason='extended lab proof: set HVSEC_LAB_EXTENDED=1 (minutes of TCG per role run)')
+
+
+def ssh_new_connection(timeout=20):
+    """True when a NEW SSH connection to the lab succeeds over the administrator path (no
+    multiplexing: an existing master would survive a firewall that drops new connections)."""
+    import subprocess
+    inv = lab_inventory()
+    if inv is None:
+        pytest.skip('no lab inventory')
+    with open(inv) as f:
+        h = yaml.safe_load(f)['all']['children']['hypervisors']['hosts']['hvlab']
+    cmd = ['ssh', '-i', h['ansible_ssh_private_key_file'], '-p', str(h['ansible_port']), '-o', 'BatchMode=yes',
+           '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=%d' % timeout,
+           '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
+           '%s@%s' % (h['ansible_user'], h['ansible_host']), 'true']
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout + 100,
+                          check=False).returncode == 0

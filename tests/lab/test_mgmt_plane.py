@@ -21,12 +21,11 @@ __metaclass__ = type
 
 import os
 import re
-import subprocess
 
 import pytest
 import yaml
 
-from conftest import hardened_areas, lab_inventory, extended, require_area, role_play, run_ansible, runs_roles
+from conftest import hardened_areas, extended, ssh_new_connection, require_area, role_play, run_ansible, runs_roles
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -201,16 +200,7 @@ def test_guest_network_cannot_reach_management_ports(host, guest_ns, port):
 
 
 def _ssh_ok():
-    inv = lab_inventory()
-    if inv is None:
-        pytest.skip('no lab inventory')
-    with open(inv) as f:
-        h = yaml.safe_load(f)['all']['children']['hypervisors']['hosts']['hvlab']
-    cmd = ['ssh', '-i', h['ansible_ssh_private_key_file'], '-p', str(h['ansible_port']), '-o', 'BatchMode=yes',
-           '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=20',
-           '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
-           '%s@%s' % (h['ansible_user'], h['ansible_host']), 'true']
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False).returncode == 0
+    return ssh_new_connection(timeout=20)
 
 
 def test_ssh_from_the_administrator_path_still_works():

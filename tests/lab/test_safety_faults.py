@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from conftest import REPO, lab_dir, lab_inventory, lab_vars, role_play, run_ansible
+from conftest import REPO, lab_dir, lab_inventory, lab_vars, role_play, run_ansible, ssh_new_connection
 
 pytestmark = pytest.mark.skipif(os.environ.get('HVSEC_LAB_VERIFY_PHASE') != 'faults',
                                 reason='fault injection runs as its own phase (HVSEC_LAB_VERIFY_PHASE=faults)')
@@ -73,17 +73,6 @@ def leftovers(host, before_listing):
     """New files in the watched directories that are neither backups (name~ / .backup) nor ours."""
     new = listing(host) - before_listing
     return sorted(p for p in new if not (p.endswith('~') or '.backup' in os.path.basename(p)))
-
-
-def ssh_new_connection(timeout=20):
-    with open(lab_inventory()) as f:
-        h = __import__('yaml').safe_load(f)['all']['children']['hypervisors']['hosts']['hvlab']
-    cmd = ['ssh', '-i', h['ansible_ssh_private_key_file'], '-p', str(h['ansible_port']), '-o', 'BatchMode=yes',
-           '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=%d' % timeout,
-           '-o', 'IdentitiesOnly=yes', '-o', 'ControlMaster=no', '-o', 'ControlPath=none',
-           '%s@%s' % (h['ansible_user'], h['ansible_host']), 'true']
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout + 60,
-                          check=False).returncode == 0
 
 
 def module(name, args):
