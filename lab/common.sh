@@ -15,7 +15,9 @@ lab_die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
 # Print the last lines of the serial console (used whenever a wait expires).
 lab_serial_tail() {
     local n=${1:-40}
-    if [ -s "$SERIAL" ]; then
+    if [ "${LAB_IOMMU:-intel}" = amd ]; then
+        lab_log "the AMD variant runs without a serial console (see lab/up.sh); no boot log before SSH answers"
+    elif [ -s "$SERIAL" ]; then
         printf -- '---- last %s lines of the serial console (%s) ----\n' "$n" "$SERIAL" >&2
         tail -n "$n" "$SERIAL" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[A-Za-z]//g' >&2
         printf -- '---- end of serial console ----\n' >&2

@@ -197,6 +197,63 @@ def test_bridged_traffic_reaches_netfilter_for_nwfilter(host):
     assert host.file('/etc/modules-load.d/hvsec-br_netfilter.conf').contains('^br_netfilter$')
 
 
+# ------------------------------------------------------------------ bad input, refused before any change
+def _switch_fingerprint(host):
+    """The state the vswitch role manages: its files, the bridge and OVS state, the domain XML."""
+    return host.check_output(
+        'sha256sum /etc/hvsec/vswitch/* /etc/systemd/system/hvsec-* /etc/modules-load.d/hvsec-* 2>/dev/null; '
+        'cat /sys/class/net/br-guest/bridge/vlan_filtering; bridge -j vlan show; '
+        'ovs-vsctl get-manager; ovs-vsctl get-controller ovsbr1; ovs-vsctl get-fail-mode ovsbr1; '
+        'ovs-vsctl --columns=name,tag,vlan_mode list Port; nft list ruleset; '
+        'virsh -c qemu:///system dumpxml --inactive hvsec-guest1')
+
+
+@pytest.fixture
+def insecure_switch(host):
+    """Two settings the role would fix (VLAN filtering off, ovsbr1 fail mode standalone): a refused
+    run must leave them as they are, which shows it stopped before its first change; restored after."""
+    host.run_expect([0], 'ip link set dev br-guest type bridge vlan_filtering 0')
+    host.run_expect([0], 'ovs-vsctl set-fail-mode ovsbr1 standalone')
+    yield _switch_fingerprint(host)
+    host.run_expect([0], 'ip link set dev br-guest type bridge vlan_filtering 1')
+    host.run_expect([0], 'ovs-vsctl set-fail-mode ovsbr1 secure')
+
+
+BAD_SWITCH_INPUT = {
+    # validated against the host's facts by the role, all errors reported at once
+    'names': ({'hvsec_vswitch_bridges': [{'name': 'br-nope', 'guest_only': True, 'ports': [{'name': 'vg1', 'vlans': [100]}]},
+                                         {'name': 'br-guest', 'guest_only': True, 'ports': [{'name': 'vo1', 'vlans': [100]},
+                                                                                            {'name': 'vg2', 'vlans': [5000]}]}],
+               'hvsec_vswitch_ovs_ports': [{'name': 'vo9', 'tag': 100}],
+               'hvsec_vswitch_ovs_controllers': {'ovsbr9': ['punix:/run/openvswitch/ovsbr9.ctl']}},
+              ['hvsec_vswitch_bridges[0] (br-nope): Linux bridge br-nope does not exist on this host',
+               'hvsec_vswitch_bridges[1] (br-guest).ports[0] (vo1): vo1 is not a port of bridge br-guest',
+               'hvsec_vswitch_bridges[1] (br-guest).ports[1] (vg2): VLAN 5000 is outside 1-4094',
+               'hvsec_vswitch_ovs_ports[0] (vo9): OVS port vo9 does not exist',
+               'hvsec_vswitch_ovs_controllers: OVS bridge ovsbr9 does not exist']),
+    # checked on the host by the ovs_security module, the role's first change task
+    'certificate': ({'hvsec_vswitch_ovs_managers': ['pssl:6640'],
+                     'hvsec_vswitch_ovs_ssl': {'private_key': '/nonexistent/hvsec/ovs-key.pem',
+                                               'certificate': '/nonexistent/hvsec/ovs-cert.pem',
+                                               'ca_cert': '/nonexistent/hvsec/ovs-ca.pem'}},
+                    ['hvsec_vswitch_ovs_ssl.private_key: file /nonexistent/hvsec/ovs-key.pem does not exist',
+                     'hvsec_vswitch_ovs_ssl.certificate: file /nonexistent/hvsec/ovs-cert.pem does not exist']),
+}
+
+
+@pytest.mark.parametrize('case', sorted(BAD_SWITCH_INPUT))
+@runs_roles
+def test_bad_input_is_refused_before_any_change(host, insecure_switch, case):
+    override, messages = BAD_SWITCH_INPUT[case]
+    rc, changed, out = run_ansible(playbook=role_play('vswitch', os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')),
+                                   extra=override)
+    assert rc != 0, out[-4000:]
+    assert changed == 0, out[-4000:]
+    for message in messages:
+        assert message in out, '%r not in:\n%s' % (message, out[-4000:])
+    assert _switch_fingerprint(host) == insecure_switch, 'the refused run changed the switch state'
+
+
 # ------------------------------------------------------------------ check mode, then a fixing run
 def _play(check):
     rc, changed, out = run_ansible(playbook=role_play('vswitch', os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')),
