@@ -24,6 +24,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import (
     BY_ID, CONTROLS, SEVERITIES, severity_rank,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft_utils
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import nft_port_table_name
 
@@ -597,12 +598,13 @@ def _unsafe_param(facts, module, param):
     if options is None:
         raise Unknown('vfio.modprobe_options')
     for opt in options:
-        if opt.get('module') == module and opt.get('option') == param and _truthy(opt.get('value')):
-            bad.append('%s sets %s=%s' % (opt.get('file'), param, opt.get('value')))
+        # read as the kernel reads a bool parameter: a bare flag, y..., t..., 1... or on is true
+        if opt.get('module') == module and opt.get('option') == param and kernel_bool(opt.get('value') or ''):
+            bad.append('%s sets %s' % (opt.get('file'), param if opt.get('value') is None else '%s=%s' % (param, opt.get('value'))))
     args = _opt(facts, 'cmdline.args') or []
     for value in arg_values(args, '%s.%s' % (module, param)):
-        if _truthy(value):
-            bad.append('cmdline %s.%s=%s' % (module, param, value))
+        if kernel_bool(value or ''):
+            bad.append('cmdline %s.%s' % (module, param) + ('' if value is None else '=%s' % value))
     if loaded == 'absent':
         state = 'module loaded, %s not built into this kernel' % param
     else:

@@ -138,6 +138,13 @@ CASES = [
     ('HVS-VFIO-01', [('vfio.modprobe_options.1.value', '1')], {}, 'fail', 'hvsec-vfio.conf sets allow_unsafe_interrupts=1'),
     ('HVS-VFIO-01', [('cmdline.args.3', {'key': 'vfio_iommu_type1.allow_unsafe_interrupts', 'value': '1'})], {},
      'fail', 'cmdline vfio_iommu_type1.allow_unsafe_interrupts=1'),
+    # the kernel reads bool parameters with kstrtobool: a bare flag, 'yes', 'on' are all true; 'off' is not
+    ('HVS-VFIO-01', [('vfio.modprobe_options.1.value', None)], {}, 'fail', 'hvsec-vfio.conf sets allow_unsafe_interrupts'),
+    ('HVS-VFIO-01', [('vfio.modprobe_options.1.value', 'yes')], {}, 'fail', 'sets allow_unsafe_interrupts=yes'),
+    ('HVS-VFIO-01', [('vfio.modprobe_options.1.value', 'on')], {}, 'fail', 'sets allow_unsafe_interrupts=on'),
+    ('HVS-VFIO-01', [('vfio.modprobe_options.1.value', 'off')], {}, 'pass', 'no modprobe.d or cmdline option enables it'),
+    ('HVS-VFIO-01', [('cmdline.args.3', {'key': 'vfio_iommu_type1.allow_unsafe_interrupts', 'value': None})], {},
+     'fail', 'cmdline vfio_iommu_type1.allow_unsafe_interrupts'),
     ('HVS-VFIO-01', [('vfio.params', None)], {}, 'error', 'vfio.params'),
     ('HVS-VFIO-01', [('vfio.modules', []), ('vfio.params', {})], {}, 'pass', 'module not loaded'),
     ('HVS-VFIO-02', [('vfio.params.vfio.enable_unsafe_noiommu_mode', 'Y')], {}, 'fail', 'enable_unsafe_noiommu_mode=Y'),
