@@ -25,4 +25,7 @@ run_phase e2e make --no-print-directory e2e
 # The lab scenario without Molecule's post-converge check step (see tests/run-molecule.sh) to keep
 # make test within its time budget on a 2-core TCG machine; make test-lab-full runs everything.
 run_phase molecule env HVSEC_MOLECULE_CHECK=0 make --no-print-directory molecule
+# The AMD-Vi variant of the lab (facts, harness, audit; ~3 min): after the Intel lab is destroyed,
+# one TCG VM at a time.
+run_phase lab-amd make --no-print-directory lab-amd
 printf '%s\n' "--- phase times" "${PHASES[@]}"

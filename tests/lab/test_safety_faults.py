@@ -16,6 +16,7 @@ prints (and writes to $LAB_DIR/safety-faults.txt) the summary line:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import json
 import os
 import signal
@@ -90,17 +91,23 @@ def mgmt_role(extra=None, tags=None):
     return run_ansible(playbook=role_play('mgmt_plane', MGMT_VARS), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
 
 
+@contextlib.contextmanager
+def replaced_binary(host, path, script):
+    """``path`` on the lab replaced by ``script`` (the real one kept as PATH.hvsec-real, which the
+    script may call) for the duration of the block; the real binary is always put back."""
+    host.run_expect([0], "mv %s %s.hvsec-real && cat > %s <<'EOF'\n%sEOF\nchmod 0755 %s" % (path, path, path, script, path))
+    try:
+        yield
+    finally:
+        host.run_expect([0], 'mv -f %s.hvsec-real %s' % (path, path))
+
+
 # ------------------------------------------------------------------ boot loader update fails
 def test_bootloader_update_failure_restores_the_grub_file(host):
     before, names = files_state(host), listing(host)
     cfg = host.file('/boot/grub/grub.cfg').sha256sum
-    host.run_expect([0], 'mv /usr/sbin/update-grub /usr/sbin/update-grub.hvsec-real && '
-                         "printf '#!/bin/sh\\necho update-grub: injected failure >&2\\nexit 1\\n' > /usr/sbin/update-grub && "
-                         'chmod 0755 /usr/sbin/update-grub')
-    try:
+    with replaced_binary(host, '/usr/sbin/update-grub', '#!/bin/sh\necho update-grub: injected failure >&2\nexit 1\n'):
         rc, out = module('kernel_cmdline', {'present': ['hvsec_fault_probe=1'], 'bootloader': 'grub'})
-    finally:
-        host.run_expect([0], 'mv -f /usr/sbin/update-grub.hvsec-real /usr/sbin/update-grub')
     assert rc != 0, out[-2000:]
     assert 'injected failure' in out or 'update-grub' in out, out[-2000:]
     assert files_state(host) == before, 'a file changed although the update failed'
@@ -135,12 +142,8 @@ exec /usr/sbin/nft.hvsec-real "$@"
 def test_nft_validation_failure_loads_nothing(host):
     before, names = files_state(host), listing(host)
     table = host.check_output('nft list table inet hvsec_mgmt')
-    host.run_expect([0], "mv /usr/sbin/nft /usr/sbin/nft.hvsec-real && cat > /usr/sbin/nft <<'EOF'\n%sEOF\n"
-                         "chmod 0755 /usr/sbin/nft" % NFT_WRAPPER)
-    try:
+    with replaced_binary(host, '/usr/sbin/nft', NFT_WRAPPER):
         rc, dummy, out = mgmt_role({'hvsec_mgmt_plane_admin_cidrs': ['10.0.2.2/32', '198.51.100.0/24']}, tags='HVS-MGMT-18')
-    finally:
-        host.run_expect([0], 'mv -f /usr/sbin/nft.hvsec-real /usr/sbin/nft')
     assert rc != 0, out[-3000:]
     assert 'injected validation failure' in out, out[-3000:]
     assert host.check_output('nft list table inet hvsec_mgmt') == table
@@ -197,6 +200,36 @@ def test_libvirtd_restart_failure_is_reported_and_config_stays_valid(host):
     rc, changed, out = mgmt_role(tags='HVS-MGMT-05')
     assert rc == 0 and changed == 0, 'after the fault is gone a run must find nothing to do:\n' + out[-3000:]
     _record('libvirtd restart fails', True, len(lost))
+
+
+# ------------------------------------------------------------------ Open vSwitch daemons down
+VSWITCH_VARS = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'vswitch.yml')
+
+
+def _ovs_state(host):
+    return host.check_output('sha256sum /etc/hvsec/vswitch/* 2>/dev/null; ovs-vsctl --timeout=10 show; '
+                             'ovs-vsctl --timeout=10 get-controller ovsbr1; nft list ruleset | sha256sum')
+
+
+def test_ovs_daemons_down_is_reported_and_nothing_changes(host):
+    """The vswitch role never restarts Open vSwitch; the fault it meets is a daemon that is down
+    (or fails to start): it must say so and change nothing, and work again once OVS is back."""
+    before, names, ovs_before = files_state(host), listing(host), _ovs_state(host)
+    host.run_expect([0], 'systemctl stop ovs-vswitchd.service ovsdb-server.service')
+    try:
+        rc, dummy, out = run_ansible(playbook=role_play('vswitch', VSWITCH_VARS), extra=lab_vars())
+    finally:
+        host.run_expect([0], 'systemctl start openvswitch-switch.service ovsdb-server.service ovs-vswitchd.service')
+    assert rc != 0, 'a role run with Open vSwitch down did not fail:\n' + out[-3000:]
+    assert 'cannot read the Open vSwitch database' in out, out[-3000:]
+    assert files_state(host) == before
+    assert leftovers(host, names) == []
+    host.run_expect([0], 'ovs-vsctl --timeout=60 wait-until Interface vo1 ofport!=-1 -- wait-until Interface vo3 ofport!=-1')
+    assert _ovs_state(host) == ovs_before, 'OVS state differs after the daemons came back'
+    rc, changed, out = run_ansible(playbook=role_play('vswitch', VSWITCH_VARS), extra=lab_vars())
+    assert rc == 0 and changed == 0, 'with OVS back a run must find nothing to do:\n' + out[-3000:]
+    assert ssh_new_connection()
+    _record('Open vSwitch daemons down', True, len(lost_files(host, before)))
 
 
 # ------------------------------------------------------------------ the play is killed mid-run
