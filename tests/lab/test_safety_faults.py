@@ -77,7 +77,8 @@ def leftovers(host, before_listing):
 
 
 def module(name, args):
-    rc, dummy, out = run_ansible(args=['-m', 'hvsec.hypervisor.%s' % name, '-a', json.dumps(args)])
+    # no -a for no arguments: ansible takes '-a {}' as raw parameters, which modules refuse
+    rc, dummy, out = run_ansible(args=['-m', 'hvsec.hypervisor.%s' % name] + (['-a', json.dumps(args)] if args else []))
     return rc, out
 
 
@@ -207,8 +208,12 @@ VSWITCH_VARS = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', '
 
 
 def _ovs_state(host):
-    return host.check_output('sha256sum /etc/hvsec/vswitch/* 2>/dev/null; ovs-vsctl --timeout=10 show; '
-                             'ovs-vsctl --timeout=10 get-controller ovsbr1; nft list ruleset | sha256sum')
+    # sorted lines: ovs-vsctl lists rows in no fixed order across a daemon restart
+    out = host.check_output('sha256sum /etc/hvsec/vswitch/* 2>/dev/null; ovs-vsctl --timeout=10 get-manager; '
+                            'ovs-vsctl --timeout=10 get-controller ovsbr1; ovs-vsctl --timeout=10 get-fail-mode ovsbr1; '
+                            'ovs-vsctl --timeout=10 --bare --columns=name,tag,vlan_mode list Port; '
+                            'ovs-vsctl --timeout=10 --bare --columns=name list Mirror; nft -s list ruleset | sha256sum')
+    return sorted(out.splitlines())
 
 
 def test_ovs_daemons_down_is_reported_and_nothing_changes(host):
