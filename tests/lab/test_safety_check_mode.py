@@ -30,7 +30,7 @@ import re
 
 import pytest
 
-from conftest import REPO, extended, hardened_areas, lab_dir, lab_vars, run_ansible
+from conftest import REPO, hardened_areas, lab_dir, lab_vars, run_ansible
 
 PHASE = os.environ.get('HVSEC_LAB_VERIFY_PHASE', '')
 CALLBACKS = os.path.join(REPO, 'tests', 'lab', 'callback_plugins')
@@ -201,8 +201,6 @@ def _runs():
         return [json.loads(line) for line in f if line.strip()]
 
 
-# Not yet run end to end on the lab: extended (make test-lab-full) until it has passed once.
-@extended
 @converged
 def test_the_check_run_predicted_the_real_run():
     """The converge changed exactly the controls the --check run predicted. Task by task the runs
@@ -237,8 +235,6 @@ def test_the_check_run_predicted_the_real_run():
         # skips, the reboot) are listed above for the record; the verdict is per control.
 
 
-# Not yet run end to end on the lab with all four areas: extended (make test-lab-full) until it has passed once.
-@extended
 @converged
 def test_audit_passes_after_hardening_and_agrees_with_check_mode_roles():
     path = os.path.join(lab_dir(), 'audit-prepared-failing.json')
