@@ -13,13 +13,12 @@ set -euo pipefail
 
 LAB_IOMMU=${LAB_IOMMU:-intel}
 case "$LAB_IOMMU" in
-    intel) default_timeout=900 ;;
-    amd) default_timeout=900 ;;
+    intel|amd) ;;
     *) lab_die "LAB_IOMMU must be 'intel' or 'amd', not '$LAB_IOMMU'" ;;
 esac
 LAB_CPU=${LAB_CPU:-qemu64,+svm,+npt}
 LAB_MEM=${LAB_MEM:-1536}
-LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-$default_timeout}
+LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-900}
 [[ "$LAB_MEM" =~ ^[0-9]+$ ]] || lab_die "LAB_MEM must be a number of MiB, not '$LAB_MEM'"
 [[ "$LAB_BOOT_TIMEOUT" =~ ^[0-9]+$ ]] || lab_die "LAB_BOOT_TIMEOUT must be a number of seconds, not '$LAB_BOOT_TIMEOUT'"
 
@@ -54,21 +53,18 @@ free_port() {
 has_device() { "$QEMU" -device help 2>/dev/null | grep -q "\"$1\""; }
 
 # Devices. IOMMU first (it must exist before the PCI devices it translates for).
-dev_args=()
-if [ "$LAB_IOMMU" = intel ]; then
-    dev_args+=(-device intel-iommu,intremap=on)
-else
-    dev_args+=(-device amd-iommu,intremap=on)
-fi
 # Serial console to a file (every wait prints its tail). Not on the AMD variant: with QEMU's
 # amd-iommu the guest's 16550 transmit interrupt (IOAPIC, edge) never arrives, so every console
 # write from user space (systemd's status lines, the serial getty) blocks until the tty's 30 s
 # timeout and the boot takes tens of minutes (measured: systemd advanced one line per 30 s, with
 # intremap on and off); without the UART it boots in ~95 s. Its kernel log is saved over SSH instead.
-if [ "$LAB_IOMMU" = amd ]; then
-    serial_args=(-serial none)
-else
+dev_args=()
+if [ "$LAB_IOMMU" = intel ]; then
+    dev_args+=(-device intel-iommu,intremap=on)
     serial_args=(-serial "file:$SERIAL")
+else
+    dev_args+=(-device amd-iommu,intremap=on)
+    serial_args=(-serial none)
 fi
 # Management NIC: SSH forward on loopback only; restrict=on keeps the guest from reaching the
 # host or any other network through it.

@@ -82,14 +82,19 @@ def module(name, args):
     return rc, out
 
 
-MGMT_VARS = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'mgmt_plane.yml')
+def role_vars(role):
+    return os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', '%s.yml' % role)
+
+
+def role_run(role, extra=None, tags=None):
+    """ROLE on the lab with the lab's variables; ``tags`` limits it to the controls a fault
+    concerns (plus the always-tagged validation, facts and guards), to keep TCG minutes down."""
+    env = {'ANSIBLE_RUN_TAGS': tags} if tags else None
+    return run_ansible(playbook=role_play(role, role_vars(role)), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
 
 
 def mgmt_role(extra=None, tags=None):
-    """The mgmt_plane role on the lab; ``tags`` limits it to the controls a fault concerns (plus
-    the always-tagged validation, facts and lockout guard), to keep TCG minutes down."""
-    env = {'ANSIBLE_RUN_TAGS': tags} if tags else None
-    return run_ansible(playbook=role_play('mgmt_plane', MGMT_VARS), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
+    return role_run('mgmt_plane', extra, tags)
 
 
 @contextlib.contextmanager
@@ -204,9 +209,6 @@ def test_libvirtd_restart_failure_is_reported_and_config_stays_valid(host):
 
 
 # ------------------------------------------------------------------ Open vSwitch daemons down
-VSWITCH_VARS = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'vswitch.yml')
-
-
 def _ovs_state(host):
     # sorted lines: ovs-vsctl lists rows in no fixed order across a daemon restart
     out = host.check_output('sha256sum /etc/hvsec/vswitch/* 2>/dev/null; ovs-vsctl --timeout=10 get-manager; '
@@ -222,7 +224,7 @@ def test_ovs_daemons_down_is_reported_and_nothing_changes(host):
     before, names, ovs_before = files_state(host), listing(host), _ovs_state(host)
     host.run_expect([0], 'systemctl stop ovs-vswitchd.service ovsdb-server.service')
     try:
-        rc, dummy, out = run_ansible(playbook=role_play('vswitch', VSWITCH_VARS), extra=lab_vars())
+        rc, dummy, out = role_run('vswitch')
     finally:
         host.run_expect([0], 'systemctl start openvswitch-switch.service ovsdb-server.service ovs-vswitchd.service')
     assert rc != 0, 'a role run with Open vSwitch down did not fail:\n' + out[-3000:]
@@ -231,7 +233,7 @@ def test_ovs_daemons_down_is_reported_and_nothing_changes(host):
     assert leftovers(host, names) == []
     host.run_expect([0], 'ovs-vsctl --timeout=60 wait-until Interface vo1 ofport!=-1 -- wait-until Interface vo3 ofport!=-1')
     assert _ovs_state(host) == ovs_before, 'OVS state differs after the daemons came back'
-    rc, changed, out = run_ansible(playbook=role_play('vswitch', VSWITCH_VARS), extra=lab_vars())
+    rc, changed, out = role_run('vswitch')
     assert rc == 0 and changed == 0, 'with OVS back a run must find nothing to do:\n' + out[-3000:]
     assert ssh_new_connection()
     _record('Open vSwitch daemons down', True, len(lost_files(host, before)))
@@ -250,7 +252,7 @@ def test_killed_mid_run_then_rerun_converges_and_is_idempotent(host, after_secon
     _insecure_again(host)
     inv = lab_inventory()
     with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
-        f.write(role_play('mgmt_plane', MGMT_VARS))
+        f.write(role_play('mgmt_plane', role_vars('mgmt_plane')))
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as e:
         json.dump(lab_vars(), e)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'), ANSIBLE_NOCOLOR='1')

@@ -27,6 +27,8 @@ FIXTURE = '/usr/local/sbin/hvsec-lab-vswitch-guests'
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
+VARS = os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')
+
 BRIDGE = {'ns': ('g1', 'g2', 'g3'), 'net': '192.168.50', 'mac': '02:00:00:00:50:1', 'host': '192.168.50.1'}
 OVS = {'ns': ('o1', 'o2', 'o3'), 'net': '192.168.60', 'mac': '02:00:00:00:60:1', 'host': '192.168.60.1'}
 
@@ -245,7 +247,7 @@ BAD_SWITCH_INPUT = {
 @runs_roles
 def test_bad_input_is_refused_before_any_change(host, insecure_switch, case):
     override, messages = BAD_SWITCH_INPUT[case]
-    rc, changed, out = run_ansible(playbook=role_play('vswitch', os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')),
+    rc, changed, out = run_ansible(playbook=role_play('vswitch', VARS),
                                    extra=override)
     assert rc != 0, out[-4000:]
     assert changed == 0, out[-4000:]
@@ -256,7 +258,7 @@ def test_bad_input_is_refused_before_any_change(host, insecure_switch, case):
 
 # ------------------------------------------------------------------ check mode, then a fixing run
 def _play(check):
-    rc, changed, out = run_ansible(playbook=role_play('vswitch', os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')),
+    rc, changed, out = run_ansible(playbook=role_play('vswitch', VARS),
                                    check=check)
     assert rc == 0, out[-4000:]
     return changed, out
