@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -a PHASES=()
+# The lab scripts write the cause of a failure here in a few lines (tests/failure_excerpt.py);
+# it is printed last, after the phase times, since CI keeps only the tail of the output.
+HVSEC_FAILURE_EXCERPT=$(mktemp)
+export HVSEC_FAILURE_EXCERPT
+trap 'rm -f "$HVSEC_FAILURE_EXCERPT"' EXIT
 run_phase() {
   local name=$1; shift
   local start=$SECONDS
@@ -13,6 +18,7 @@ run_phase() {
     local rc=$?
     PHASES+=("$name: $((SECONDS - start)) s FAILED (rc=$rc)")
     printf '%s\n' "--- phase times" "${PHASES[@]}"
+    cat "$HVSEC_FAILURE_EXCERPT"
     exit "$rc"
   fi
 }

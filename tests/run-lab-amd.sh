@@ -13,5 +13,11 @@ trap 'bash lab/down.sh >/dev/null 2>&1 || true' EXIT
 t0=$(date +%s)
 bash lab/up.sh
 t1=$(date +%s)
-pytest -p no:cacheprovider -q tests/lab/test_harness.py tests/lab/test_facts.py tests/lab/test_audit_lab.py
+rc=0
+pytest -p no:cacheprovider -q tests/lab/test_harness.py tests/lab/test_facts.py tests/lab/test_audit_lab.py \
+    2>&1 | tee "$LAB_DIR/pytest.log" || rc=${PIPESTATUS[0]}
+if [ "$rc" -ne 0 ]; then
+    python3 tests/failure_excerpt.py "$LAB_DIR/pytest.log" | tee "${HVSEC_FAILURE_EXCERPT:-/dev/null}" >&2 || true
+    exit "$rc"
+fi
 echo "lab-amd: boot $((t1 - t0)) s, tests $(( $(date +%s) - t1 )) s"

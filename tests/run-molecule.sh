@@ -41,7 +41,12 @@ cleanup() {
     fi
     echo "---- phase timings (s) ----" >&2
     cat "$TIMINGS" >&2
-    [ "$rc" -eq 0 ] || echo "run-molecule: FAILED (rc $rc); full log: $LOG" >&2
+    if [ "$rc" -ne 0 ]; then
+        echo "run-molecule: FAILED (rc $rc); full log: $LOG" >&2
+        # The failed phase's cause in a few lines, last (CI keeps only the tail of the output);
+        # make test prints it again after its phase times (HVSEC_FAILURE_EXCERPT).
+        python3 "$REPO/tests/failure_excerpt.py" "$LAB_DIR/phase.log" | tee "${HVSEC_FAILURE_EXCERPT:-/dev/null}" >&2 || true
+    fi
     exit "$rc"
 }
 trap cleanup EXIT
@@ -52,7 +57,8 @@ phase() {  # phase NAME command...
     local t0 rc=0
     t0=$(date +%s)
     echo "run-molecule: == $name ==" >&2
-    "$@" 2>&1 | tee -a "$LOG" | sed -u "s/^/[$name] /" || rc=${PIPESTATUS[0]}
+    : >"$LAB_DIR/phase.log"
+    "$@" 2>&1 | tee -a "$LOG" "$LAB_DIR/phase.log" | sed -u "s/^/[$name] /" || rc=${PIPESTATUS[0]}
     printf '%-14s %5d%s\n' "$name" "$(( $(date +%s) - t0 ))" "$([ "$rc" -eq 0 ] || echo '  FAILED')" >>"$TIMINGS"
     [ "$rc" -eq 0 ] || { echo "run-molecule: phase '$name' failed (rc $rc)" >&2; return "$rc"; }
 }
