@@ -114,7 +114,7 @@ def test_no_plain_tcp_ovsdb_listener(host):
 # ------------------------------------------------------------------ VLAN separation
 @pytest.mark.parametrize('sw', [BRIDGE, OVS], ids=['linux-bridge', 'ovs'])
 def test_same_vlan_reaches_other_vlan_does_not(host, sw):
-    a, b, c = sw['ns']
+    a, _b, c = sw['ns']
     assert _ns(host, a, 'ping -c 3 -W 2 %s.12' % sw['net']).rc == 0, 'same-VLAN guests must still talk'
     assert _ns(host, a, 'ping -c 3 -W 2 %s.13' % sw['net']).rc != 0, 'a guest reached another VLAN'
     assert _ns(host, c, 'ping -c 3 -W 2 %s.12' % sw['net']).rc != 0, 'a guest reached another VLAN'
