@@ -214,7 +214,7 @@ def _play(check=False, extra=None):
 
 def _snapshot(host):
     return {
-        'table': host.check_output('nft list table inet hvsec_mgmt'),
+        'table': host.check_output('nft -s list table inet hvsec_mgmt'),
         'dropin': host.file(DROPIN).content_string,
         'sshd': host.check_output('sshd -T'),
         'libvirtd': host.file('/etc/libvirt/libvirtd.conf').content_string,

@@ -147,12 +147,12 @@ exec /usr/sbin/nft.hvsec-real "$@"
 
 def test_nft_validation_failure_loads_nothing(host):
     before, names = files_state(host), listing(host)
-    table = host.check_output('nft list table inet hvsec_mgmt')
+    table = host.check_output('nft -s list table inet hvsec_mgmt')
     with replaced_binary(host, '/usr/sbin/nft', NFT_WRAPPER):
         rc, dummy, out = mgmt_role({'hvsec_mgmt_plane_admin_cidrs': ['10.0.2.2/32', '198.51.100.0/24']}, tags='HVS-MGMT-18')
     assert rc != 0, out[-3000:]
     assert 'injected validation failure' in out, out[-3000:]
-    assert host.check_output('nft list table inet hvsec_mgmt') == table
+    assert host.check_output('nft -s list table inet hvsec_mgmt') == table
     assert files_state(host) == before
     assert leftovers(host, names) == []
     assert ssh_new_connection()
@@ -162,7 +162,7 @@ def test_nft_validation_failure_loads_nothing(host):
 # ------------------------------------------------------------------ a ruleset that cuts the controller off
 def test_firewall_that_cuts_the_controller_off_rolls_back(host):
     before, names = files_state(host), listing(host)
-    table = host.check_output('nft list table inet hvsec_mgmt')
+    table = host.check_output('nft -s list table inet hvsec_mgmt')
     t0 = time.time()
     rc, dummy, out = mgmt_role({'hvsec_mgmt_plane_admin_cidrs': ['198.51.100.0/24'],
                                 'hvsec_mgmt_plane_lockout_override': True,
@@ -178,7 +178,7 @@ def test_firewall_that_cuts_the_controller_off_rolls_back(host):
         time.sleep(5)
     print('controller back after %.0f s' % (time.time() - t0))
     assert back, 'no new SSH connection within 400 s: the automatic rollback did not happen'
-    assert host.check_output('nft list table inet hvsec_mgmt') == table
+    assert host.check_output('nft -s list table inet hvsec_mgmt') == table
     assert files_state(host) == before, 'the unconfirmed table must not be persisted'
     assert host.run('systemctl is-active hvsec-mgmt-fw-rollback.timer').stdout.strip() != 'active'
     assert leftovers(host, names) == []

@@ -206,7 +206,7 @@ def _switch_fingerprint(host):
         'sha256sum /etc/hvsec/vswitch/* /etc/systemd/system/hvsec-* /etc/modules-load.d/hvsec-* 2>/dev/null; '
         'cat /sys/class/net/br-guest/bridge/vlan_filtering; bridge -j vlan show; '
         'ovs-vsctl get-manager; ovs-vsctl get-controller ovsbr1; ovs-vsctl get-fail-mode ovsbr1; '
-        'ovs-vsctl --columns=name,tag,vlan_mode list Port; nft list ruleset; '
+        'ovs-vsctl --columns=name,tag,vlan_mode list Port; nft -s list ruleset; '
         'virsh -c qemu:///system dumpxml --inactive hvsec-guest1')
 
 
