@@ -238,7 +238,7 @@ def test_admin_cidrs_without_the_controller_fail_before_any_change(host):
 def test_broken_sshd_option_rejected_running_sshd_keeps_config(host):
     before = _snapshot(host)
     pid = host.check_output('systemctl show -p MainPID --value ssh')
-    rc, changed, output = _play(extra={'hvsec_mgmt_plane_sshd_extra_options': {'MaxAuthTries': 'many'}})
+    rc, _changed, output = _play(extra={'hvsec_mgmt_plane_sshd_extra_options': {'MaxAuthTries': 'many'}})
     assert rc != 0
     assert 'sshd -t rejected the options' in output and 'nothing was changed' in output
     after = _snapshot(host)
