@@ -1,7 +1,7 @@
 """Print the cause of a failed lab run in a few lines, from its full log.
 
 CI keeps only the tail of `make test`'s output, so the scripts that run the lab print this excerpt
-last: the failed Ansible task (its name, msg, rc, the first lines of stderr and stdout) and pytest's
+last: the failed Ansible task (its name, msg, rc, stderr and stdout; at most MAX_LINES in all) and pytest's
 failure summary lines. Usage: failure_excerpt.py LOG [MAX_LINES]
 """
 import re
@@ -9,6 +9,7 @@ import sys
 
 WIDTH = 200
 KEEP_KEYS = ("msg", "rc", "stderr", "stdout", "module_stderr", "module_stdout", "reason")
+BLOCK_STARTS = ("|-", "|", ">-", ">")  # YAML block scalars: the value is on the lines below
 
 
 def ansible_failure(lines):
@@ -30,11 +31,11 @@ def ansible_failure(lines):
             break  # end of the result block (PLAY RECAP, next TASK, ...)
         m = re.match(r"^ {4}(\w+):(.*)$", line)
         if m:
-            key = m.group(1)
-            if key in KEEP_KEYS and m.group(2).strip() not in ("''", "|-", "|", ">-", ">"):
+            key, value = m.group(1), m.group(2).strip()
+            if key in KEEP_KEYS and value in BLOCK_STARTS:
+                out.append("    %s:" % key)  # its lines follow
+            elif key in KEEP_KEYS and value != "''":
                 out.append(line)
-            elif key in KEEP_KEYS and m.group(2).strip() in ("|-", "|", ">-", ">"):
-                out.append("    %s:" % key)
             continue
         if key in KEEP_KEYS and line.strip():
             out.append(line)

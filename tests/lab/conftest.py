@@ -24,6 +24,8 @@ import pytest
 import yaml
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+# The lab's group variables: lab.yml (areas, lab-wide settings) and one ROLE.yml per role.
+GROUP_VARS = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors')
 
 
 def lab_dir():
@@ -65,8 +67,7 @@ def lab():
 
 def hardened_areas():
     """The areas the Molecule scenario hardens (hvsec_harden_areas in the lab's group_vars)."""
-    path = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'lab.yml')
-    with open(path) as f:
+    with open(os.path.join(GROUP_VARS, 'lab.yml')) as f:
         return set(yaml.safe_load(f)['hvsec_harden_areas'])
 
 
@@ -148,11 +149,17 @@ def run_ansible(playbook=None, args=None, extra=None, check=False, timeout=1800,
     return out.returncode, changed, text
 
 
-def role_play(role, vars_file=None):
-    """A one-play playbook applying hvsec.hypervisor.ROLE to the lab, with the lab's variables."""
-    files = [os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', 'lab.yml')]
-    if vars_file:
-        files.append(vars_file)
+def role_vars(role):
+    """The lab's variables for ROLE (tests/lab/group_vars/hypervisors/ROLE.yml)."""
+    return os.path.join(GROUP_VARS, '%s.yml' % role)
+
+
+def role_play(role):
+    """A one-play playbook applying hvsec.hypervisor.ROLE to the lab, with the lab's variables
+    (lab.yml and ROLE.yml where the lab has one)."""
+    files = [os.path.join(GROUP_VARS, 'lab.yml')]
+    if os.path.exists(role_vars(role)):
+        files.append(role_vars(role))
     return ('- hosts: hypervisors\n  gather_facts: false\n  vars_files: [%s]\n'
             '  roles: [hvsec.hypervisor.%s]\n' % (', '.join(files), role))
 
@@ -160,11 +167,10 @@ def role_play(role, vars_file=None):
 def lab_vars():
     """Every lab group variable (tests/lab/group_vars/hypervisors/*.yml) merged, for runs that
     use the lab's own inventory (which has no group_vars) and must see what Molecule's sees."""
-    d = os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors')
     merged = {}
-    for name in sorted(os.listdir(d)):
+    for name in sorted(os.listdir(GROUP_VARS)):
         if name.endswith('.yml'):
-            with open(os.path.join(d, name)) as f:
+            with open(os.path.join(GROUP_VARS, name)) as f:
                 merged.update(yaml.safe_load(f) or {})
     return merged
 

@@ -25,11 +25,11 @@ import re
 import pytest
 import yaml
 
-from conftest import hardened_areas, extended, ssh_new_connection, require_area, role_play, run_ansible, runs_roles
+from conftest import hardened_areas, extended, ssh_new_connection, require_area, role_play, role_vars, run_ansible, runs_roles
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-VARS = os.path.join(HERE, 'group_vars', 'hypervisors', 'mgmt_plane.yml')
+VARS = role_vars('mgmt_plane')
 DROPIN = '/etc/ssh/sshd_config.d/00-hvsec.conf'
 MGMT_PORTS = (22, 16509, 16514, 5900, 6640)
 NS = 'hvmgmtg'
@@ -209,7 +209,7 @@ def test_ssh_from_the_administrator_path_still_works():
 
 # ------------------------------------------------------------------ runs of the role
 def _play(check=False, extra=None):
-    return run_ansible(playbook=role_play('mgmt_plane', VARS), extra=extra, check=check)
+    return run_ansible(playbook=role_play('mgmt_plane'), extra=extra, check=check)
 
 
 def _snapshot(host):

@@ -82,15 +82,11 @@ def module(name, args):
     return rc, out
 
 
-def role_vars(role):
-    return os.path.join(REPO, 'tests', 'lab', 'group_vars', 'hypervisors', '%s.yml' % role)
-
-
 def role_run(role, extra=None, tags=None):
     """ROLE on the lab with the lab's variables; ``tags`` limits it to the controls a fault
     concerns (plus the always-tagged validation, facts and guards), to keep TCG minutes down."""
     env = {'ANSIBLE_RUN_TAGS': tags} if tags else None
-    return run_ansible(playbook=role_play(role, role_vars(role)), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
+    return run_ansible(playbook=role_play(role), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
 
 
 def mgmt_role(extra=None, tags=None):
@@ -252,7 +248,7 @@ def test_killed_mid_run_then_rerun_converges_and_is_idempotent(host, after_secon
     _insecure_again(host)
     inv = lab_inventory()
     with tempfile.NamedTemporaryFile('w', suffix='.yml', delete=False) as f:
-        f.write(role_play('mgmt_plane', role_vars('mgmt_plane')))
+        f.write(role_play('mgmt_plane'))
     with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as e:
         json.dump(lab_vars(), e)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'), ANSIBLE_NOCOLOR='1')

@@ -18,13 +18,11 @@ import re
 import pytest
 import yaml
 
-from conftest import require_area, run_ansible, runs_roles
+from conftest import require_area, role_vars, run_ansible, runs_roles
 
 require_area('vfio')
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-with open(os.path.join(HERE, 'group_vars', 'hypervisors', 'vfio.yml')) as _f:
+with open(role_vars('vfio')) as _f:
     VARS = yaml.safe_load(_f)
 SPARE = VARS['hvsec_vfio_allowlist'][0]['address']
 PF = VARS['hvsec_vfio_sriov'][0]['pf']

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
 import re
 
 import pytest
@@ -24,10 +23,6 @@ from conftest import extended, require_area, role_play, run_ansible, runs_roles
 require_area('vswitch')
 
 FIXTURE = '/usr/local/sbin/hvsec-lab-vswitch-guests'
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-
-VARS = os.path.join(HERE, 'group_vars', 'hypervisors', 'vswitch.yml')
 
 BRIDGE = {'ns': ('g1', 'g2', 'g3'), 'net': '192.168.50', 'mac': '02:00:00:00:50:1', 'host': '192.168.50.1'}
 OVS = {'ns': ('o1', 'o2', 'o3'), 'net': '192.168.60', 'mac': '02:00:00:00:60:1', 'host': '192.168.60.1'}
@@ -247,7 +242,7 @@ BAD_SWITCH_INPUT = {
 @runs_roles
 def test_bad_input_is_refused_before_any_change(host, insecure_switch, case):
     override, messages = BAD_SWITCH_INPUT[case]
-    rc, changed, out = run_ansible(playbook=role_play('vswitch', VARS),
+    rc, changed, out = run_ansible(playbook=role_play('vswitch'),
                                    extra=override)
     assert rc != 0, out[-4000:]
     assert changed == 0, out[-4000:]
@@ -258,7 +253,7 @@ def test_bad_input_is_refused_before_any_change(host, insecure_switch, case):
 
 # ------------------------------------------------------------------ check mode, then a fixing run
 def _play(check):
-    rc, changed, out = run_ansible(playbook=role_play('vswitch', VARS),
+    rc, changed, out = run_ansible(playbook=role_play('vswitch'),
                                    check=check)
     assert rc == 0, out[-4000:]
     return changed, out
