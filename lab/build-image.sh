@@ -31,9 +31,10 @@ PACKAGES=(
 )
 STAGE1_INCLUDE=systemd,systemd-sysv,udev,dbus,kmod,ca-certificates,gnupg
 
-# The key covers the recipe (everything above the warm-up section): packages and every file
-# written into the image. Tuning the warm-up boot (timeouts) does not invalidate the cache.
-recipe_key() { sed '/^# ---- warm-up boot/,$d' "$HERE/build-image.sh" | sha256sum | cut -c1-16; }
+# The key covers the recipe (everything above the warm-up section, comment lines aside): packages
+# and every file written into the image. Tuning the warm-up boot (timeouts) or a comment does not
+# invalidate the cache.
+recipe_key() { sed '/^# ---- warm-up boot/,$d' "$HERE/build-image.sh" | grep -v '^[[:space:]]*#' | sha256sum | cut -c1-16; }
 KEY=$(recipe_key)
 BASE=$CACHE/base-$KEY.qcow2
 
@@ -68,6 +69,7 @@ WORK=$(mktemp -d "$CACHE/build.XXXXXX")
 MNT=$WORK/mnt
 RAW=$WORK/disk.raw
 LOOP=""
+# shellcheck disable=SC2317  # reached through the EXIT trap
 cleanup() {
     set +e
     [ -d "$WORK/warm" ] && LAB_DIR=$WORK/warm bash "$HERE/down.sh" >/dev/null 2>&1
@@ -232,6 +234,7 @@ rm -f "$MNT/usr/sbin/policy-rc.d"
 #      this host has no udev (otherwise grub.cfg would say root=/dev/loopNp1).
 in_root grub-install --target=i386-pc "$LOOP" >"$WORK/grub.log" 2>&1 || { cat "$WORK/grub.log" >&2; die "grub-install failed"; }
 umount "$MNT/dev/pts"; umount "$MNT/dev"
+# shellcheck disable=SC2016  # the inner bash expands its own positional parameters
 unshare -m /bin/bash -euo pipefail -c '
     mnt=$1; loop=$2; part=$3; uuid=$4
     mount -t tmpfs tmpfs "$mnt/dev"
@@ -282,7 +285,7 @@ rm -rf "$WARM"
 log "warm-up done in $(( $(date +%s) - T1 )) s"
 mv "$WORK/base.qcow2" "$BASE"
 # Keep only the newest few base images.
-ls -1t "$CACHE"/base-*.qcow2 2>/dev/null | tail -n +4 | xargs -r rm -f
+find "$CACHE" -maxdepth 1 -name 'base-*.qcow2' -printf '%T@ %p\n' | sort -rn | tail -n +4 | cut -d' ' -f2- | xargs -r rm -f
 log "built $BASE in $(( $(date +%s) - T0 )) s"
 [ "${1:-}" = "--print-path" ] && echo "$BASE"
 exit 0

@@ -7,6 +7,7 @@ PIDFILE=$LAB_DIR/qemu.pid
 STATE=$LAB_DIR/lab.env
 SERIAL=$LAB_DIR/serial.log
 KEY=$LAB_DIR/id_ed25519
+# shellcheck disable=SC2034  # read by up.sh and down.sh, which source this file
 INVENTORY=$LAB_DIR/inventory.yml
 
 lab_log() { printf 'lab: %s\n' "$*" >&2; }

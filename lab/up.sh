@@ -60,26 +60,26 @@ has_device() { "$QEMU" -device help 2>/dev/null | grep -q "\"$1\""; }
 # intremap on and off); without the UART it boots in ~95 s. Its kernel log is saved over SSH instead.
 dev_args=()
 if [ "$LAB_IOMMU" = intel ]; then
-    dev_args+=(-device intel-iommu,intremap=on)
+    dev_args+=(-device "intel-iommu,intremap=on")
     serial_args=(-serial "file:$SERIAL")
 else
-    dev_args+=(-device amd-iommu,intremap=on)
+    dev_args+=(-device "amd-iommu,intremap=on")
     serial_args=(-serial none)
 fi
 # Management NIC: SSH forward on loopback only; restrict=on keeps the guest from reaching the
 # host or any other network through it.
-dev_args+=(-device virtio-net-pci,netdev=mgmt,mac=52:54:00:4c:00:01)
+dev_args+=(-device "virtio-net-pci,netdev=mgmt,mac=52:54:00:4c:00:01")
 # SR-IOV physical function (QEMU >= 8: igb). Its network is restricted too.
 if has_device igb; then
-    dev_args+=(-netdev user,id=sriov,restrict=on -device igb,netdev=sriov,mac=52:54:00:4c:00:02)
+    dev_args+=(-netdev "user,id=sriov,restrict=on" -device "igb,netdev=sriov,mac=52:54:00:4c:00:02")
     sriov=igb
 else
     lab_log "WARNING: this QEMU has no igb device: the lab has no SR-IOV NIC (run 'make deps' for QEMU from bookworm-backports)"
     sriov=none
 fi
 # Spare NIC to bind to vfio-pci, and the guest-only "VM network" NIC.
-dev_args+=(-netdev user,id=spare,restrict=on -device e1000e,netdev=spare,mac=52:54:00:4c:00:03)
-dev_args+=(-netdev user,id=vmnet,restrict=on -device virtio-net-pci,netdev=vmnet,mac=52:54:00:4c:00:04)
+dev_args+=(-netdev "user,id=spare,restrict=on" -device "e1000e,netdev=spare,mac=52:54:00:4c:00:03")
+dev_args+=(-netdev "user,id=vmnet,restrict=on" -device "virtio-net-pci,netdev=vmnet,mac=52:54:00:4c:00:04")
 
 start_qemu() {
     local port=$1

@@ -5,7 +5,7 @@
 #   tests/unit/plugins/module_utils/test_parser_properties.py   parsers fuzzed (hypothesis)
 # Runs every part even when one fails, then prints the summary line (tools/safety_summary.py).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 out=$PWD/tests/output/safety
 rm -rf "$out" && mkdir -p "$out"
 export HVSEC_SAFETY_REPORT_DIR=$out
