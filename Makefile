@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := $(CURDIR)/.venv
 SVENV := $(CURDIR)/.venv-sanity
+MVENV := $(CURDIR)/.venv-mutation
 BIN := $(VENV)/bin
 COLLECTIONS := $(CURDIR)/.build/collections
 COLL_LINK := $(COLLECTIONS)/ansible_collections/hvsec/hypervisor
@@ -21,12 +22,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
-        e2e test-safety bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh lab-amd test-lab-full molecule bench build clean
+        e2e test-safety mutation bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh lab-amd test-lab-full molecule bench build clean
 
 help:
 	@echo "make audit      audit this machine (INVENTORY=file to audit an inventory)"
 	@echo "make test       run the whole test suite (lint, sanity, units, e2e, lab + Molecule)"
 	@echo "make lint | sanity | units | test-safety | docs | e2e | molecule | bench | bench-fleet | build"
+	@echo "make mutation AREA=parsers   (mutation score of one area, docs/testing.md)"
 	@echo "make lab-up | lab-down | lab-ssh   (LAB_IOMMU=amd for the AMD-Vi variant)"
 
 $(VENV)/.stamp: requirements.txt
@@ -54,7 +56,7 @@ collection:
 # ansible-test needs a real ansible_collections/hvsec/hypervisor directory.
 test-tree:
 	@rm -rf $(TEST_TREE) && mkdir -p $(TEST_TREE)
-	@tar -C $(CURDIR) --exclude=./.git --exclude=./.venv --exclude=./.venv-sanity --exclude=./.build \
+	@tar -C $(CURDIR) --exclude=./.git --exclude=./.venv --exclude=./.venv-sanity --exclude=./.venv-mutation --exclude=./.build \
 	  --exclude=./.lab --exclude=./reports --exclude=./tests/output --exclude=./bench/results \
 	  --exclude=__pycache__ --exclude=./.cache --exclude=.pytest_cache --exclude=./.hypothesis -cf - . | tar -C $(TEST_TREE) -xf -
 
@@ -113,6 +115,25 @@ test-lab-full: deps venv collection
 # The AMD-Vi variant of the lab: boot, facts/harness/audit tests, stop.
 lab-amd: deps venv collection
 	bash tests/run-lab-amd.sh
+
+# Mutation testing (docs/testing.md): a measurement like the benchmarks, not part of `make test`.
+# One area at a time, at the lowest CPU priority; the summary goes to tests/output/mutation/AREA.txt.
+AREA ?= parsers
+MUTATION_JOBS ?= 2
+MUTATION_ROOT ?= /tmp/hvsec-mutation-$(shell printf '%s' '$(CURDIR)' | md5sum | cut -c1-10)
+$(MVENV)/.stamp: requirements-mutation.txt
+	$(PYTHON) -m venv $(MVENV)
+	$(MVENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
+	touch $@
+# MUTATION_REV=HEAD (the default) measures that commit; MUTATION_REV= (empty) the work tree.
+MUTATION_REV ?= HEAD
+mutation: $(MVENV)/.stamp
+	@if [ -n "$(MUTATION_REV)" ]; then \
+	  rm -rf $(MUTATION_ROOT)/$(AREA) && mkdir -p $(MUTATION_ROOT)/$(AREA)/ansible_collections/hvsec/hypervisor && \
+	  git archive $(MUTATION_REV) | tar -C $(MUTATION_ROOT)/$(AREA)/ansible_collections/hvsec/hypervisor -xf -; \
+	else $(MAKE) --no-print-directory test-tree TEST_ROOT=$(MUTATION_ROOT)/$(AREA); fi
+	nice -n 19 $(MVENV)/bin/python tools/mutation.py --area $(AREA) --root $(MUTATION_ROOT)/$(AREA) \
+	  --jobs $(MUTATION_JOBS) --out $(CURDIR)/tests/output/mutation --source $(CURDIR) --rev '$(MUTATION_REV)'
 
 bench: venv collection
 	$(BIN)/python bench/audit_bench.py

@@ -44,6 +44,9 @@ def _value(value, quote=False):
             return '%s-%s' % (_value(value['range'][0], quote), _value(value['range'][1], quote))
         if 'elem' in value and isinstance(value['elem'], dict):
             return _value(value['elem'].get('val'), quote)
+        kind = next(iter(value)) if len(value) == 1 else '?'
+        if kind in ('?', 'prefix', 'range'):
+            return '<%s>' % kind    # malformed: expression() would hand it back here, forever
         return expression(value)
     return '?'
 

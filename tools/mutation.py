@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Mutation testing of the plugin code, one area at a time, with mutmut 3 (`make mutation AREA=...`).
+
+Usage: tools/mutation.py --area AREA --root ROOT [--out DIR] [--jobs N]
+
+ROOT holds a copy of the collection at ROOT/ansible_collections/hvsec/hypervisor (what
+`make test-tree TEST_ROOT=ROOT` builds), so that the code imports under its real name
+``ansible_collections.hvsec.hypervisor.plugins...``. mutmut copies that tree to ROOT/mutants,
+mutates the area's files there, runs the unit tests that import them (found here from their
+imports) once to learn which test covers which function, then runs each mutant against only
+the tests that cover its function. The summary (score, counts, surviving mutants with their
+diffs) goes to OUT/AREA.txt; see docs/testing.md.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import argparse
+import collections
+import datetime
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+COLL = 'ansible_collections/hvsec/hypervisor'
+MU = 'plugins/module_utils/'
+
+# Areas: lists of files (relative to the collection root). One area runs in minutes on 2 cores.
+AREAS = {
+    # text and XML parsers of host state, pure functions (measured: docs/testing.md)
+    'parsers': [MU + name + '.py' for name in (
+        'nft', 'netstat', 'procfs', 'domain_xml', 'nwfilter_xml', 'systemd_unit', 'secrets')],
+    # parsers of configuration files and tool output that the editors share
+    'config-parsers': [MU + name + '.py' for name in (
+        'libvirt_conf', 'cmdline', 'sshd', 'ip_link', 'ovs', 'pci', 'sriov', 'netnames')],
+    # code that computes and writes edits of host files
+    'editors': [MU + name + '.py' for name in (
+        'libvirt_conf_edit', 'kernel_args', 'grub_default', 'bootloader', 'sshd_dropin',
+        'atomic_file', 'vswitch_bridge', 'vswitch_ovs')],
+    # facts -> per-control results
+    'evaluators': [MU + name + '.py' for name in ('evaluate', 'hvfacts', 'catalog')],
+    # report writers
+    'reports': [MU + 'report.py', MU + 'report_html.py', 'plugins/plugin_utils/oscal.py',
+                'plugins/plugin_utils/audit_fleet.py', 'plugins/callback/compliance.py'],
+    'modules': ['plugins/modules/' + name + '.py' for name in (
+        'hypervisor_facts', 'kernel_cmdline', 'libvirt_config', 'nwfilter_domains', 'bridge_security',
+        'ovs_security', 'pci_passthrough', 'sriov_vf', 'sshd_dropin', 'audit_evaluate', 'audit_report')],
+    'action': ['plugins/action/audit_evaluate.py', 'plugins/action/audit_report.py'],
+    'filters': ['plugins/filter/input_checks.py', 'plugins/filter/mgmt_net.py',
+                'plugins/filter/role_checks.py', 'plugins/lookup/role_input.py'],
+}
+
+# mutmut's status words -> counted as killed
+KILLED = ('killed', 'timeout', 'caught by type check')
+
+
+def tests_for(tree, files):
+    """Unit test files that import one of ``files`` (by module name), sorted."""
+    patterns = []
+    for path in files:
+        package, name = os.path.split(os.path.splitext(path)[0])
+        dotted = package.replace('/', '.')
+        patterns.append(re.compile(r'\b%s(?: import (?:[\w]+, )*(?:\(\s*)?(?:[\w]+,\s*)*%s\b|\.%s\b)'
+                                   % (re.escape(dotted), name, name)))
+    found = []
+    for base, _dirs, names in os.walk(os.path.join(tree, 'tests', 'unit')):
+        for name in names:
+            if not (name.startswith('test_') and name.endswith('.py')):
+                continue
+            path = os.path.join(base, name)
+            with open(path) as handle:
+                text = handle.read()
+            if any(p.search(text) for p in patterns):
+                found.append(os.path.relpath(path, tree))
+    return sorted(found)
+
+
+def write_config(root, files, tests):
+    lines = ['[mutmut]', 'source_paths =']
+    lines += ['    %s/%s' % (COLL, f) for f in files]
+    lines += ['also_copy =', '    ansible_collections/', 'pytest_add_cli_args_test_selection =']
+    lines += ['    %s/%s' % (COLL, t) for t in tests]
+    lines += ['pytest_add_cli_args =', '    -p', '    no:cacheprovider',
+              'use_git_change_detection = false', '']
+    with open(os.path.join(root, 'setup.cfg'), 'w') as handle:
+        handle.write('\n'.join(lines))
+
+
+def mutmut(root, *args, **kwargs):
+    exe = os.path.join(os.path.dirname(sys.executable), 'mutmut')
+    return subprocess.run([exe] + list(args), cwd=root, universal_newlines=True, check=False, **kwargs)
+
+
+def commit_of(source, rev):
+    try:
+        out = subprocess.run(['git', '-C', source, 'rev-parse', '--short', rev or 'HEAD'], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, universal_newlines=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', '-C', source, 'status', '--porcelain', '--'], stdout=subprocess.PIPE,
+                               universal_newlines=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+    return out + (' (work tree with uncommitted changes)' if dirty and not rev else '')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--area', required=True, choices=sorted(AREAS))
+    parser.add_argument('--root', required=True, help='directory holding ansible_collections/hvsec/hypervisor')
+    parser.add_argument('--out', default='tests/output/mutation')
+    parser.add_argument('--jobs', type=int, default=2)
+    parser.add_argument('--source', default='.', help='the git checkout the tree was copied from')
+    parser.add_argument('--rev', default='', help='the commit the tree was extracted from (empty: the work tree)')
+    args = parser.parse_args(argv)
+
+    root = os.path.abspath(args.root)
+    tree = os.path.join(root, COLL)
+    files = AREAS[args.area]
+    missing = [f for f in files if not os.path.isfile(os.path.join(tree, f))]
+    if missing:
+        parser.error('not in %s: %s' % (tree, ', '.join(missing)))
+    tests = tests_for(tree, files)
+    if not tests:
+        parser.error('no unit test imports any file of area %s' % args.area)
+    shutil.rmtree(os.path.join(root, 'mutants'), ignore_errors=True)
+    write_config(root, files, tests)
+    print('mutation: area %s, %d files, %d test files: %s' % (args.area, len(files), len(tests), ' '.join(tests)))
+
+    started = time.time()
+    run = mutmut(root, 'run', '--max-children', str(args.jobs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    elapsed = time.time() - started
+    if run.returncode != 0:
+        sys.stdout.write(run.stdout[-4000:])
+        print('mutation: mutmut run failed (rc %d)' % run.returncode)
+        return 2
+
+    listing = mutmut(root, 'results', '--all', 'true', stdout=subprocess.PIPE).stdout
+    status = {}
+    for line in listing.splitlines():
+        name, sep, word = line.strip().rpartition(': ')
+        if sep:
+            status[name] = word
+    counts = collections.Counter(status.values())
+    total = sum(n for word, n in counts.items() if word != 'skipped')
+    killed = sum(counts[w] for w in KILLED)
+    score = 100.0 * killed / total if total else 0.0
+    survivors = sorted(n for n, w in status.items() if w not in KILLED and w != 'skipped')
+
+    per_file = collections.defaultdict(lambda: [0, 0])
+    for name, word in status.items():
+        if word == 'skipped':
+            continue
+        module = name.split('.x_')[0].rsplit('.', 1)[-1] if '.x_' in name else name
+        per_file[module][1] += 1
+        per_file[module][0] += word in KILLED
+
+    out_dir = os.path.abspath(args.out)
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    report = [
+        'area: %s' % args.area,
+        'date: %s' % datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+        'commit: %s' % commit_of(args.source, args.rev),
+        'time: %d s (%d parallel mutants)' % (elapsed, args.jobs),
+        'mutants: %d, killed %d (%s)' % (total, killed, ', '.join('%s %d' % kv for kv in sorted(counts.items()))),
+        'score: %.1f%%' % score,
+        'per file: ' + ', '.join('%s %d/%d' % (m, k, t) for m, (k, t) in sorted(per_file.items())),
+        'tests: ' + ' '.join(tests),
+        '',
+        'not killed (%d):' % len(survivors),
+    ]
+    for name in survivors:
+        diff = mutmut(root, 'show', name, stdout=subprocess.PIPE).stdout
+        report.append(diff.rstrip())
+        report.append('')
+    path = os.path.join(out_dir, '%s.txt' % args.area)
+    with open(path, 'w') as handle:
+        handle.write('\n'.join(report) + '\n')
+    print('\n'.join(report[:8]))
+    print('mutation: %d not killed, listed with their diffs in %s' % (len(survivors), path))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
