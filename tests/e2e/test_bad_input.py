@@ -40,7 +40,7 @@ COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
 WATCHED = ['/etc/default', '/etc/ssh', '/etc/modprobe.d', '/etc/libvirt', '/boot/grub']
 REPORT = os.environ.get('HVSEC_SAFETY_REPORT_DIR', os.path.join(ROOT, 'tests', 'output', 'safety'))
 
-ARG_SPEC = r"^Validating arguments against arg spec 'main'"
+ARG_SPEC = r"^Validating arguments against arg spec '(main|validate)'"
 # Per role: the tasks a bad input may fail in (validation), and the read-only tasks that may run
 # before the failure. Anything else the host reaches means the input got past validation.
 VALIDATION = {
@@ -52,11 +52,13 @@ VALIDATION = {
                    r'^HVS-MGMT-03 \| Refuse a socket group',
                    r'^HVS-MGMT-18 \| Refuse firewall rules'],
 }
+# Every role first reads its variables converted to their argument spec types (a set_fact).
 READ_ONLY = {
-    'iommu': [],
-    'vfio': [r'^Vfio \| Gather hypervisor facts', r'^Vfio \| Derive the allow-list'],
-    'vswitch': [r'(?i)vswitch \| Gather hypervisor facts once'],
-    'mgmt_plane': [r'^Mgmt_plane \| Gather hypervisor facts', r'^Mgmt_plane \| Check TLS files',
+    'iommu': [r'^Iommu \| Read the role variables'],
+    'vfio': [r'^Vfio \| Read the role variables', r'^Vfio \| Gather hypervisor facts'],
+    'vswitch': [r'(?i)vswitch \| Read the role variables', r'(?i)vswitch \| Gather hypervisor facts once'],
+    'mgmt_plane': [r'^Mgmt_plane \| Read the role variables',
+                   r'^Mgmt_plane \| Gather hypervisor facts', r'^Mgmt_plane \| Check TLS files',
                    r'^HVS-MGMT-03 \| Look up the libvirt socket group',
                    r"^Mgmt_plane \| Find the controller's SSH connection",
                    r"^Mgmt_plane \| Record the controller's connection"],
@@ -583,3 +585,79 @@ def test_every_role_variable_has_a_bad_input_case():
     for role in ROLES:
         missing.extend(sorted(set(role_spec(role)) - covered - NO_INVALID_VALUE))
     assert missing == [], 'variables without a bad-input case: %s' % missing
+
+
+# ------------------------------------------------------------------ every role validated first
+# playbooks/harden.yml with all four areas: a mistake in the variables of a later role (a Linux
+# bridge that does not exist, a management address that is not the host's, a firewall without
+# administrator networks) must stop the host in the validation of that role, which runs for every
+# selected role before the first role (iommu: boot loader, reboot) changes anything.
+HARDEN_CASES = {
+    'harden_vswitch_bridge_missing': (
+        {'hvsec_vswitch_bridges': [{'name': 'br-hvsec-none', 'ports': [{'name': 'vnet0', 'vlans': [10]}]}]},
+        'vswitch', ['hvsec_vswitch_bridges[0]', 'br-hvsec-none', 'does not exist on this host']),
+    'harden_mgmt_address_not_local': (
+        {'hvsec_mgmt_plane_address': '192.0.2.77'},
+        'mgmt_plane', ['hvsec_mgmt_plane_address', '192.0.2.77', 'is not an address of this host']),
+    'harden_mgmt_firewall_without_cidrs': (
+        {'hvsec_mgmt_plane_firewall': True},
+        'mgmt_plane', ['hvsec_mgmt_plane_firewall is true but hvsec_mgmt_plane_admin_cidrs is empty']),
+}
+# What the validation of every role may show before the failing one: argument specs, reading the
+# variables, input checks, fact gathering, host checks and the mgmt_plane lockout guard.
+ALL_VALIDATION = [p for role in ROLES for p in VALIDATION[role] + READ_ONLY[role]] + [
+    r'^Gather hypervisor facts once for every role$',
+    r'^Iommu \| Validate input before anything changes$',
+    r'^Vfio \| Validate role input', r'^Vfio \| Validate the request against this host',
+    r'^HVS-MGMT-13 HVS-MGMT-14 HVS-MGMT-15 HVS-MGMT-16 HVS-MGMT-17 \| Validate the sshd options with sshd -t',
+]
+
+
+@pytest.fixture(scope='module')
+def harden_run(tmp_path_factory):
+    workdir = str(tmp_path_factory.mktemp('bad_input_harden'))
+    inventory = {'all': {'children': {'hypervisors': {'hosts': {}}}}}
+    for host, (variables, dummy, dummy2) in sorted(HARDEN_CASES.items()):
+        hostvars = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
+        hostvars.update(variables)
+        inventory['all']['children']['hypervisors']['hosts'][host] = hostvars
+    inv_path = os.path.join(workdir, 'inventory.yml')
+    with open(inv_path, 'w') as handle:
+        yaml.safe_dump(inventory, handle, default_flow_style=False)
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+               ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_CACHE_PLUGIN='memory',
+               ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_CALLBACK_RESULT_FORMAT='yaml',
+               ANSIBLE_DISPLAY_ARGS_TO_STDOUT='0')
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    for var in ('ANSIBLE_RUN_TAGS', 'ANSIBLE_SKIP_TAGS'):
+        env.pop(var, None)
+    before = checksums()
+    proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', inv_path, '--check',
+                           os.path.join(ROOT, 'playbooks', 'harden.yml')],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=900, check=False)
+    after = checksums()
+    return {'rc': proc.returncode, 'stdout': proc.stdout, 'hosts': parse_default_callback(proc.stdout),
+            'files_changed': sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))}
+
+
+@pytest.mark.parametrize('host', sorted(HARDEN_CASES))
+def test_harden_validates_every_role_before_any_role_changes_anything(harden_run, host):
+    variables, role, expect = HARDEN_CASES[host]
+    run = harden_run
+    assert run['rc'] != 0, run['stdout'][-3000:]
+    assert run['files_changed'] == [], run['files_changed']
+    entry = run['hosts'].get(host)
+    assert entry is not None and entry['failure'] is not None, run['stdout'][-3000:]
+    assert entry['recap'] == dict(entry['recap'], changed=0, failed=1), entry['recap']
+    task, result = entry['failure']
+    # refused by the failing role's own validation ...
+    assert _matches(task, VALIDATION[role]), '%s failed in %r: %s' % (host, task, _message(result))
+    for fragment in expect:
+        assert fragment in _message(result), (fragment, _message(result))
+    # ... and nothing but validation ran on the host before: no task of an earlier role's
+    # remediation (iommu's kernel arguments, KSM, reboot; vfio's binding) started
+    assert entry['tasks'][-1] == task, entry['tasks']
+    ran = [t for t in entry['tasks'] if not _matches(t, ALL_VALIDATION)]
+    assert ran == [], '%s ran before the input of %s was refused: %s' % (host, role, ran)
+    assert not [t for t in entry['tasks'] if t.startswith('HVS-IOMMU') or t.startswith('Iommu | Derive')], entry['tasks']

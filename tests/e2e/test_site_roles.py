@@ -119,18 +119,28 @@ def list_tasks(workdir, name, text, *args):
 # ----------------------------------------------------------------------------- expected listings
 
 
-def short_description(role):
+def short_description(role, entry='main'):
     spec = role_tasks.load_yaml(os.path.join(ROOT, 'roles', role, 'meta', 'argument_specs.yml'))
-    return spec['argument_specs']['main']['short_description']
+    return spec['argument_specs'][entry]['short_description']
 
 
-def role_listing(role, extra_tags=()):
+def entry_tasks(role, entry='main'):
+    """The tasks of a role entry point (tasks/ENTRY.yml) as ansible-playbook flattens them."""
+    if entry == 'main':
+        return TASKS[role]
+    path = os.path.join(ROOT, 'roles', role, 'tasks', entry + '.yml')
+    out = []
+    role_tasks._flatten(role_tasks.load_yaml(path), role, path, [], [], ROOT, out, 'block')
+    return out
+
+
+def role_listing(role, extra_tags=(), entry='main'):
     """What --list-tasks prints for one imported role: the argument validation, then its tasks
     (ansible-playbook lists the tasks of a block, not those of its rescue/always sections)."""
     prefix = FQCN % role + ' : '
-    out = [(prefix + "Validating arguments against arg spec 'main' - " + short_description(role),
+    out = [(prefix + "Validating arguments against arg spec '%s' - " % entry + short_description(role, entry),
             frozenset(('always',) + tuple(extra_tags)))]
-    for task in TASKS[role]:
+    for task in entry_tasks(role, entry):
         if task['section'] != 'block':
             continue
         out.append((prefix + task['name'], frozenset(task['tags']) | frozenset(extra_tags)))
@@ -487,7 +497,8 @@ def example_listing():
         for task in entry.get('tasks', []) + entry.get('post_tasks', []):
             tags = frozenset(task.get('tags', []))
             if 'ansible.builtin.import_role' in task:
-                listing += role_listing(task['ansible.builtin.import_role']['name'].rsplit('.', 1)[-1], tags)
+                imported = task['ansible.builtin.import_role']
+                listing += role_listing(imported['name'].rsplit('.', 1)[-1], tags, imported.get('tasks_from', 'main'))
             else:
                 listing.append((task['name'], tags))
         out.append(listing)
@@ -526,6 +537,37 @@ def test_example_site_playbook_imports_includes_and_lists_roles():
                              (('--skip-tags', 'HVS-MGMT-18'), (), ('HVS-MGMT-18',))):
         out = example_run('ansible-playbook', '-i', EXAMPLE_INVENTORY, EXAMPLE, '--list-tasks', *args)
         assert listed_tasks(out) == expected(listing, only, skip), args
+
+
+def test_every_role_validates_before_any_role_changes_anything():
+    """playbooks/harden.yml and the example site playbook list every role's validation (tasks_from:
+    validate: argument spec, input and host checks, all always-tagged and changing nothing) before the
+    first task of any role's main entry point, also under --tags of a control or an area."""
+    validate_names = set()
+    for role in ROLES:
+        tasks = entry_tasks(role, 'validate')
+        assert tasks, role
+        for task in tasks:
+            assert 'always' in task['tags'] and role in task['tags'], (role, task['name'])
+            assert task['module'] in ('set_fact', 'assert', 'hypervisor_facts', 'stat', 'getent', 'setup', 'sshd_dropin'), \
+                (role, task['name'], task['module'])
+            assert task['module'] != 'sshd_dropin' or task['check_mode'] is True, task['name']
+            validate_names.add(FQCN % role + ' : ' + task['name'])
+        # main imports the same checks, so a role imported alone still validates first
+        assert [t['name'] for t in TASKS[role][:len(tasks)]] == [t['name'] for t in tasks], role
+    harden = os.path.join(ROOT, 'playbooks', 'harden.yml')
+    for args in ((), ('--tags', 'HVS-MGMT-18'), ('--tags', 'vswitch')):
+        for playbook, inventory in ((harden, EXAMPLE_INVENTORY), (EXAMPLE, EXAMPLE_INVENTORY)):
+            names = [name for dummy, name, dummy2 in listed_tasks(
+                example_run('ansible-playbook', '-i', inventory, playbook, '--list-tasks', *args))]
+            first_main = min(i for i, n in enumerate(names) if n.startswith('hvsec.hypervisor.')
+                             and "arg spec 'main'" in n)
+            validations = [n for n in names[:first_main] if n.startswith('hvsec.hypervisor.')]
+            roles = set(n.split(' : ')[0].rsplit('.', 1)[-1] for n in validations)
+            # always-tagged: --tags of one control or area still validates every role (as the roles'
+            # own always-tagged validation and fact tasks run under any --tags)
+            assert roles == set(ROLES), (playbook, args, roles)
+            assert set(n for n in validations if 'arg spec' not in n) <= validate_names, (playbook, args)
 
 
 def test_example_inventory_uses_documentation_placeholders():

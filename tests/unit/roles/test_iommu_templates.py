@@ -14,6 +14,7 @@ import os
 import pytest
 import yaml
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
@@ -35,11 +36,22 @@ FACTS = {
 }
 
 
+def role_input(variables):
+    """_hvsec_iommu_in as the role's lookup('hvsec.hypervisor.role_input', 'iommu') sets it: the role
+    variables converted to their argument spec types."""
+    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as f:
+        options = yaml.safe_load(f)['argument_specs']['main']['options']
+    result = ArgumentSpecValidator(options).validate(dict((k, v) for k, v in variables.items() if k in options))
+    assert not result.error_messages, result.error_messages
+    return result.validated_parameters
+
+
 def render(name, facts, **overrides):
     with open(os.path.join(ROLE, 'defaults', 'main.yml')) as f:
         variables = yaml.safe_load(f)
     variables.update({'ansible_run_tags': ['all'], 'ansible_skip_tags': [], '_hvsec_iommu_hv': facts})
     variables.update(overrides)
+    variables['_hvsec_iommu_in'] = role_input(variables)
     templar = Templar(loader=DataLoader(), variables=variables)
     with open(os.path.join(ROLE, 'templates', name)) as f:
         source = f.read()
@@ -88,6 +100,15 @@ def test_tags_limit_the_request():
 def test_manage_cmdline_off():
     d = render('derive.j2', FACTS, hvsec_iommu_manage_cmdline=False)
     assert d['present'] == [] and d['absent'] == [] and d['cmdline_controls'] == []
+
+
+@pytest.mark.parametrize('text', ['false', 'no', '0', 'off'])
+def test_booleans_given_as_text(text):
+    """-e hvsec_iommu_nosmt=false (text) asks for no nosmt; -e hvsec_iommu_nested=false keeps nested off."""
+    d = render('derive.j2', FACTS, hvsec_iommu_nosmt=text, hvsec_iommu_nested=text, hvsec_iommu_ksm_disable=text)
+    assert d == render('derive.j2', FACTS, hvsec_iommu_nosmt=False, hvsec_iommu_nested=False, hvsec_iommu_ksm_disable=False)
+    assert 'mitigations=auto,nosmt' not in d['present']
+    assert d['nested']['wanted_off'] is True and d['ksm']['wanted'] is False
 
 
 @pytest.mark.parametrize('policy', ['strict', 'passthrough'])

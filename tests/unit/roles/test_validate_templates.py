@@ -2,52 +2,48 @@
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The roles' input checks accept valid input (tests/e2e/test_bad_input.py proves they refuse bad
-input; a check that refused everything would pass it). Each role's validation template, or the
-iommu role's inline check, is rendered by Ansible's own Templar with the role defaults, a set of
-valid non-default values and, where the check reads them, facts."""
+input; a check that refused everything would pass it). Each role's check filter
+(plugins/filter/role_checks.py) gets the role's variables as the role_input lookup converts them,
+from the argument spec defaults, a set of valid non-default values and, where it reads them, facts."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
-import os
 
 import pytest
-import yaml
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
-# The templates call the collection's filters (hvsec.hypervisor.*): Templar finds them through the
-# collection loader that ansible-test units installs.
 pytestmark = pytest.mark.skipif(AnsibleCollectionConfig.collection_finder is None,
                                 reason='needs the collection loader: run with ansible-test units (make units)')
 
-ROLES = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', 'roles'))
+if AnsibleCollectionConfig.collection_finder is not None:
+    from ansible_collections.hvsec.hypervisor.plugins.filter import role_checks
+    from ansible_collections.hvsec.hypervisor.plugins.lookup.role_input import convert, role_spec
+
 WAIVERS = [{'id': 'HVS-IOMMU-14', 'reason': 'CI runners need nested virtualization'}]
 
 
-def variables(role, **overrides):
-    with open(os.path.join(ROLES, role, 'defaults', 'main.yml')) as handle:
-        out = yaml.safe_load(handle)
-    out.update(overrides)
-    return out
-
-
-def render_template(role, name, **overrides):
-    templar = Templar(loader=DataLoader(), variables=variables(role, **overrides))
-    with open(os.path.join(ROLES, role, 'templates', name)) as handle:
-        result = templar.template(trust_as_template(handle.read()))
-    return json.loads(result) if isinstance(result, str) else result
+def role_input(role, **overrides):
+    """The role's variables as lookup('hvsec.hypervisor.role_input') gives them to the filters."""
+    return convert(role_spec(role), overrides, role)
 
 
 def iommu_errors(**overrides):
-    with open(os.path.join(ROLES, 'iommu', 'tasks', 'main.yml')) as handle:
-        tasks = yaml.safe_load(handle)
-    task = [t for t in tasks if t.get('name', '').startswith('Iommu | Validate input')][0]
-    templar = Templar(loader=DataLoader(), variables=variables('iommu', **overrides))
-    return templar.template(trust_as_template(task['vars']['_hvsec_iommu_input_errors']))
+    return role_checks.iommu_input_errors(role_input('iommu', **overrides))
+
+
+def vfio_errors(**overrides):
+    return role_checks.vfio_input_errors(role_input('vfio', **overrides))
+
+
+def vswitch_errors(facts, **overrides):
+    inp = role_input('vswitch', **overrides)
+    return role_checks.vswitch_input_errors(inp) + role_checks.vswitch_host_errors(inp, facts['hvsec'])
+
+
+def mgmt_errors(**overrides):
+    return role_checks.mgmt_input_errors(role_input('mgmt_plane', **overrides))
 
 
 def test_iommu_accepts_valid_input():
@@ -68,8 +64,8 @@ VFIO_VALID = dict(
 
 
 def test_vfio_accepts_valid_input():
-    assert render_template('vfio', 'validate_input.j2') == []
-    assert render_template('vfio', 'validate_input.j2', **VFIO_VALID) == []
+    assert vfio_errors() == []
+    assert vfio_errors(**VFIO_VALID) == []
 
 
 @pytest.mark.parametrize('override,fragment', [
@@ -78,7 +74,7 @@ def test_vfio_accepts_valid_input():
     ({'hvsec_vfio_allowlist': [{'address': '01:00.0'}, {'address': '0000:01:00.0'}]}, 'listed twice'),
 ])
 def test_vfio_refuses_what_a_trailing_newline_or_a_duplicate_hides(override, fragment):
-    errors = render_template('vfio', 'validate_input.j2', **override)
+    errors = vfio_errors(**override)
     assert len(errors) == 1 and fragment in errors[0]
 
 
@@ -101,12 +97,12 @@ VSWITCH_VALID = dict(
 
 
 def test_vswitch_accepts_valid_input():
-    assert render_template('vswitch', 'validate.j2', ansible_facts=VSWITCH_FACTS) == []
-    assert render_template('vswitch', 'validate.j2', ansible_facts=VSWITCH_FACTS, **VSWITCH_VALID) == []
+    assert vswitch_errors(VSWITCH_FACTS) == []
+    assert vswitch_errors(VSWITCH_FACTS, **VSWITCH_VALID) == []
 
 
 def test_vswitch_refuses_a_trailing_newline():
-    errors = render_template('vswitch', 'validate.j2', ansible_facts=VSWITCH_FACTS, hvsec_vswitch_nwfilter='clean-traffic\n')
+    errors = vswitch_errors(VSWITCH_FACTS, hvsec_vswitch_nwfilter='clean-traffic\n')
     assert 'hvsec_vswitch_nwfilter: "clean-traffic\n" is not a valid nwfilter name' in errors
 
 
@@ -124,9 +120,9 @@ MGMT_VALID = dict(
 
 
 def test_mgmt_plane_accepts_valid_input():
-    assert render_template('mgmt_plane', 'validate_input.j2') == []
-    assert render_template('mgmt_plane', 'validate_input.j2', **MGMT_VALID) == []
-    assert render_template('mgmt_plane', 'validate_input.j2', hvsec_mgmt_plane_libvirt_unix_group='') == []
+    assert mgmt_errors() == []
+    assert mgmt_errors(**MGMT_VALID) == []
+    assert mgmt_errors(hvsec_mgmt_plane_libvirt_unix_group='') == []
 
 
 @pytest.mark.parametrize('override,fragment', [
@@ -135,5 +131,5 @@ def test_mgmt_plane_accepts_valid_input():
     ({'hvsec_mgmt_plane_sshd_ciphers': ['aes256-ctr\n']}, 'is not one algorithm name'),
 ])
 def test_mgmt_plane_refuses_a_trailing_newline(override, fragment):
-    errors = render_template('mgmt_plane', 'validate_input.j2', **override)
+    errors = mgmt_errors(**override)
     assert len(errors) == 1 and fragment in errors[0]
