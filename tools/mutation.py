@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -97,6 +96,22 @@ def mutmut(root, *args, **kwargs):
     return subprocess.run([exe] + list(args), cwd=root, universal_newlines=True, check=False, **kwargs)
 
 
+def mutant_diff(root, name, files):
+    """The diff of one mutant, from mutmut's own function in this process (a `mutmut show` per
+    mutant costs a second of start-up each); from `mutmut show` when that internal API moved."""
+    module = name.split('.x_')[0].rsplit('.', 1)[-1]
+    path = [f for f in files if os.path.splitext(os.path.basename(f))[0] == module]
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        from mutmut.mutation.diff_apply import get_diff_for_mutant  # pylint: disable=import-outside-toplevel
+        return get_diff_for_mutant(name, path='%s/%s' % (COLL, path[0])).rstrip()
+    except Exception:  # pylint: disable=broad-exception-caught
+        return mutmut(root, 'show', name, stdout=subprocess.PIPE).stdout.rstrip()
+    finally:
+        os.chdir(cwd)
+
+
 def commit_of(source, rev):
     try:
         out = subprocess.run(['git', '-C', source, 'rev-parse', '--short', rev or 'HEAD'], stdout=subprocess.PIPE,
@@ -115,6 +130,7 @@ def main(argv=None):
     parser.add_argument('--out', default='tests/output/mutation')
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--source', default='.', help='the git checkout the tree was copied from')
+    parser.add_argument('--report-only', action='store_true', help='summarise the last run in ROOT again')
     parser.add_argument('--rev', default='', help='the commit the tree was extracted from (empty: the work tree)')
     args = parser.parse_args(argv)
 
@@ -127,17 +143,18 @@ def main(argv=None):
     tests = tests_for(tree, files)
     if not tests:
         parser.error('no unit test imports any file of area %s' % args.area)
-    shutil.rmtree(os.path.join(root, 'mutants'), ignore_errors=True)
-    write_config(root, files, tests)
     print('mutation: area %s, %d files, %d test files: %s' % (args.area, len(files), len(tests), ' '.join(tests)))
-
-    started = time.time()
-    run = mutmut(root, 'run', '--max-children', str(args.jobs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    elapsed = time.time() - started
-    if run.returncode != 0:
-        sys.stdout.write(run.stdout[-4000:])
-        print('mutation: mutmut run failed (rc %d)' % run.returncode)
-        return 2
+    elapsed = 0
+    if not args.report_only:
+        shutil.rmtree(os.path.join(root, 'mutants'), ignore_errors=True)
+        write_config(root, files, tests)
+        started = time.time()
+        run = mutmut(root, 'run', '--max-children', str(args.jobs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        elapsed = time.time() - started
+        if run.returncode != 0:
+            sys.stdout.write(run.stdout[-4000:])
+            print('mutation: mutmut run failed (rc %d)' % run.returncode)
+            return 2
 
     listing = mutmut(root, 'results', '--all', 'true', stdout=subprocess.PIPE).stdout
     status = {}
@@ -175,8 +192,8 @@ def main(argv=None):
         'not killed (%d):' % len(survivors),
     ]
     for name in survivors:
-        diff = mutmut(root, 'show', name, stdout=subprocess.PIPE).stdout
-        report.append(diff.rstrip())
+        report.append('# %s: %s' % (name, status[name]))
+        report.append(mutant_diff(root, name, files))
         report.append('')
     path = os.path.join(out_dir, '%s.txt' % args.area)
     with open(path, 'w') as handle:

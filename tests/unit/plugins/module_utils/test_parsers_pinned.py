@@ -113,7 +113,13 @@ def test_expression(expr, text):
 
 RULESET = {'nftables': [
     {'metainfo': {'version': '1.0.6', 'release_name': 'Lester Gooch #5', 'json_schema_version': 1}},
+    # junk items first: skipping one is not the end of the list
+    {'rule': 'not an object'},
+    {'rule': {}, 'chain': {}},
+    'junk',
+    # two tables of the same name in two families, both listed before their chains
     {'table': {'family': 'inet', 'name': 'hvsec_mgmt', 'handle': 7, 'comment': 'hvsec'}},
+    {'table': {'family': 'ip', 'name': 'hvsec_mgmt', 'handle': 8}},
     {'chain': {'family': 'inet', 'table': 'hvsec_mgmt', 'name': 'input', 'handle': 1, 'type': 'filter',
                'hook': 'input', 'prio': -10, 'policy': 'drop'}},
     {'chain': {'family': 'inet', 'table': 'hvsec_mgmt', 'name': 'mgmt', 'handle': 2}},
@@ -123,7 +129,6 @@ RULESET = {'nftables': [
               'expr': [_match(TCP_DPORT, 22), {'jump': {'target': 'mgmt'}}]}},
     {'rule': {'family': 'inet', 'table': 'hvsec_mgmt', 'chain': 'mgmt', 'handle': 5,
               'expr': [_match(IP_SADDR, {'prefix': {'addr': '192.0.2.0', 'len': 24}}), {'accept': None}]}},
-    {'table': {'family': 'ip', 'name': 'hvsec_mgmt', 'handle': 8}},
     {'chain': {'family': 'ip', 'table': 'hvsec_mgmt', 'name': 'fwd', 'type': 'filter', 'hook': 'forward',
                'prio': 0, 'policy': 'accept'}},
     {'rule': {'family': 'ip', 'table': 'hvsec_mgmt', 'chain': 'fwd', 'expr': [{'drop': None}]}},
@@ -137,9 +142,6 @@ RULESET = {'nftables': [
     {'rule': {'family': 'bridge', 'table': 'ghost', 'chain': 'input', 'expr': [{'drop': None}]}},
     {'rule': {'family': 'inet', 'table': 'hvsec_mgmt', 'chain': 'nochain', 'expr': [{'drop': None}]}},
     {'set': {'family': 'inet', 'table': 'hvsec_mgmt', 'name': 'admins', 'type': 'ipv4_addr'}},
-    {'rule': 'not an object'},
-    {'rule': {}, 'chain': {}},
-    'junk',
 ]}
 
 PARSED_TABLES = [
@@ -209,6 +211,8 @@ TCP_TEXT = PROC_NET_HEADER + (
     '   8: 0F02000A:0054 00000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 y 1\n'
     '   9: 0F02000A 00000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 40005 1\n'
     '  10: 0F02000A:0055 00000000 0A 00000000:00000000 00:00000000 00000000    33        0 40006 1\n'
+    # every kind of skipped line above is followed by one that counts: a skip is not an end
+    '  11: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 40007 1\n'
 )
 TCP6_TEXT = PROC_NET_HEADER + (
     '   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 '
@@ -221,6 +225,10 @@ UDP_TEXT = PROC_NET_HEADER + (
     '  300: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 18002 2 0000000000000000 0\n'
     '  301: 0F02000A:A1B2 0202000A:0035 07 00000000:00000000 00:00000000 00000000   101        0 18003 2 0000000000000000 0\n'
     '  302: 0F02000A:0045 00000000:0000 01 00000000:00000000 00:00000000 00000000   101        0 18004 2 0000000000000000 0\n'
+    # the remote address decides (a port 0 does not make it unconnected)
+    '  303: 0F02000A:0046 0202000A:0000 07 00000000:00000000 00:00000000 00000000   101        0 18005 2 0000000000000000 0\n'
+    '  304: 0F02000A:0047 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 18006 2 0000000000000000 0\n'
+    '  305: 0F02000A:0048 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 18007 2 0000000000000000 0\n'
 )
 UDP6_TEXT = PROC_NET_HEADER + (
     '  100: 0000000000000000FFFF00000100007F:0202 00000000000000000000000000000000:0000 07 00000000:00000000 '
@@ -234,13 +242,16 @@ UDP6_TEXT = PROC_NET_HEADER + (
     (TCP_TEXT, 'tcp', [
         {'proto': 'tcp', 'address': '0.0.0.0', 'port': 22, 'inode': 23001, 'uid': 0},
         {'proto': 'tcp', 'address': '127.0.0.1', 'port': 16465, 'inode': 24567, 'uid': 118},
-        {'proto': 'tcp', 'address': '10.0.2.15', 'port': 80, 'inode': 40001, 'uid': 33}]),
+        {'proto': 'tcp', 'address': '10.0.2.15', 'port': 80, 'inode': 40001, 'uid': 33},
+        {'proto': 'tcp', 'address': '127.0.0.1', 'port': 8080, 'inode': 40007, 'uid': 1000}]),
     (TCP6_TEXT, 'tcp6', [
         {'proto': 'tcp', 'address': '::', 'port': 22, 'inode': 23002, 'uid': 0},
         {'proto': 'tcp', 'address': '::1', 'port': 16625, 'inode': 23003, 'uid': 0}]),
     (UDP_TEXT, 'udp', [
         {'proto': 'udp', 'address': '0.0.0.0', 'port': 68, 'inode': 18001, 'uid': 0},
-        {'proto': 'udp', 'address': '127.0.0.1', 'port': 53, 'inode': 18002, 'uid': 101}]),
+        {'proto': 'udp', 'address': '127.0.0.1', 'port': 53, 'inode': 18002, 'uid': 101},
+        {'proto': 'udp', 'address': '10.0.2.15', 'port': 71, 'inode': 18006, 'uid': 101},
+        {'proto': 'udp', 'address': '10.0.2.15', 'port': 72, 'inode': 18007, 'uid': 101}]),
     (UDP6_TEXT, 'udp6', [
         {'proto': 'udp', 'address': '::ffff:127.0.0.1', 'port': 514, 'inode': 19001, 'uid': 0}]),
     # the same UDP text read as TCP: no line is in state 0A
@@ -249,7 +260,8 @@ UDP6_TEXT = PROC_NET_HEADER + (
     # the first line is the header, whatever it holds
     (TCP_TEXT.split('\n', 1)[1], 'tcp', [
         {'proto': 'tcp', 'address': '127.0.0.1', 'port': 16465, 'inode': 24567, 'uid': 118},
-        {'proto': 'tcp', 'address': '10.0.2.15', 'port': 80, 'inode': 40001, 'uid': 33}]),
+        {'proto': 'tcp', 'address': '10.0.2.15', 'port': 80, 'inode': 40001, 'uid': 33},
+        {'proto': 'tcp', 'address': '127.0.0.1', 'port': 8080, 'inode': 40007, 'uid': 1000}]),
     ('', 'tcp', []),
     (None, 'udp', []),
 ])
@@ -290,18 +302,21 @@ def test_socket_inode(link, inode):
 def test_attach_owners_dedupes_and_sorts():
     sockets = (netstat.parse_proc_net(TCP_TEXT, 'tcp') + netstat.parse_proc_net(TCP6_TEXT, 'tcp6')
                + netstat.parse_proc_net(UDP_TEXT, 'udp'))
-    # the IPv4 sshd socket twice, as a forked listener shares it
-    sockets.append(dict(sockets[0]))
+    # the IPv4 sshd socket twice, as a forked listener shares it (not last: a duplicate is no end)
+    sockets.insert(1, dict(sockets[0]))
     owners = {23001: (612, 'sshd'), 23002: (612, 'sshd'), 24567: (1024, 'libvirtd'), 18001: (700, 'dhclient'),
-              40001: (2, 'nginx')}
+              40001: (2, 'nginx'), 40007: (1, 'systemd')}
     assert netstat.attach_owners(sockets, owners) == [
         {'proto': 'tcp', 'address': '0.0.0.0', 'port': 22, 'process': 'sshd', 'pid': 612, 'uid': 0},
         {'proto': 'tcp', 'address': '::', 'port': 22, 'process': 'sshd', 'pid': 612, 'uid': 0},
         {'proto': 'tcp', 'address': '10.0.2.15', 'port': 80, 'process': 'nginx', 'pid': 2, 'uid': 33},
+        {'proto': 'tcp', 'address': '127.0.0.1', 'port': 8080, 'process': 'systemd', 'pid': 1, 'uid': 1000},
         {'proto': 'tcp', 'address': '127.0.0.1', 'port': 16465, 'process': 'libvirtd', 'pid': 1024, 'uid': 118},
         {'proto': 'tcp', 'address': '::1', 'port': 16625, 'process': None, 'pid': None, 'uid': 0},
         {'proto': 'udp', 'address': '127.0.0.1', 'port': 53, 'process': None, 'pid': None, 'uid': 101},
         {'proto': 'udp', 'address': '0.0.0.0', 'port': 68, 'process': 'dhclient', 'pid': 700, 'uid': 0},
+        {'proto': 'udp', 'address': '10.0.2.15', 'port': 71, 'process': None, 'pid': None, 'uid': 101},
+        {'proto': 'udp', 'address': '10.0.2.15', 'port': 72, 'process': None, 'pid': None, 'uid': 101},
     ]
 
 
@@ -311,6 +326,10 @@ def test_attach_owners_same_socket_two_owners_sorted_by_pid():
     unowned = dict(sock, inode=3)
     result = netstat.attach_owners([sock, other, unowned], {1: (900, 'sshd'), 2: (15, 'sshd')})
     assert [s['pid'] for s in result] == [None, 15, 900]
+    # systemd (pid 1) holding a socket-activated listener sorts after the unknown owner
+    activated = dict(sock, inode=4)
+    result = netstat.attach_owners([activated, unowned], {4: (1, 'systemd')})
+    assert [s['pid'] for s in result] == [None, 1]
 
 
 @pytest.mark.parametrize('address, wildcard', [
@@ -325,6 +344,7 @@ def test_is_wildcard(address, wildcard):
 CPUINFO = '''processor\t: 0
 vendor_id\t: GenuineIntel
 model name\t: Intel(R) Xeon(R) Gold 6338 CPU @ 2.00GHz
+a line without a colon does not end the block
 physical id\t: 0
 core id\t\t: 0
 flags\t\t: fpu vmx ept vpid
@@ -363,6 +383,8 @@ def test_parse_cpuinfo_two_sockets_with_smt():
     # a block without "processor" (the s390 header) does not count
     ('vendor_id : IBM/S390\n\nprocessor : 0\nvendor_id :\nmodel name :\ncore id : 3\n',
      {'vendor': None, 'model_name': None, 'flags': set(), 'logical_cpus': 1, 'physical_cores': 1}),
+    ('processor : 0\nmodel name : Example: 8 cores: 16 threads\n',
+     {'vendor': None, 'model_name': 'Example: 8 cores: 16 threads', 'flags': set(), 'logical_cpus': 1, 'physical_cores': 1}),
     ('processor : 0\nphysical id : 0\ncore id : 0\n\nprocessor : 1\nphysical id : 0\ncore id : 1\n\n'
      'processor : 2\nphysical id : 0\ncore id : 1\n',
      {'vendor': None, 'model_name': None, 'flags': set(), 'logical_cpus': 3, 'physical_cores': 2}),
@@ -409,6 +431,8 @@ def test_interrupt_remapping_chips(text, chips):
      {'id': 'rocky', 'version_id': '9.4', 'id_like': ['rhel', 'centos', 'fedora']}),
     ('  ID = ubuntu  \nVERSION_ID="\nID_LIKE=debian\n', {'id': 'ubuntu', 'version_id': '"', 'id_like': ['debian']}),
     ('ID=""\nVERSION_ID=\'1"\n', {'id': None, 'version_id': '\'1"', 'id_like': []}),
+    ('ID=x\nVERSION_ID="1=2"\n', {'id': 'x', 'version_id': '1=2', 'id_like': []}),
+    ('ID=XX\nVERSION_ID=1.21\n', {'id': 'XX', 'version_id': '1.21', 'id_like': []}),
     ('#ID=arch\n', {'id': None, 'version_id': None, 'id_like': []}),
     (None, {'id': None, 'version_id': None, 'id_like': []}),
 ])
@@ -425,6 +449,8 @@ def _opt(module, option, value, filename='/etc/modprobe.d/x.conf'):
      [_opt('vfio_pci', 'ids', '8086:10ca,8086:10cb'), _opt('vfio_pci', 'disable_vga', '1')]),
     ('options kvm_intel nested=0 \\\n  enable_apicv=1\n',
      [_opt('kvm_intel', 'nested', '0'), _opt('kvm_intel', 'enable_apicv', '1')]),
+    ('options kvm_amd nested=1\\\nnpt=1\\\n avic=0\n',
+     [_opt('kvm_amd', 'nested', '1'), _opt('kvm_amd', 'npt', '1'), _opt('kvm_amd', 'avic', '0')]),
     ('options vfio_iommu_type1 allow_unsafe_interrupts\n', [_opt('vfio_iommu_type1', 'allow_unsafe_interrupts', None)]),
     ('options kvm ignore_msrs=Y \\', [_opt('kvm', 'ignore_msrs', 'Y')]),
     ('options kvm a="x" b="" c=" d="y\n',
@@ -474,6 +500,7 @@ def test_to_int(value, result):
     ('[Service]\nExecStart=/bin/a\\\nb\n', [('Service', 'ExecStart', '/bin/a b')]),
     # a continuation at the end of the file still counts, one outside a section does not
     ('[Socket]\nListenStream=/run/x \\', [('Socket', 'ListenStream', '/run/x')]),
+    ('[Service]\nEnvironment=A=1 B=2 \\', [('Service', 'Environment', 'A=1 B=2')]),
     ('ListenStream=/run/x \\', []),
     ('[Socket]\nnovalue \\', []),
     ('[Socket]\n\\\nListenStream=/y\n', [('Socket', 'ListenStream', '/y')]),

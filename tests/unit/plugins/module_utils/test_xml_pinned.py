@@ -109,6 +109,8 @@ DOMAIN = '''<domain type='kvm' id='3'>
     <graphics type='spice' port='x' listen='192.0.2.5'><listen type='network' network='mgmt'/></graphics>
     <graphics type='vnc' port='5902' autoport='no'><listen type='network' address='192.0.2.6' network='m'/></graphics>
     <graphics type='vnc'><listen type='weird' address='1.2.3.4'/></graphics>
+    <graphics type='vnc' port='5903'><listen type='address' address='192.0.2.7'/></graphics>
+    <graphics type='vnc' listen='127.0.0.1' autoport='no' port='-1'><listen type='address'/></graphics>
   </devices>
   <seclabel type='dynamic' model='apparmor' relabel='yes'/>
   <seclabel type='dynamic' model='dac' relabel='yes'/>
@@ -145,6 +147,8 @@ DOMAIN_PARSED = {
         {'type': 'spice', 'listen': '192.0.2.5', 'autoport': True, 'port': None, 'passwd': False},
         {'type': 'vnc', 'listen': '192.0.2.6', 'autoport': False, 'port': 5902, 'passwd': False},
         {'type': 'vnc', 'listen': None, 'autoport': True, 'port': None, 'passwd': False},
+        {'type': 'vnc', 'listen': '192.0.2.7', 'autoport': False, 'port': 5903, 'passwd': False},
+        {'type': 'vnc', 'listen': '127.0.0.1', 'autoport': False, 'port': -1, 'passwd': False},
     ],
     'seclabels': [{'type': 'dynamic', 'model': 'apparmor'}, {'type': 'dynamic', 'model': 'dac'}],
 }
@@ -160,6 +164,9 @@ def test_parse_domstatus_wrapping_a_domain():
 
 
 @pytest.mark.parametrize('text, parsed', [
+    ("<domain type='qemu'><name/></domain>",
+     {'name': None, 'uuid': None, 'type': 'qemu', 'vcpus': None, 'memory_kib': None, 'hostdevs': [], 'interfaces': [],
+      'graphics': [], 'seclabels': []}),
     ("<domain type='qemu'><name>  </name></domain>",
      {'name': None, 'uuid': None, 'type': 'qemu', 'vcpus': None, 'memory_kib': None, 'hostdevs': [], 'interfaces': [],
       'graphics': [], 'seclabels': []}),
@@ -178,6 +185,10 @@ def test_parse_domain_xml_sparse(text, parsed):
     (b'<domain/>', 'empty document'),
     ('<!DOCTYPE domain [<!ENTITY x "y">]><domain/>', 'DTD/entity declarations are not allowed'),
     ('<!ENTITY x "y"><domain/>', 'DTD/entity declarations are not allowed'),
+    ('<!DOCTYPE domain SYSTEM "domain.dtd"><domain/>', 'DTD/entity declarations are not allowed'),
+    # invalid UTF-8 read with surrogateescape: a lone surrogate cannot be encoded for the parser
+    ('<domain><name>\udcff</name></domain>',
+     "XML parse error: 'utf-8' codec can't encode character '\\udcff' in position 14: surrogates not allowed"),
     ('<domstatus state="running"/>', 'domstatus without domain element'),
     ('<domstatus><network/></domstatus>', 'domstatus without domain element'),
     ('<network/>', 'root element is <network>, not <domain>'),
