@@ -10,6 +10,11 @@ an existing file's mode, owner and SELinux context; a new file gets the caller's
 the umask (atomic_move alone would apply the umask). The temporary file is removed on every path
 out, a failure included (``fail_json`` exits through ``finally``), and its name (``.hvsec-*``)
 matches no ``*.conf``/``*.cfg``/unit glob, so even a killed process leaves nothing a daemon reads.
+
+A path that is a symbolic link (``/etc/default/grub`` pointing into a configuration repository,
+a drop-in linked from a shared directory) is written through: the link's final target gets the
+new content, atomically, in its own directory, and the link stays as it was. Replacing the link
+with a regular file would leave its target, the file the administrator maintains, stale.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -43,7 +48,10 @@ def write_atomic(module, path, content, mode=0o644, enforce_mode=False, validate
     (files the collection owns completely, such as its own units and nftables tables).
     ``validate(tmp)`` may check the new content in place before the move (and fail the module);
     ``move(src, dest)`` replaces ``module.atomic_move`` (see ``replace_keeping_attrs``).
+    A symbolic link is followed to its final target, which is the file replaced (see above).
     """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     directory = os.path.dirname(path) or '.'
     fd, tmp = tempfile.mkstemp(prefix='.hvsec-', dir=directory)
     try:

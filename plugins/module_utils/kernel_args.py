@@ -16,6 +16,11 @@ Semantics:
 - absent ``key``: every word with that key is removed, with or without a value.
 - absent ``key=value``: only words equal to ``key=value`` are removed.
 Keys compare the way the kernel compares parameter names (``-`` equals ``_``).
+
+A lone ``--`` ends the kernel's arguments (lib/cmdline.c parse_args): the words after it go
+to init. Every function here judges and edits only the words before the first ``--``; wanted
+arguments are inserted before it and the words from it on are kept as they are. ``--`` itself
+can be neither wanted nor forbidden.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -51,6 +56,9 @@ def parse_spec(item, option):
         if ord(ch) < 32 or ord(ch) == 127:
             raise RequestError('%s: %r contains a control character' % (option, item))
     key, value = parse_word(item)
+    if key == '--':
+        raise RequestError("%s: %r: '--' is not a kernel argument, it ends them: the kernel hands every word "
+                           "after it to init" % (option, item))
     if key == '':
         raise RequestError('%s: %r has an empty key' % (option, item))
     if value == '':
@@ -113,27 +121,35 @@ def validate_request(present, absent):
     return uniq, absent_specs
 
 
+def split_init(words):
+    """(kernel words, init part): the init part starts at the first lone ``--`` (kept in it)."""
+    words = list(words)
+    cut = words.index('--') if '--' in words else len(words)
+    return words[:cut], words[cut:]
+
+
+def must_go(word, present_specs, absent_specs):
+    """A kernel word that is forbidden, or gives a wanted key another value."""
+    return (any(matches_absent(word, spec) for spec in absent_specs)
+            or any(conflicts_present(word, spec) for spec in present_specs))
+
+
 def remove_words(words, present_specs, absent_specs):
-    """Drop forbidden words and words conflicting with a wanted value; keep order."""
-    kept = []
-    for word in words:
-        if any(matches_absent(word, spec) for spec in absent_specs):
-            continue
-        if any(conflicts_present(word, spec) for spec in present_specs):
-            continue
-        kept.append(word)
-    return kept
+    """Drop forbidden words and words conflicting with a wanted value; keep order and init words."""
+    kernel, init = split_init(words)
+    return [w for w in kernel if not must_go(w, present_specs, absent_specs)] + init
 
 
 def missing_specs(words, present_specs):
-    """Present specs that no word in ``words`` satisfies."""
-    return [spec for spec in present_specs if not any(same_word(w, spec) for w in words if not is_opaque(w))]
+    """Present specs that no kernel word (before ``--``) of ``words`` satisfies."""
+    kernel = split_init(words)[0]
+    return [spec for spec in present_specs if not any(same_word(w, spec) for w in kernel if not is_opaque(w))]
 
 
 def edit_words(words, present_specs, absent_specs):
-    """Apply the request to one list of words; other words keep their order."""
-    kept = remove_words(words, present_specs, absent_specs)
-    return kept + [spec_word(spec) for spec in missing_specs(kept, present_specs)]
+    """Apply the request to one list of words; other words keep their order, init words stay last."""
+    kernel, init = split_init(remove_words(words, present_specs, absent_specs))
+    return kernel + [spec_word(spec) for spec in missing_specs(kernel, present_specs)] + init
 
 
 def satisfied(words, present_specs, absent_specs):
@@ -144,14 +160,14 @@ def pending(words, present_specs, absent_specs):
     """What differs between ``words`` (e.g. /proc/cmdline) and the request.
 
     Returns a list of strings: ``+key=value`` for a wanted argument that is missing (or has
-    another value), ``-word`` for a word that is present but forbidden or conflicting.
+    another value), ``-word`` for a word that is present but forbidden or conflicting. Words
+    after ``--`` are init's: a wanted argument there is missing, a forbidden one is harmless.
     """
     out = []
-    for word in words:
-        if is_opaque(word):
-            continue
-        if any(matches_absent(word, s) for s in absent_specs) or any(conflicts_present(word, s) for s in present_specs):
+    kernel = split_init(words)[0]
+    for word in kernel:
+        if not is_opaque(word) and must_go(word, present_specs, absent_specs):
             out.append('-' + word)
-    for spec in missing_specs(words, present_specs):
+    for spec in missing_specs(kernel, present_specs):
         out.append('+' + spec_word(spec))
     return out

@@ -19,13 +19,31 @@ description:
     in every file. Missing wanted arguments are appended to the last assignment of
     C(GRUB_CMDLINE_LINUX), the one that decides its value. Only the edited values change; other
     lines, comments and variables are kept byte for byte. Then C(update-grub) (or C(grub-mkconfig))."
+  - "The GRUB files are shell: the module edits only assignments that run unconditionally at the top
+    level (at the start of a line or after C(;), optionally with C(export)) whose values are words and
+    references to the variable's own earlier value. An assignment inside if/case/a loop/a function/C({ })/C(( )),
+    after C(&&)/C(||)/C(|), a reference to another variable, a command substitution, C(unset), C(read),
+    C(eval) of the two variables and the like are refused, naming the file and line, before anything
+    changes. The files are also sourced with C(sh) the way grub-mkconfig does (C(set -e)), in check
+    mode too; the module refuses when the shell's values differ from its own reading."
+  - "After C(update-grub) the module reads the generated grub.cfg back: every menu entry of the
+    C(10_linux) script (default, advanced and recovery, every kernel) must have the wanted arguments
+    and none of the forbidden ones, otherwise the files are restored, the update runs again and the
+    module fails."
   - "grubby (RHEL family, BLS entries in /boot/loader/entries): C(grubby --update-kernel=ALL) with
     the exact words to remove and add, then re-reads every entry to verify; the GRUB default file
     and C(cmdline_file) are kept in step when they exist, so future kernels get the same arguments."
   - "systemd-boot: edits C(cmdline_file) (/etc/kernel/cmdline), then C(proxmox-boot-tool refresh) on
-    Proxmox VE or C(kernel-install add) for every installed kernel."
-  - Every edited file is checked before it replaces the original (GRUB files with C(sh -n)), backed up
-    when O(backup=true), and restored when the update command fails.
+    Proxmox VE or C(kernel-install add) for every installed kernel, then reads back the loader entries
+    they wrote (C(loader/entries/*.conf) under /efi, /boot/efi or /boot) and verifies their C(options).
+    The file is always written as one line of arguments without comment lines: kernel-install before
+    systemd 257 passes comment lines to the kernel, proxmox-boot-tool uses only the first line."
+  - A lone C(--) ends the kernel's arguments (the words after it go to init) wherever it appears
+    (GRUB variables, the cmdline file, BLS entries, the running command line); wanted arguments are
+    inserted before it and words after it are neither counted nor removed.
+  - "Every edited file is checked before it replaces the original (GRUB files with C(sh -n)), backed up
+    when O(backup=true), and restored when the update command or the verification fails. A symbolic
+    link is written through: its target gets the new content and the link stays."
   - C(reboot_required) compares the request with the running kernel's command line, so it stays true
     until the host boots with the wanted arguments.
 version_added: 1.0.0
@@ -38,6 +56,7 @@ options:
       - For C(key=value), every other value of the same key is removed (the kernel uses one value per
         parameter). Do not use this for keys that are meant to repeat, such as C(console).
       - Keys compare as the kernel compares them (C(-) equals C(_)).
+      - "C(--) is refused here and in O(absent): it is not an argument, it ends the kernel's arguments."
     type: list
     elements: str
     default: []
@@ -88,9 +107,12 @@ options:
 notes:
   - A changed command line takes effect at the next boot. This module never reboots.
   - Arguments must not contain whitespace, quotes, shell metacharacters or globs.
+  - Boot entries an update writes where they cannot be read afterwards (an ESP that proxmox-boot-tool
+    mounts only while it runs, a UKI) are not verified; the module warns.
 attributes:
   check_mode:
-    description: Predicts the change and the boot loader update without touching anything.
+    description: Predicts the change and the boot loader update without writing anything or running the
+      update; the GRUB default files are still sourced with C(sh), as grub-mkconfig would, to read them.
     support: full
   diff_mode:
     description: Shows every edited file before and after (for grubby, the arguments of every entry).
@@ -189,6 +211,15 @@ update_command:
   returned: when one ran
   type: list
   elements: str
+verified:
+  description:
+    - What was read back after the update and found to carry the request, the generated grub.cfg
+      (with the number of Linux entries) or the loader entry files. Empty when nothing was updated
+      or nothing could be read.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/boot/grub/grub.cfg: 5 Linux entries"]
 '''
 
 import os
@@ -200,6 +231,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import bootloader as bl
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import replace_keeping_attrs, write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import grub_default
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import split_words
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.kernel_args import (
     RequestError, edit_words, pending, satisfied, validate_request)
 
@@ -220,6 +252,10 @@ class Runner(object):
     BOOT_DIR = '/boot'
     BLS_DIR = '/boot/loader/entries'
     GRUBENV = '/boot/grub2/grubenv'
+    GRUB_CFG = '/boot/grub/grub.cfg'         # update-grub, grub-mkconfig
+    GRUB2_CFG = '/boot/grub2/grub.cfg'       # grub2-mkconfig
+    # where kernel-install's BOOT_ROOT (and a mounted ESP) can be: <root>/loader/entries/*.conf
+    ESP_ROOTS = ('/efi', '/boot/efi', '/boot')
 
     def __init__(self, module):
         self.module = module
@@ -229,6 +265,7 @@ class Runner(object):
         self.backups = {}
         self.diffs = []
         self.commands = []
+        self.verified = []
 
     # ---------------------------------------------------------------- files
     def write(self, path, text, validate_sh=False):
@@ -268,6 +305,16 @@ class Runner(object):
             msg += '; restored the original of: %s' % ', '.join(restored)
         self.module.fail_json(msg=msg, backups=self.backups, **kw)
 
+    def fail_resync(self, msg, cmds, **kw):
+        """Restore the edited files, re-run the update commands so the boot entries follow the
+        restored files again (best effort), then fail."""
+        restored = self.restore()
+        for cmd in cmds:
+            self.module.run_command(cmd)
+        if restored:
+            msg += '; restored the original of: %s and re-ran the update' % ', '.join(restored)
+        self.module.fail_json(msg=msg, backups=self.backups, **kw)
+
     def run(self, cmd, restore=True):
         self.commands.append(' '.join(shlex.quote(c) for c in cmd))
         rc, out, err = self.module.run_command(cmd)
@@ -280,17 +327,43 @@ class Runner(object):
         self.diffs.append({'before_header': path, 'after_header': path, 'before': before or '', 'after': after})
 
     # ---------------------------------------------------------------- GRUB default files
+    def grub_shell_env(self, paths, after_edit=False):
+        """The two values as the shell reads the files, sourcing them like grub-mkconfig (set -e).
+
+        None when there is no sh to ask. A failure fails the module (restoring after an edit):
+        grub-mkconfig, hence update-grub, would fail on the same files.
+        """
+        sh = self.module.get_bin_path('sh')
+        if not sh:
+            return None
+        rc, out, err = self.module.run_command(grub_default.shell_argv(sh, paths))
+        env = grub_default.parse_shell_output(out) if rc == 0 else None
+        if env is None:
+            detail = (': ' + err.strip()) if err.strip() else ''
+            self.fail('sourcing %s with sh the way grub-mkconfig does (set -e) failed (rc=%d)%s: update-grub would '
+                      'fail the same way%s' % (', '.join(paths), rc, detail, ' with the edited files' if after_edit else ''),
+                      restore=after_edit)
+        return env
+
     def grub_edit(self, present, absent, required=True):
         cfg = self.p['grub_config']
         if not os.path.isfile(cfg):
             if required:
                 self.fail('grub_config %s does not exist' % cfg)
             return None
-        files = [(path, read_text(path)) for path in bl.grub_files(cfg)]
+        paths = bl.grub_files(cfg)
+        files = [(path, read_text(path)) for path in paths]
         try:
             plan = grub_default.plan(files, present, absent)
         except grub_default.GrubParseError as exc:
             self.fail('cannot edit the GRUB configuration: %s' % exc)
+        # a second reader: the shell, as grub-mkconfig reads the files (catches what the module
+        # does not follow: a file sourced from a drop-in, eval, the environment)
+        shell = self.grub_shell_env(paths)
+        if shell is not None and shell != plan['before_env']:
+            self.fail('sourcing %s with sh as grub-mkconfig does gives %s, but the module reads %s: something it '
+                      'does not follow (a sourced file, eval, the environment) sets them; refusing to edit or judge '
+                      'them' % (', '.join(paths), _env_text(shell), _env_text(plan['before_env'])))
         old = dict(files)
         for path, text in plan['texts']:
             if path in plan['changed_paths']:
@@ -302,24 +375,58 @@ class Runner(object):
             written = [(path, read_text(path)) for path, dummy in plan['texts']]
             if not grub_default.verify(written, present, absent):
                 self.fail('the GRUB configuration does not satisfy the request after editing', restore=True)
+            shell = self.grub_shell_env(paths, after_edit=True)
+            if shell is not None and (shell != plan['after_env']
+                                      or not grub_default.env_satisfies(shell, present, absent)):
+                self.fail('after editing, sourcing %s with sh gives %s, not what the request needs (%s)'
+                          % (', '.join(paths), _env_text(shell), _env_text(plan['after_env'])), restore=True)
         return plan
+
+    def grub_update_command(self):
+        """(argv, the grub.cfg it writes)."""
+        update = self.module.get_bin_path('update-grub')
+        if update:
+            return [update], self.GRUB_CFG          # Debian's update-grub: grub-mkconfig -o /boot/grub/grub.cfg
+        mk = self.module.get_bin_path('grub-mkconfig') or self.module.get_bin_path('grub2-mkconfig')
+        if not mk:
+            self.fail('neither update-grub nor grub-mkconfig/grub2-mkconfig found', restore=True)
+        out_cfg = self.GRUB2_CFG if mk.endswith('grub2-mkconfig') else self.GRUB_CFG
+        return [mk, '-o', out_cfg], out_cfg
+
+    def verify_grub_cfg(self, cfg, present, absent, cmd):
+        """Every Linux entry grub-mkconfig wrote must carry the request (what GRUB will boot)."""
+        try:
+            text = read_text(cfg)
+        except (IOError, OSError) as exc:
+            self.fail_resync('"%s" succeeded but %s cannot be read to verify it: %s' % (' '.join(cmd), cfg,
+                                                                                        to_native(exc)), [cmd])
+        entries = bl.grub_cfg_kernel_entries(bl.parse_grub_cfg(text))
+        if not entries:
+            hint = (' (it loads BLS entries with blscfg: use bootloader=grubby)' if bl.grub_cfg_uses_blscfg(text)
+                    else '')
+            self.fail_resync('after "%s", %s has no Linux menu entry to verify%s' % (' '.join(cmd), cfg, hint), [cmd])
+        bad = []
+        for entry in entries:
+            diff = pending(entry['args'], present, absent)
+            if diff:
+                bad.append("'%s' (line %d: %s)" % (entry['title'], entry['line'], ' '.join(diff)))
+        if bad:
+            self.fail_resync('after "%s", %s does not boot with the requested arguments: %s'
+                             % (' '.join(cmd), cfg, '; '.join(bad)), [cmd])
+        self.verified.append('%s: %d Linux entries' % (cfg, len(entries)))
 
     def grub(self, present, absent):
         plan = self.grub_edit(present, absent)
         if plan['changed_paths'] and not self.check and self.p['update']:
-            update = self.module.get_bin_path('update-grub')
-            if update:
-                self.run([update])
-            else:
-                mk = self.module.get_bin_path('grub-mkconfig') or self.module.get_bin_path('grub2-mkconfig')
-                if not mk:
-                    self.fail('neither update-grub nor grub-mkconfig/grub2-mkconfig found', restore=True)
-                out_cfg = '/boot/grub2/grub.cfg' if mk.endswith('grub2-mkconfig') else '/boot/grub/grub.cfg'
-                self.run([mk, '-o', out_cfg])
+            cmd, cfg = self.grub_update_command()
+            self.run(cmd)
+            self.verify_grub_cfg(cfg, present, absent, cmd)
         return plan['before'], plan['after'], plan['changed_paths']
 
     # ---------------------------------------------------------------- /etc/kernel/cmdline
     def cmdline_file_edit(self, present, absent, required=True):
+        """Edit the kernel-install / proxmox-boot-tool command-line file (see bootloader.py for how
+        each tool reads it): the result is always one line of arguments without comments."""
         path = self.p['cmdline_file']
         if not os.path.isfile(path):
             if required:
@@ -328,13 +435,35 @@ class Runner(object):
         text = read_text(path)
         words = bl.parse_kernel_cmdline_file(text)
         new_words = edit_words(words, present, absent)
-        changed = new_words != words
+        changed = new_words != words or not bl.kernel_cmdline_file_is_canonical(text)
         if changed:
             new_text = bl.render_kernel_cmdline_file(text, new_words)
+            comments = bl.kernel_cmdline_file_comments(text)
+            if comments:
+                self.module.warn('%s: removed comment lines %s: systemd before 257 (kernel-install) passes them to '
+                                 'the kernel as arguments and proxmox-boot-tool keeps only the first line (the old '
+                                 'file is in the backup when backup=true)' % (path, ', '.join(repr(c) for c in comments)))
+            elif len([line for line in text.splitlines() if line.strip()]) > 1:
+                self.module.warn('%s: joined its lines into one: proxmox-boot-tool would use only the first' % path)
             self.add_diff(path, text, new_text)
             if not self.check:
                 self.write(path, new_text)
         return words, new_words, changed
+
+    def installed_kernels(self):
+        """(version, image) of every installed kernel with an image, newest name last."""
+        found = []
+        for moddir in self.MODULE_DIRS:
+            if not os.path.isdir(moddir):
+                continue
+            for version in sorted(os.listdir(moddir)):
+                if any(v == version for v, dummy in found):
+                    continue
+                for image in (os.path.join(moddir, version, 'vmlinuz'), os.path.join(self.BOOT_DIR, 'vmlinuz-%s' % version)):
+                    if os.path.isfile(image):
+                        found.append((version, image))
+                        break
+        return found
 
     def kernel_install_commands(self):
         proxmox = self.module.get_bin_path('proxmox-boot-tool')
@@ -344,20 +473,34 @@ class Runner(object):
         if not kinstall:
             self.fail('neither proxmox-boot-tool nor kernel-install found to apply %s' % self.p['cmdline_file'],
                       restore=True)
-        cmds = []
-        for moddir in self.MODULE_DIRS:
-            if not os.path.isdir(moddir):
-                continue
-            for version in sorted(os.listdir(moddir)):
-                for image in (os.path.join(moddir, version, 'vmlinuz'), os.path.join(self.BOOT_DIR, 'vmlinuz-%s' % version)):
-                    if os.path.isfile(image):
-                        cmd = [kinstall, 'add', version, image]
-                        if cmd not in cmds and not any(c[2] == version for c in cmds):
-                            cmds.append(cmd)
-                        break
+        cmds = [[kinstall, 'add', version, image] for version, image in self.installed_kernels()]
         if not cmds:
             self.fail('kernel-install: no installed kernel image found under /usr/lib/modules or /boot', restore=True)
         return cmds
+
+    def verify_loader_entries(self, cmds, present, absent):
+        """Read back the boot entries the update wrote: their options are what the kernel gets."""
+        if os.path.basename(cmds[0][0]) == 'proxmox-boot-tool':
+            # it rewrites all its entries (and removes stale ones) on every refresh
+            entries = [(path, e) for path, e in bl.loader_entries(self.ESP_ROOTS)
+                       if os.path.basename(path).startswith('proxmox-')]
+        else:
+            versions = set(cmd[2] for cmd in cmds)
+            entries = [(path, e) for path, e in bl.loader_entries(self.ESP_ROOTS) if e.get('version') in versions]
+        if not entries:
+            self.module.warn('no boot loader entry written by "%s" is visible under %s (an ESP mounted only while '
+                             'the tool runs, as proxmox-boot-tool does, or a UKI layout): the options could not be '
+                             'verified; check them after the reboot' % (' '.join(cmds[0][:2]), ', '.join(self.ESP_ROOTS)))
+            return
+        bad = []
+        for path, entry in entries:
+            diff = pending(split_words(entry.get('options', '')), present, absent)
+            if diff:
+                bad.append('%s (%s)' % (path, ' '.join(diff)))
+        if bad:
+            self.fail_resync('after "%s", boot entries do not have the requested arguments: %s'
+                             % (' '.join(cmds[0][:2]), '; '.join(bad)), cmds)
+        self.verified.extend(path for path, dummy in entries)
 
     def systemd_boot(self, present, absent):
         before, after, changed = self.cmdline_file_edit(present, absent)
@@ -367,13 +510,9 @@ class Runner(object):
                 self.commands.append(' '.join(shlex.quote(c) for c in cmd))
                 rc, out, err = self.module.run_command(cmd)
                 if rc != 0:
-                    restored = self.restore()
-                    # re-sync the boot entries with the restored file (best effort)
-                    for again in cmds:
-                        self.module.run_command(again)
-                    self.module.fail_json(msg='"%s" failed (rc=%d): %s; restored the original of: %s and re-ran the '
-                                              'update' % (' '.join(cmd), rc, (err or out).strip(), ', '.join(restored)),
-                                          rc=rc, stdout=out, stderr=err, backups=self.backups)
+                    self.fail_resync('"%s" failed (rc=%d): %s' % (' '.join(cmd), rc, (err or out).strip()), cmds,
+                                     rc=rc, stdout=out, stderr=err)
+            self.verify_loader_entries(cmds, present, absent)
         return before, after, [self.p['cmdline_file']] if changed else []
 
     # ---------------------------------------------------------------- grubby / BLS
@@ -389,11 +528,11 @@ class Runner(object):
         if not entries:
             self.fail('grubby --info=ALL listed no boot entries')
         default = self.grubby_info(grubby, 'DEFAULT')
-        before = (default[0] if default else entries[0])['args'].split()
+        before = split_words((default[0] if default else entries[0])['args'])
         after = edit_words(before, present, absent)
         to_remove, to_add = [], []
         for entry in entries:
-            words = entry['args'].split()
+            words = split_words(entry['args'])
             new = edit_words(words, present, absent)
             add, rem = ordered_diff(words, new)
             to_add.extend(w for w in add if w not in to_add)
@@ -408,7 +547,8 @@ class Runner(object):
             self.diffs.append({'before_header': 'grubby --info=ALL (args)', 'after_header': 'grubby --info=ALL (args)',
                                'before': ''.join('%s: %s\n' % (e.get('kernel', e['index']), e['args']) for e in entries),
                                'after': ''.join('%s: %s\n' % (e.get('kernel', e['index']),
-                                                              ' '.join(edit_words(e['args'].split(), present, absent)))
+                                                              ' '.join(edit_words(split_words(e['args']), present,
+                                                                                  absent)))
                                                 for e in entries)})
             if not self.check:
                 for path in bls_files + [self.GRUBENV]:
@@ -423,9 +563,12 @@ class Runner(object):
                     cmd.append('--args=%s' % ' '.join(to_add))
                 self.run(cmd)
                 for entry in self.grubby_info(grubby, 'ALL'):
-                    if not satisfied(entry['args'].split(), present, absent):
+                    words = split_words(entry['args'])
+                    if not satisfied(words, present, absent):
                         name = entry.get('kernel', entry['index'])
-                        self.fail('after grubby, entry %s still has "%s"' % (name, entry['args']), restore=True)
+                        hint = ('; the entry has "--" and grubby appends after it, where arguments go to init: move '
+                                'the "--" part by hand' if '--' in words else '')
+                        self.fail('after grubby, entry %s still has "%s"%s' % (name, entry['args'], hint), restore=True)
         # keep the sources of future entries in step
         plan = self.grub_edit(present, absent, required=False)
         if plan:
@@ -434,6 +577,10 @@ class Runner(object):
         if res and res[2]:
             changed_files.append(self.p['cmdline_file'])
         return before, after, changed_files
+
+
+def _env_text(env):
+    return ', '.join('%s="%s"' % (var, ' '.join(env[var])) for var in grub_default.VARIABLES)
 
 
 def main():
@@ -461,7 +608,8 @@ def main():
             running_text = read_text('/proc/cmdline')
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read /proc/cmdline: %s' % to_native(exc))
-    running = running_text.split()
+    # the kernel's own tokenizer: quotes as the kernel handles them, '--' ends its arguments
+    running = split_words(running_text)
 
     loader = module.params['bootloader']
     if loader == 'auto':
@@ -492,6 +640,7 @@ def main():
         reboot_required=bool(diff_pending),
         pending=diff_pending,
         running=running,
+        verified=runner.verified,
     )
     if runner.backups:
         result['backups'] = runner.backups

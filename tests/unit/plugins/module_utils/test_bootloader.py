@@ -7,6 +7,7 @@ __metaclass__ = type
 
 import os
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import bootloader as bl
@@ -43,7 +44,7 @@ def test_proxmox_kernel_cmdline():
     words = bl.parse_kernel_cmdline_file(text)
     assert words == ['root=ZFS=rpool/ROOT/pve-1', 'boot=zfs']
     assert bl.render_kernel_cmdline_file(text, words) == text
-    assert bl.render_kernel_cmdline_file('# hi\nroot=x\n', ['root=x', 'quiet']) == '# hi\nroot=x quiet\n'
+    assert bl.kernel_cmdline_file_is_canonical(text)
 
 
 @settings(max_examples=100, deadline=None)
@@ -81,3 +82,79 @@ def test_grub_files_order(tmp_path):
     _touch(str(tmp_path), 'grub.d/40-force-partuuid.cfg')
     _touch(str(tmp_path), 'grub.d/99-x.cfg.1234.2026-01-01@00:00:00~')
     assert bl.grub_files(cfg) == [cfg, cfg + '.d/40-force-partuuid.cfg', cfg + '.d/50-cloudimg-settings.cfg']
+
+
+# ------------------------------------------------------------------ /etc/kernel/cmdline
+# How the file is read (see docs/iommu.md): kernel-install's 90-loaderentry before systemd 257
+# (Debian 12 has 252) joins every line, comment lines included (tr -s "$IFS" ' '); from 257 on
+# it drops lines starting with '#' (grep -v '^\s*#'); proxmox-boot-tool puts the whole file, as
+# it is, after "options" in its loader entry, so only the first line reaches the kernel. The one
+# form every reader takes the same way is a single line of arguments without comments.
+def test_comment_lines_never_stay_in_the_file():
+    text = '# iommu=pt (was needed for the GPU)\nroot=ZFS=rpool/ROOT/pve-1 boot=zfs\n'
+    assert bl.parse_kernel_cmdline_file(text) == ['root=ZFS=rpool/ROOT/pve-1', 'boot=zfs']
+    assert not bl.kernel_cmdline_file_is_canonical(text)
+    new = bl.render_kernel_cmdline_file(text, ['root=ZFS=rpool/ROOT/pve-1', 'boot=zfs', 'intel_iommu=on'])
+    assert new == 'root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on\n'
+    assert bl.kernel_cmdline_file_is_canonical(new)
+    assert bl.kernel_cmdline_file_comments(text) == ['# iommu=pt (was needed for the GPU)']
+
+
+@pytest.mark.parametrize('text,canonical', [
+    ('root=x quiet\n', True), ('root=x quiet', True), ('', True), ('root=x\n\n', True),
+    ('root=x\nquiet\n', False), ('\nroot=x\n', False), ('  # c\nroot=x\n', False), ('root=x\n# c\n', False),
+])
+def test_canonical_kernel_cmdline_file(text, canonical):
+    assert bl.kernel_cmdline_file_is_canonical(text) is canonical
+
+
+def test_bls_entry_options_lines_are_joined():
+    # BLS: "options" may appear more than once; systemd-boot joins them in order
+    entry = bl.parse_bls_entry('title x\nversion 6.1\noptions root=x ro\noptions quiet -- single\nlinux /l\n')
+    assert entry['options'] == 'root=x ro quiet -- single'
+
+
+def test_loader_entries_under_the_esp(tmp_path):
+    esp = tmp_path / 'efi'
+    _touch(str(esp), 'loader/entries/abc-6.1.0-28-amd64.conf',
+           'title Debian\nversion 6.1.0-28-amd64\noptions root=x ro\nlinux /abc/6.1.0-28-amd64/linux\n')
+    _touch(str(esp), 'loader/entries/abc-6.1.0-27-amd64+3-0.conf', 'version 6.1.0-27-amd64\noptions root=x\n')
+    _touch(str(esp), 'loader/entries/not-an-entry.txt', 'version 6.1.0-28-amd64\n')
+    found = bl.loader_entries([str(tmp_path / 'boot'), str(esp)])
+    assert [(os.path.basename(path), entry['version']) for path, entry in found] == [
+        ('abc-6.1.0-27-amd64+3-0.conf', '6.1.0-27-amd64'), ('abc-6.1.0-28-amd64.conf', '6.1.0-28-amd64')]
+
+
+# ------------------------------------------------------------------ grub.cfg (what update-grub wrote)
+def test_debian12_grub_cfg_linux_lines():
+    entries = bl.parse_grub_cfg(fixture('debian12_grub.cfg'))
+    linux = [e for e in entries if e['section'] == '10_linux']
+    assert [e['title'] for e in linux] == [
+        'Debian GNU/Linux',
+        'Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-28-amd64',
+        'Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-28-amd64 (recovery mode)',
+        'Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-27-amd64',
+        'Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-27-amd64 (recovery mode)']
+    first = linux[0]
+    assert first['kernel'] == '/boot/vmlinuz-6.1.0-28-amd64' and first['line'] == 99
+    assert first['args'] == ['root=UUID=6f1c2f2e-7f55-4c1e-9d0e-3b7d2a8c9e11', 'ro', 'console=ttyS0,115200',
+                             'no_timer_check', 'quiet']
+    assert linux[2]['args'][2] == 'single'
+    custom = [e for e in entries if e['section'] == '40_custom']
+    assert [(e['title'], e['args'][-1]) for e in custom] == [('Debian (rescue, no IOMMU)', 'intel_iommu=off')]
+    assert bl.grub_cfg_kernel_entries(entries) == linux
+
+
+def test_grub_cfg_quoting_and_variables():
+    text = ("menuentry 'Ubuntu' {\n  linux /boot/vmlinuz-6.8.0-45-generic root=UUID=1 ro quiet splash "
+            "$vt_handoff 'a b' \"c=\\\"d\\\"\" -- single\n}\n")
+    entry, = bl.parse_grub_cfg(text)
+    assert entry['section'] is None and entry['title'] == 'Ubuntu'
+    assert entry['args'] == ['root=UUID=1', 'ro', 'quiet', 'splash', '$vt_handoff', 'a b', 'c="d"', '--', 'single']
+    # no section markers (a hand-made grub.cfg): every Linux entry counts
+    assert bl.grub_cfg_kernel_entries([entry]) == [entry]
+
+
+def test_grub_cfg_with_bls_has_no_linux_lines():
+    text = '### BEGIN /etc/grub.d/10_linux ###\ninsmod blscfg\nblscfg\n### END /etc/grub.d/10_linux ###\n'
+    assert bl.parse_grub_cfg(text) == [] and bl.grub_cfg_uses_blscfg(text)

@@ -91,3 +91,61 @@ def test_edit_properties(words, present, absent):
     keys = set(normalize_key(k) for k, dummy in p + a)
     untouched = [w for w in words if normalize_key(parse_word(w)[0]) not in keys]
     assert [w for w in out if normalize_key(parse_word(w)[0]) not in keys] == untouched
+
+
+# ------------------------------------------------------------------ '--': the rest goes to init
+# The kernel stops reading its own parameters at a lone '--' (lib/cmdline.c parse_args); every
+# word after it is an argument of init. A kernel argument written after '--' never reaches the
+# kernel, and a forbidden word after it is not a kernel argument.
+@pytest.mark.parametrize('present,absent,option', [
+    (['--'], [], 'present'),
+    ([], ['--'], 'absent'),
+    (['--=1'], [], 'present'),
+])
+def test_double_dash_is_refused_naming_the_option(present, absent, option):
+    with pytest.raises(RequestError) as exc:
+        validate_request(present, absent)
+    assert str(exc.value).startswith(option + ':') and "'--'" in str(exc.value)
+    assert 'init' in str(exc.value)
+
+
+def test_wanted_arguments_go_before_the_double_dash():
+    p, a = validate_request(['intel_iommu=on', 'iommu.strict=1'], ['iommu'])
+    words = ['quiet', 'iommu=pt', '--', 'single', 'iommu=pt']
+    out = edit_words(words, p, a)
+    assert out == ['quiet', 'intel_iommu=on', 'iommu.strict=1', '--', 'single', 'iommu=pt']
+    assert satisfied(out, p, a) and edit_words(out, p, a) == out
+
+
+def test_arguments_after_the_double_dash_do_not_count():
+    p, a = validate_request(['intel_iommu=on'], ['iommu'])
+    assert not satisfied(['quiet', '--', 'intel_iommu=on'], p, a)
+    assert pending(['quiet', '--', 'intel_iommu=on', 'iommu=pt'], p, a) == ['+intel_iommu=on']
+    assert pending(['intel_iommu=on', '--', 'iommu=pt'], p, a) == []
+
+
+def test_kernel_words_follow_the_kernel_tokenizer():
+    from ansible_collections.hvsec.hypervisor.plugins.module_utils import cmdline
+    # lib/cmdline.c next_arg: a leading quote and quotes around a value are dropped
+    assert cmdline.split_words('a "b c" d="e f" "g=h i" -- x "--"') == ['a', 'b c', 'd=e f', 'g=h i', '--', 'x', '--']
+    assert cmdline.kernel_and_init_words('ro quiet -- single iommu=pt\n') == (['ro', 'quiet'], ['single', 'iommu=pt'])
+    # '"--"' is the terminator too (the kernel strips the quotes first); '--=x' is not
+    assert cmdline.kernel_and_init_words('a "--" b') == (['a'], ['b'])
+    assert cmdline.kernel_and_init_words('a --=x b') == (['a', '--=x', 'b'], [])
+
+
+_kword = st.sampled_from(['quiet', 'ro', 'iommu=pt', 'iommu=off', 'intel_iommu=on', 'intel_iommu=off', 'a=1', '--'])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_kword, max_size=10), st.lists(_word, max_size=3), st.lists(_word, max_size=3))
+def test_edit_properties_with_init_arguments(words, present, absent):
+    try:
+        p, a = validate_request(present, absent)
+    except RequestError:
+        return
+    out = edit_words(words, p, a)
+    cut = words.index('--') if '--' in words else len(words)
+    # the init arguments (from the first '--' on) are kept byte for byte, after the kernel's own
+    assert out[len(out) - (len(words) - cut):] == words[cut:]
+    assert satisfied(out, p, a) and edit_words(out, p, a) == out and pending(out, p, a) == []
