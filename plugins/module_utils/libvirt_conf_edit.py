@@ -3,15 +3,17 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Edit libvirt configuration files (libvirtd.conf, qemu.conf, ...) without losing anything.
 
-libvirt's configuration syntax (src/util/virconf.c) is a sequence of ``name = value``
-entries, one per line (or separated by ``;``), with ``#`` comments. A value is an
-integer, a string in double or single quotes (or triple double quotes, which may span
-lines) or a list ``[ ... ]`` of values, which may span lines and hold comments.
+The text is read by the same parser as the facts (``libvirt_conf.parse_entries``, libvirt's own
+grammar and semantics: ``name = value`` statements separated by line ends or ``;``, ``#``
+comments, integers, strings in single, double or triple double quotes, lists over several
+lines; of a key assigned twice libvirt uses the first assignment).
 
-This module works on the text itself: it locates every entry with the exact character
-offsets of its value, so that setting a key replaces only the value characters (the
-spacing, the comments, every other line stay byte-for-byte), unsetting removes only the
-entry's own lines, and a new key is appended at the end. Pure functions, no I/O.
+This module works on the text itself: every entry comes with the exact character offsets of
+its value, so that setting a key replaces only the value characters of its first (effective)
+assignment (the spacing, the comments, every other line stay byte-for-byte) and removes the
+later assignments (dead text that would make the file ambiguous to a reader that takes the
+last), unsetting removes only the entry's own text, and a new key is appended at the end.
+Pure functions, no I/O.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,189 +21,14 @@ __metaclass__ = type
 
 import re
 
-_NAME_START = re.compile(r'[A-Za-z_]')
-_NAME = re.compile(r'[A-Za-z_][A-Za-z0-9_.\-]*')
+# One parser for the editor and the facts, with libvirt's semantics (see libvirt_conf).
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.libvirt_conf import (
+    NAME, ConfSyntaxError, Entry, duplicates, parse, parse_entries)
+
+__all__ = ['ConfSyntaxError', 'Entry', 'parse_entries', 'parse', 'duplicates', 'edit', 'render_value',
+           'normalize_value', 'coerce_settings', 'schema_for_path', 'SCHEMAS', 'DAEMON_FILES']
+
 _INT = re.compile(r'[+-]?[0-9]+')
-
-
-class ConfSyntaxError(ValueError):
-    """A file that libvirt itself would refuse to parse."""
-
-    def __init__(self, line, message):
-        super(ConfSyntaxError, self).__init__('line %d: %s' % (line, message))
-        self.line = line
-        self.message = message
-
-
-class Entry(object):
-    """One ``name = value`` entry and where it sits in the text."""
-
-    __slots__ = ('name', 'value', 'start', 'value_start', 'value_end', 'end', 'line')
-
-    def __init__(self, name, value, start, value_start, value_end, end, line):
-        self.name = name
-        self.value = value              # int, str or list
-        self.start = start              # offset of the first character of the name
-        self.value_start = value_start  # offset of the first character of the value
-        self.value_end = value_end      # offset just past the value
-        self.end = end                  # offset just past the entry's line end (newline included)
-        self.line = line                # 1-based line of the name
-
-    def __repr__(self):
-        return 'Entry(%r, %r, line=%d)' % (self.name, self.value, self.line)
-
-
-class _Scanner(object):
-    def __init__(self, text):
-        self.text = text
-        self.pos = 0
-        self.n = len(text)
-
-    def line(self, pos=None):
-        return self.text.count('\n', 0, self.pos if pos is None else pos) + 1
-
-    def error(self, message):
-        raise ConfSyntaxError(self.line(), message)
-
-    def peek(self):
-        return self.text[self.pos] if self.pos < self.n else ''
-
-    def skip_blanks(self):
-        while self.pos < self.n and self.text[self.pos] in ' \t\r':
-            self.pos += 1
-
-    def skip_comment(self):
-        if self.peek() == '#':
-            nl = self.text.find('\n', self.pos)
-            self.pos = self.n if nl < 0 else nl
-
-    def skip_space_nl_comments(self):
-        while self.pos < self.n:
-            ch = self.text[self.pos]
-            if ch in ' \t\r\n':
-                self.pos += 1
-            elif ch == '#':
-                self.skip_comment()
-            else:
-                break
-
-    def string(self):
-        text = self.text
-        if text.startswith('"""', self.pos):
-            close = text.find('"""', self.pos + 3)
-            if close < 0:
-                self.error('unterminated string')
-            value = text[self.pos + 3:close]
-            self.pos = close + 3
-            return value
-        quote = text[self.pos]
-        close = self.pos + 1
-        while close < self.n and text[close] != quote and text[close] != '\n':
-            close += 1
-        if close >= self.n or text[close] != quote:
-            self.error('unterminated string')
-        value = text[self.pos + 1:close]
-        self.pos = close + 1
-        return value
-
-    def value(self):
-        ch = self.peek()
-        if ch in ('"', "'"):
-            return self.string()
-        if ch == '[':
-            self.pos += 1
-            items = []
-            self.skip_space_nl_comments()
-            if self.peek() == ']':
-                self.pos += 1
-                return items
-            while True:
-                if self.peek() == '':
-                    self.error('unterminated list')
-                if self.peek() == '[':
-                    self.error('nested lists are not allowed')
-                items.append(self.value())
-                self.skip_space_nl_comments()
-                ch = self.peek()
-                if ch == ',':
-                    self.pos += 1
-                    self.skip_space_nl_comments()
-                    if self.peek() == ']':  # trailing comma
-                        self.pos += 1
-                        return items
-                    continue
-                if ch == ']':
-                    self.pos += 1
-                    return items
-                if ch == '':
-                    self.error('unterminated list')
-                self.error('expected "," or "]" in list')
-        m = _INT.match(self.text, self.pos)
-        if m:
-            self.pos = m.end()
-            return int(m.group(0))
-        if ch == '':
-            self.error('expected a value')
-        self.error('expected a value (integer, quoted string or list), found %r' % ch)
-        return None  # pragma: no cover
-
-
-def parse_entries(text):
-    """Return the list of :class:`Entry` of a libvirt configuration text.
-
-    Raises :class:`ConfSyntaxError` (with the line number) for text libvirt would refuse.
-    """
-    s = _Scanner(text)
-    entries = []
-    while True:
-        s.skip_blanks()
-        if s.pos >= s.n:
-            break
-        ch = s.peek()
-        if ch in '\n;':
-            s.pos += 1
-            continue
-        if ch == '#':
-            s.skip_comment()
-            continue
-        if not _NAME_START.match(ch):
-            s.error('expected a setting name, found %r' % ch)
-        start = s.pos
-        m = _NAME.match(text, s.pos)
-        name = m.group(0)
-        line = s.line()
-        s.pos = m.end()
-        s.skip_blanks()
-        if s.peek() != '=':
-            s.error('expected "=" after %s' % name)
-        s.pos += 1
-        s.skip_blanks()
-        value_start = s.pos
-        value = s.value()
-        value_end = s.pos
-        s.skip_blanks()
-        if s.peek() == ';':
-            s.pos += 1
-            s.skip_blanks()
-            if s.peek() not in ('#', '\n', ''):
-                # another entry follows on the same line
-                entries.append(Entry(name, value, start, value_start, value_end, s.pos, line))
-                continue
-        s.skip_comment()
-        if s.pos < s.n:
-            if s.peek() != '\n':
-                s.error('expected end of line after the value of %s' % name)
-            s.pos += 1
-        entries.append(Entry(name, value, start, value_start, value_end, s.pos, line))
-    return entries
-
-
-def parse(text):
-    """Return ``{name: value}`` (the first occurrence wins, as in libvirt)."""
-    result = {}
-    for entry in parse_entries(text):
-        result.setdefault(entry.name, entry.value)
-    return result
 
 
 def render_value(value):
@@ -211,8 +38,8 @@ def render_value(value):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        if '\n' in value:
-            raise ValueError('a string value cannot contain a newline')
+        if '\n' in value or '\r' in value:
+            raise ValueError('a string value cannot contain a line break')
         if '"' not in value:
             return '"%s"' % value
         if "'" not in value:
@@ -229,53 +56,93 @@ def render_value(value):
 
 
 def _line_start(text, pos):
-    return text.rfind('\n', 0, pos) + 1
+    return max(text.rfind('\n', 0, pos), text.rfind('\r', 0, pos)) + 1
 
 
 def _removal_span(text, entry):
-    """The span to delete for an entry: its whole lines when nothing else shares them."""
-    start = entry.start
-    ls = _line_start(text, start)
-    if text[ls:start].strip(' \t') == '':
-        start = ls
-    return start, entry.end
+    """The span to delete for an entry: its whole line(s) when it starts its line (leading blanks
+    and line end included), else only its own statement (the line end stays, for the statement
+    before it on the same line)."""
+    start = _line_start(text, entry.start)
+    if text[start:entry.start].strip(' \t') == '':
+        return start, entry.end
+    return entry.start, entry.stop
+
+
+def _whole_lines(text, spans):
+    """Merge touching removal spans; a merged span that leaves only blanks on its line takes the
+    whole line (statements of one line all removed: no blank line is left behind)."""
+    merged = []
+    for start, end in sorted(spans):
+        if merged and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    out = []
+    for start, end in merged:
+        line_start = _line_start(text, start)
+        rest = end
+        while rest < len(text) and text[rest] in ' \t':
+            rest += 1
+        ends_line = end > start and text[end - 1] in '\r\n'
+        if not ends_line and text[line_start:start].strip(' \t') == '' and (rest == len(text) or text[rest] in '\r\n'):
+            start, end = line_start, rest + (2 if text.startswith('\r\n', rest) else 1 if rest < len(text) else 0)
+        out.append((start, end))
+    return out
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValueError('%r is not a valid libvirt setting name (a letter, then letters, digits or "_")'
+                         % (name,))
 
 
 def edit(text, settings=None, unset=None):
     """Apply ``settings`` ({name: value}) and ``unset`` (names) to ``text``.
 
     Returns ``(new_text, changes)`` where ``changes`` is a list of
-    ``{'key', 'action' (set|add|unset), 'before', 'after'}``. An existing key keeps its
-    place, spacing and trailing comment (only the value characters change); later
-    duplicates of a set key are removed (libvirt reads the first one); new keys are
-    appended at the end of the file. Values already equal are left untouched, so the
-    text is unchanged when nothing needs to change.
+    ``{'key', 'action' (set|add|unset), 'before', 'after'}``. libvirt uses the first assignment
+    of a key: that one is changed in place, keeping its place, spacing and trailing comment
+    (only the value characters change), and the later assignments of a set key are removed
+    (``'note': 'duplicate removed'``), so every reader sees one value. Unset keys lose every
+    assignment. New keys are appended at the end of the file. Values already equal are left
+    untouched, so the text is unchanged when nothing needs to change.
+
+    Raises :class:`ConfSyntaxError` when libvirt would refuse ``text`` and ValueError for an
+    invalid request.
     """
     settings = dict(settings or {})
     unset = list(unset or [])
+    for name in list(settings) + unset:
+        _check_name(name)
     overlap = set(settings) & set(unset)
     if overlap:
         raise ValueError('keys both set and unset: %s' % ', '.join(sorted(overlap)))
     entries = parse_entries(text)
-    edits = []      # (start, end, replacement), non-overlapping
+    edits = []      # (start, end, replacement) of the values set, non-overlapping
+    removals = []   # (start, end) of the entries removed
     changes = []
     seen = set()
+    first_line = {}
     for entry in entries:
         name = entry.name
         if name in settings:
             wanted = settings[name]
             if name in seen:
-                edits.append(_removal_span(text, entry) + ('',))
+                removals.append(_removal_span(text, entry))
                 changes.append({'key': name, 'action': 'unset', 'before': entry.value, 'after': None,
-                                'note': 'duplicate removed'})
+                                'note': 'duplicate removed (libvirt reads the first assignment, line %d)'
+                                        % first_line[name]})
                 continue
             seen.add(name)
+            first_line[name] = entry.line
             if normalize_value(entry.value) != normalize_value(wanted):
                 edits.append((entry.value_start, entry.value_end, render_value(wanted)))
                 changes.append({'key': name, 'action': 'set', 'before': entry.value, 'after': wanted})
         elif name in unset:
-            edits.append(_removal_span(text, entry) + ('',))
+            removals.append(_removal_span(text, entry))
             changes.append({'key': name, 'action': 'unset', 'before': entry.value, 'after': None})
+    edits.extend(span + ('',) for span in _whole_lines(text, removals))
     out = []
     pos = 0
     for start, end, repl in sorted(edits):
@@ -286,11 +153,14 @@ def edit(text, settings=None, unset=None):
     new_text = ''.join(out)
     appended = [name for name in settings if name not in seen]
     if appended:
-        if new_text and not new_text.endswith('\n'):
+        if new_text and not new_text.endswith(('\n', '\r')):
             new_text += '\n'
         for name in appended:
             new_text += '%s = %s\n' % (name, render_value(settings[name]))
             changes.append({'key': name, 'action': 'add', 'before': None, 'after': settings[name]})
+    if new_text != text and new_text.strip(' \t\r\n') == '':
+        # libvirt refuses a file of blank lines only ("expecting a name"); an empty one is fine
+        new_text = ''
     return new_text, changes
 
 
@@ -424,7 +294,7 @@ def coerce_settings(settings, schema=None):
     converted, warnings, errors = {}, [], []
     for key in sorted(settings):
         value = settings[key]
-        if not _NAME.fullmatch(key or ''):
+        if not isinstance(key, str) or not NAME.match(key):
             errors.append('%r is not a valid libvirt setting name' % (key,))
             continue
         kinds = known.get(key) if known is not None else None

@@ -63,7 +63,7 @@ def test_add_appends_and_adds_missing_newline():
 
 
 def test_multiline_list_replaced_in_place_and_unset_removes_whole_entry():
-    text = ('x = 1\ncgroup_device_acl = [\n    "/dev/null", # null\n    "/dev/full",\n]\n'
+    text = ('x = 1\ncgroup_device_acl = [\n    "/dev/null",\n    "/dev/full",\n]\n'
             'tls_allowed_dn_list = ["C=GB,O=a", \n "C=GB,O=b"]\ny = 2\n')
     new, changes = edit(text, {'cgroup_device_acl': ['/dev/null']}, ['tls_allowed_dn_list'])
     assert new == 'x = 1\ncgroup_device_acl = [ "/dev/null" ]\ny = 2\n'
@@ -105,9 +105,9 @@ def test_semicolon_separated_and_triple_quoted():
     ('a = 1\nb = [ "x",\n', 3, 'unterminated list'),
     ('a = yes\n', 1, 'expected a value'),
     ('a 1\n', 1, 'expected "="'),
-    ('a = 1 2\n', 1, 'end of line'),
+    ('a = 1 2\n', 1, 'end of the line'),
     ('= 1\n', 1, 'setting name'),
-    ('a = [ [ "x" ] ]\n', 1, 'nested'),
+    ('a = [ "x", # why\n "y" ]\n', 1, 'no comment inside a list'),
 ])
 def test_syntax_errors_name_the_line(text, line, fragment):
     with pytest.raises(ConfSyntaxError) as exc:
