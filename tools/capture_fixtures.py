@@ -9,7 +9,11 @@
 Nothing touches the host: nft runs under ``unshare -n`` (its own, empty ruleset), the OVS
 database is a new file served on a socket in a temporary directory (no ovs-vswitchd, so
 ``--no-wait``). ``OVS_BIN`` may name a directory holding ovs-vsctl, ovsdb-server and ovsdb-tool
-and ``OVS_SCHEMA`` the vswitch.ovsschema (for example from the extracted Debian packages).
+and ``OVS_SCHEMA`` the vswitch.ovsschema (for example from the extracted Debian packages:
+``apt-get download openvswitch-common openvswitch-switch libxdp1``, ``dpkg -x`` each into one
+directory, then small wrapper scripts in ``OVS_BIN`` that set ``LD_LIBRARY_PATH`` to its
+usr/lib/x86_64-linux-gnu; that is how the OpenStack and pci_passthrough topology fixtures were
+captured, with Open vSwitch 3.1.0).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -181,12 +185,59 @@ def _facts_host(db):
     db.vsctl('set', 'Open_vSwitch', '.', 'ovs_version=3.1.0', 'db_version=8.3.1')
 
 
+def _openstack_compute(db):
+    """A compute node as the Neutron Open vSwitch agent leaves it: OVSDB manager on loopback only
+    (ptcp:6640:127.0.0.1), its native OpenFlow controller on loopback (tcp:127.0.0.1:6633) on
+    br-int, br-tun and br-ex, fail_mode secure, patch ports, a VXLAN tunnel, the uplink eth1 on
+    br-ex and one guest tap port (local VLAN 1)."""
+    for br in ('br-int', 'br-tun', 'br-ex'):
+        db.vsctl('add-br', br, '--', 'set-fail-mode', br, 'secure',
+                 '--', 'set', 'Bridge', br, 'protocols=OpenFlow10,OpenFlow13,OpenFlow14')
+    for br, port, peer in (('br-int', 'patch-tun', 'patch-int'), ('br-tun', 'patch-int', 'patch-tun'),
+                           ('br-int', 'int-br-ex', 'phy-br-ex'), ('br-ex', 'phy-br-ex', 'int-br-ex')):
+        db.vsctl('add-port', br, port, '--', 'set', 'Interface', port, 'type=patch', 'options:peer=%s' % peer)
+    db.vsctl('add-port', 'br-tun', 'vxlan-0a000002', '--', 'set', 'Interface', 'vxlan-0a000002', 'type=vxlan',
+             'options:remote_ip=10.0.0.2', 'options:local_ip=10.0.0.1', 'options:key=flow', 'options:df_default=true')
+    db.vsctl('add-port', 'br-ex', 'eth1')
+    db.vsctl('add-port', 'br-int', 'tap3f0c2a1e-5b', 'tag=1', '--', 'set', 'Interface', 'tap3f0c2a1e-5b',
+             'external_ids:iface-id=3f0c2a1e-5b1d-4c4e-9a0e-6d2b8f1e7c11', 'external_ids:attached-mac=fa:16:3e:12:34:56')
+    db.vsctl('set-manager', 'ptcp:6640:127.0.0.1')
+    for br in ('br-int', 'br-tun', 'br-ex'):
+        db.vsctl('set-controller', br, 'tcp:127.0.0.1:6633')
+    for uuid in db.vsctl('--bare', '--columns=_uuid', 'list', 'Controller').split():
+        db.vsctl('set', 'Controller', uuid, 'connection_mode=out-of-band', 'inactivity_probe=0')
+
+
+def _openstack_exposed(db):
+    """The same node where someone opened the OVSDB manager on every address and added a remote
+    plain-TCP controller to br-ex; br-tun's controller uses the IPv6 loopback."""
+    _openstack_compute(db)
+    db.vsctl('set-manager', 'ptcp:6640')
+    db.vsctl('set-controller', 'br-ex', 'tcp:127.0.0.1:6633', 'tcp:192.0.2.50:6633')
+    db.vsctl('set-controller', 'br-tun', 'tcp:[::1]:6633')
+
+
+def _passthrough_uplinks(db):
+    """The OVS side of tests/unit/plugins/modules (pci_passthrough): the management address sits
+    on br-ex's internal port, whose uplinks are eth1 and the OVS bond bond0 (eth3 + eth4); br-ex
+    is patched to br-int (guest port vnet0); br-phy is an OVS-DPDK bridge on 0000:00:03.0."""
+    db.vsctl('add-br', 'br-ex', '--', 'add-port', 'br-ex', 'eth1', '--', 'add-bond', 'br-ex', 'bond0', 'eth3', 'eth4')
+    db.vsctl('add-br', 'br-int', '--', 'add-port', 'br-int', 'vnet0')
+    for br, port, peer in (('br-int', 'int-br-ex', 'phy-br-ex'), ('br-ex', 'phy-br-ex', 'int-br-ex')):
+        db.vsctl('add-port', br, port, '--', 'set', 'Interface', port, 'type=patch', 'options:peer=%s' % peer)
+    db.vsctl('add-br', 'br-phy', '--', 'set', 'Bridge', 'br-phy', 'datapath_type=netdev',
+             '--', 'add-port', 'br-phy', 'dpdk0', '--', 'set', 'Interface', 'dpdk0', 'type=dpdk',
+             'options:dpdk-devargs=0000:00:03.0')
+
+
 def capture_ovs():
     ovs = _load('ovs')
     args = ovs.vsctl_args('ovs-vsctl')
     for setup, targets in (((_lab_insecure,), [os.path.join(FIXTURES, 'vswitch', 'ovs_insecure.json')]),
                            ((_lab_insecure, _lab_hardened), [os.path.join(FIXTURES, 'vswitch', 'ovs_hardened.json')]),
-                           ((_facts_host,), [os.path.join(FIXTURES, 'intel_vtd', 'cmd', 'ovs_vsctl.json')])):
+                           ((_facts_host,), [os.path.join(FIXTURES, 'intel_vtd', 'cmd', 'ovs_vsctl.json')]),
+                           ((_openstack_compute,), [os.path.join(FIXTURES, 'vswitch', 'ovs_openstack.json')]),
+                           ((_openstack_exposed,), [os.path.join(FIXTURES, 'vswitch', 'ovs_openstack_exposed.json')])):
         db = OvsDb()
         try:
             for step in setup:
@@ -196,6 +247,14 @@ def capture_ovs():
             db.close()
         for target in targets:
             _write(target, out)
+    # pci_passthrough's own read: which interfaces sit below each OVS bridge
+    db = OvsDb()
+    try:
+        _passthrough_uplinks(db)
+        out = db.read(ovs.topology_args('ovs-vsctl'))
+    finally:
+        db.close()
+    _write(os.path.join(ROOT, 'tests', 'unit', 'plugins', 'modules', 'fixtures', 'vfio', 'ovs-topology.json'), out)
 
 
 def main(argv):

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""iproute2 JSON output (``ip -j -d link show``, ``ip -j addr show``,
-``bridge -j vlan show``) trimmed to what the controls read.
+"""iproute2 JSON output (``ip -j -d link show``, ``ip -j addr show``, ``ip -j route``,
+``bridge -j vlan show``) trimmed to what the controls read, and the "what lies below this
+interface" walk pci_passthrough uses to protect the uplinks of the management interface.
 
-Every function returns (data, error) and never raises on odd input.
+Every parse function returns (data, error) and never raises on odd input.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -163,3 +164,146 @@ def parse_bridge_vlan(text):
                 if isinstance(port, str) and isinstance(vlans, list):
                     result.setdefault(port, []).extend(_vlan_entries(vlans))
     return result, None
+
+
+def pci_parents(text):
+    """{ifname: PCI address} from ``ip -j -d link`` (its ``parentbus``/``parentdev``). Returns
+    (dict, error)."""
+    data, error = _load_list(text, 'ip -j -d link')
+    if data is None:
+        return None, error
+    return dict((item['ifname'], item['parentdev'].lower()) for item in data
+                if isinstance(item, dict) and isinstance(item.get('ifname'), str)
+                and item.get('parentbus') == 'pci' and isinstance(item.get('parentdev'), str)), None
+
+
+def parse_route_devs(text):
+    """Devices of the routes in ``ip -j route show default`` / ``ip -j route get ADDR`` output,
+    every next hop of a multipath route included, in order. Returns (devs, error)."""
+    data, error = _load_list(text, 'ip -j route')
+    if data is None:
+        return None, error
+    devs = []
+    for route in data:
+        if not isinstance(route, dict):
+            continue
+        hops = route.get('nexthops') if isinstance(route.get('nexthops'), list) else [route]
+        for hop in hops:
+            dev = hop.get('dev') if isinstance(hop, dict) else None
+            if isinstance(dev, str) and dev != 'lo' and dev not in devs:
+                devs.append(dev)
+    return devs, None
+
+
+# ---------------------------------------------------------------------- what lies below an interface
+OVS_DATAPATH = 'ovs-system'
+# iproute2's "link" of these kinds is a peer or an endpoint, not a device they send through
+_LINK_NOT_LOWER = ('veth', 'vxcan', 'netkit')
+
+
+def _node(kind, name):
+    return (kind, name)
+
+
+def node_label(node):
+    """How a node of the walk is named in a message."""
+    kind, name = node
+    return {
+        'dev': '%s',
+        'ovs-bridge': 'OVS bridge %s',
+        'ovs-bond': 'OVS bond %s',
+        'ovs-patch': 'patch %s',
+        'pci': 'DPDK device %s',
+        'ovs-datapath': 'Open vSwitch datapath %s (bridge membership unknown)',
+    }[kind] % (name,)
+
+
+def lower_graph(links, ovs_bridges=None):
+    """{node: [lower nodes]}: the devices each interface sends its traffic through.
+
+    ``links`` is ``parse_ip_link`` output. A bridge, bond or team master sends through its ports
+    (their ``master``); a VLAN, macvlan, macvtap or ipvlan device through its ``link``. An Open
+    vSwitch internal port (kind ``openvswitch``) sends through its OVS bridge, and the bridge
+    through its ports: system interfaces, the members of a bond, the bridge on the other end of
+    a patch port, the PCI device of a DPDK port (``ovs_bridges``: ``ovs.parse_topology``). When
+    ``ovs_bridges`` is None (no ovs-vsctl, or its database unreadable) an OVS internal port sends
+    through every port of the kernel datapath (``master ovs-system``): more is protected, not less.
+    Nodes are ``(kind, name)`` tuples, kind ``dev`` for a network device.
+    """
+    graph = {}
+
+    def edge(upper, lower):
+        graph.setdefault(upper, [])
+        if lower not in graph[upper] and lower != upper:
+            graph[upper].append(lower)
+
+    names = set(link['ifname'] for link in links or [])
+    ovs_ports = []
+    for link in links or []:
+        dev = _node('dev', link['ifname'])
+        master = link.get('master')
+        if master == OVS_DATAPATH or link.get('slave_kind') == 'openvswitch':
+            ovs_ports.append(dev)
+        elif master:
+            edge(_node('dev', master), dev)
+        lower = link.get('link')
+        if lower and lower in names and link.get('kind') not in _LINK_NOT_LOWER:
+            edge(dev, _node('dev', lower))
+    if ovs_bridges is None:
+        for link in links or []:
+            if link.get('kind') == 'openvswitch' and link['ifname'] != OVS_DATAPATH:
+                for port in ovs_ports:
+                    edge(_node('dev', link['ifname']), _node('ovs-datapath', OVS_DATAPATH))
+                    edge(_node('ovs-datapath', OVS_DATAPATH), port)
+        return graph
+    iface_bridge = {}
+    for bridge, ports in ovs_bridges.items():
+        for port in ports:
+            for iface in port['interfaces']:
+                iface_bridge[iface['name']] = bridge
+    for bridge, ports in sorted(ovs_bridges.items()):
+        node = _node('ovs-bridge', bridge)
+        for port in ports:
+            ifaces = port['interfaces']
+            if len(ifaces) > 1:
+                upper = _node('ovs-bond', port['name'])
+                edge(node, upper)
+            else:
+                upper = node
+            for iface in ifaces:
+                kind = iface.get('type') or ''
+                if kind == 'internal':
+                    # the internal port sends through its bridge (a sibling internal port is not below it)
+                    edge(_node('dev', iface['name']), node)
+                elif kind in ('', 'system', 'tap'):
+                    edge(upper, _node('dev', iface['name']))
+                elif kind == 'patch' and iface.get('peer') in iface_bridge:
+                    patch = _node('ovs-patch', iface['name'])
+                    edge(upper, patch)
+                    edge(patch, _node('ovs-bridge', iface_bridge[iface['peer']]))
+                elif kind.startswith('dpdk') and iface.get('devargs'):
+                    edge(upper, _node('pci', iface['devargs'].lower()))
+    return graph
+
+
+def below(graph, start):
+    """Every node reachable from interface ``start`` with the first (shortest) path to it:
+    [(node, [nodes from start to it])], ``start`` itself first. Breadth first, so the chain a
+    message names is the shortest one, and each node is listed once (cycles end there)."""
+    first = _node('dev', start)
+    paths = {first: [first]}
+    order = [first]
+    queue = [first]
+    while queue:
+        current = queue.pop(0)
+        for lower in graph.get(current, []):
+            if lower not in paths:
+                paths[lower] = paths[current] + [lower]
+                order.append(lower)
+                queue.append(lower)
+    return [(node, paths[node]) for node in order]
+
+
+def chain_text(path):
+    """``br-ex -> OVS bridge br-ex -> eth1``."""
+    return ' -> '.join(node_label(node) for node in path)

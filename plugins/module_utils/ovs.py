@@ -31,14 +31,32 @@ READ = (
 TABLES = tuple(table for table, dummy in READ)
 
 
-def vsctl_args(binary):
-    """The one read-only call (each ``list`` command with its own ``--columns``)."""
+# pci_passthrough's read: which interfaces (netdevs, bonds, patch peers, DPDK devices) sit below
+# each bridge, so an uplink of the bridge holding the management address is protected.
+TOPOLOGY = (
+    ('Bridge', ('name', 'ports')),
+    ('Port', ('_uuid', 'name', 'interfaces')),
+    ('Interface', ('_uuid', 'name', 'type', 'options')),
+)
+
+
+def _list_args(binary, read):
     args = [binary, '--timeout=5', '--format=json', '--data=json']
-    for index, (table, columns) in enumerate(READ):
+    for index, (table, columns) in enumerate(read):
         if index:
             args.append('--')
         args.extend(['--columns=' + ','.join(columns), 'list', table])
     return args
+
+
+def vsctl_args(binary):
+    """The one read-only call (each ``list`` command with its own ``--columns``)."""
+    return _list_args(binary, READ)
+
+
+def topology_args(binary):
+    """The read-only call ``parse_topology`` reads."""
+    return _list_args(binary, TOPOLOGY)
 
 
 def decode_datum(value):
@@ -123,15 +141,15 @@ def _names(refs, table, column):
     return out
 
 
-def parse_tables(text):
+def parse_tables(text, names=TABLES):
     """The call's output -> ({table: [row dicts]}, None) or (None, error)."""
     docs, error = split_json_documents(text)
     if error:
         return None, error
-    if len(docs) != len(TABLES):
-        return None, 'expected %d tables from ovs-vsctl, got %d' % (len(TABLES), len(docs))
+    if len(docs) != len(names):
+        return None, 'expected %d tables from ovs-vsctl, got %d' % (len(names), len(docs))
     tables = {}
-    for name, doc in zip(TABLES, docs):
+    for name, doc in zip(names, docs):
         rows = table_rows(doc)
         if rows is None:
             return None, 'table %s: unexpected JSON shape' % name
@@ -177,3 +195,40 @@ def parse_ovs_vsctl(text):
         })
     return {'managers': sorted(str(t) for t in manager_targets), 'bridges': bridges,
             'version': ovs_version}, None
+
+
+def parse_topology(text):
+    """``topology_args`` output -> ({bridge: [port]}, None) or (None, error).
+
+    A port is {'name', 'interfaces': [{'name', 'type', 'peer', 'devargs'}]}: ``type`` is the
+    Interface type ('' for a system netdev, 'internal', 'patch', 'dpdk', 'vxlan', ...), ``peer``
+    the other end of a patch port, ``devargs`` the PCI device of a DPDK port (or None).
+    """
+    tables, error = parse_tables(text, tuple(table for table, dummy in TOPOLOGY))
+    if error:
+        return None, error
+    ports = _by_uuid(tables['Port'])
+    interfaces = _by_uuid(tables['Interface'])
+    bridges = {}
+    for row in tables['Bridge']:
+        if not isinstance(row.get('name'), str):
+            continue
+        out = []
+        for ref in as_list(row.get('ports')):
+            port = ports.get(ref) if isinstance(ref, str) else None
+            if port is None or not isinstance(port.get('name'), str):
+                continue
+            ifaces = []
+            for iref in as_list(port.get('interfaces')):
+                iface = interfaces.get(iref) if isinstance(iref, str) else None
+                if iface is None or not isinstance(iface.get('name'), str):
+                    continue
+                options = iface.get('options') if isinstance(iface.get('options'), dict) else {}
+                kind = as_optional(iface.get('type'))
+                ifaces.append({'name': iface['name'], 'type': kind if isinstance(kind, str) else '',
+                               'peer': options.get('peer') if isinstance(options.get('peer'), str) else None,
+                               'devargs': options.get('dpdk-devargs')
+                               if isinstance(options.get('dpdk-devargs'), str) else None})
+            out.append({'name': port['name'], 'interfaces': sorted(ifaces, key=lambda i: i['name'])})
+        bridges[row['name']] = sorted(out, key=lambda p: p['name'])
+    return bridges, None

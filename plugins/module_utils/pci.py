@@ -13,6 +13,8 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
+
 VFIO_DRIVER = 'vfio-pci'
 STUB_DRIVERS = ('vfio-pci', 'pci-stub')
 
@@ -20,7 +22,6 @@ _ADDR_FULL = re.compile(r'^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.(
 _ADDR_SHORT = re.compile(r'^([0-9a-fA-F]{2}):([0-9a-fA-F]{2})\.([0-7])\Z')
 _ID = re.compile(r'^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})\Z')
 _MODNAME = re.compile(r'^[A-Za-z0-9_-]+\Z')
-_NETDEV = re.compile(r'^[^/\s:]{1,15}\Z')
 
 MANAGED_HEADER = '# Managed by hvsec.hypervisor.pci_passthrough: do not edit.'
 
@@ -319,7 +320,8 @@ def interfaces_with_addresses(ip_addr_json, addresses):
 
 
 def valid_netdev_name(name):
-    return bool(_NETDEV.match(name or '')) and name not in ('.', '..')
+    """The interface-name rule of module_utils/netnames (one rule for every module)."""
+    return netnames.valid_ifname(name)
 
 
 def valid_module_name(name):
@@ -400,15 +402,35 @@ _UNSAFE_OPTS = {
     ('vfio_iommu_type1', 'allow_unsafe_interrupts'),
     ('vfio', 'enable_unsafe_noiommu_mode'),
 }
+# The modules that read those options when they load (vfio_pci pulls in the other two).
+VFIO_UNSAFE_MODULES = ('vfio', 'vfio_iommu_type1', 'vfio_pci')
 DISABLED_PREFIX = '# disabled by hvsec.hypervisor (HVS-VFIO-01/02): '
 
 
 def kernel_bool(value):
-    """How the kernel reads a bool module parameter (kstrtobool): y, Y, t, T, 1 or on are true;
-    a bare flag (no value) is true; quotes around the value are removed by modprobe."""
+    """Whether the kernel reads ``value`` of a bool module parameter as true (kstrtobool).
+
+    ``None`` is a bare flag (``allow_unsafe_interrupts`` without ``=``): true. Otherwise the
+    first character decides: y, Y, t, T or 1 is true; "on" (any case) is true. Everything else
+    is false or invalid (n, N, f, F, 0, "off", an empty value after ``=``, other text), and an
+    invalid value makes the kernel refuse the parameter, so it never enables anything. Double
+    quotes around the value are removed first, as the kernel's argument parser does.
+    """
+    if value is None:
+        return True
+    value = '%s' % (value,)
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
-    return value == '' or value[0] in 'yYtT1' or value[:2].lower() == 'on'
+    if not value:
+        return False
+    return value[0] in 'yYtT1' or value[:2].lower() == 'on'
+
+
+def option_is_unsafe(module, key, value):
+    """True for a ``module key[=value]`` option that enables an unsafe VFIO mode. Module and
+    parameter names compare as the kernel compares them ('-' and '_' alike); ``value`` is None
+    for a bare flag."""
+    return (module.replace('-', '_'), key.replace('-', '_')) in _UNSAFE_OPTS and kernel_bool(value)
 
 
 def physical_lines(text):
@@ -436,6 +458,11 @@ def modprobe_logical_lines(text):
     return out
 
 
+def _split_option(word):
+    key, sep, value = word.partition('=')
+    return key, (value if sep else None)
+
+
 def unsafe_option_lines(text):
     """Line numbers (0-based) and text of the physical lines of every ``options`` line that
     enables an unsafe VFIO parameter (continuation lines included)."""
@@ -445,20 +472,43 @@ def unsafe_option_lines(text):
         words = logical.split()
         if len(words) < 3 or words[0] != 'options':
             continue
-        module = words[1].replace('-', '_')
         for opt in words[2:]:
-            key, _sep, value = opt.partition('=')
-            if (module, key.replace('-', '_')) in _UNSAFE_OPTS and kernel_bool(value):
+            key, value = _split_option(opt)
+            if option_is_unsafe(words[1], key, value):
                 found.extend((i, lines[i].rstrip('\n')) for i in indexes)
                 break
     return found
 
 
 def disable_unsafe_lines(text):
-    """Comment out every physical line of every unsafe VFIO ``options`` line; other lines stay
-    byte-for-byte. Returns the new text."""
+    """Disable every unsafe VFIO option and keep the other options of its line.
+
+    Each physical line of an ``options`` line that enables an unsafe parameter is commented out
+    (the original stays readable, byte for byte after the prefix) and, when the line had other
+    options (``dma_entry_limit=131072`` next to ``allow_unsafe_interrupts=1``), a new line with
+    those options follows it. Other lines stay byte for byte. Returns the new text.
+    """
     bad = set(i for i, _l in unsafe_option_lines(text))
     if not bad:
         return text
-    return ''.join(DISABLED_PREFIX + line if index in bad else line
-                   for index, line in enumerate(physical_lines(text)))
+    lines = physical_lines(text)
+    replacement = {}
+    for indexes, logical in modprobe_logical_lines(text):
+        if not set(indexes) & bad:
+            continue
+        words = logical.split()
+        keep = [w for w in words[2:] if not option_is_unsafe(words[1], *_split_option(w))]
+        last = lines[indexes[-1]]
+        block = [DISABLED_PREFIX + lines[i] for i in indexes]
+        if not block[-1].endswith('\n'):
+            block[-1] += '\n'
+        if last.rstrip('\n').rstrip('\r').endswith('\\'):
+            # the file ended inside a continued line: an empty line ends the commented block, or
+            # modprobe would join the new line into the comment
+            block.append('\n')
+        if keep:
+            block.append(' '.join(['options', words[1]] + keep) + '\n')
+        replacement[indexes[0]] = ''.join(block)
+        for i in indexes[1:]:
+            replacement[i] = ''
+    return ''.join(replacement.get(index, line) for index, line in enumerate(lines))

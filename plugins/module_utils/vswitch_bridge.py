@@ -17,10 +17,10 @@ import ipaddress
 import json
 import re
 
-VLAN_MIN = 1
-VLAN_MAX = 4094
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.netnames import VLAN_MAX, VLAN_MIN, sh_quote
+
 _MAC_RE = re.compile(r'^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\Z')
-_IFNAME_RE = re.compile(r'^[^\s/:]{1,15}\Z')
 
 
 # --------------------------------------------------------------------- parsing
@@ -130,8 +130,9 @@ def validate_bridges(bridges, links):
     for i, br in enumerate(bridges):
         where = 'hvsec_vswitch_bridges[%d]' % i
         name = br.get('name')
-        if not isinstance(name, str) or not _IFNAME_RE.match(name or ''):
-            errors.append('%s.name: %r is not a valid interface name' % (where, name))
+        message = netnames.ifname_message(name, '%s.name' % where)
+        if message:
+            errors.append(message)
             continue
         where = '%s (%s)' % (where, name)
         if name in seen:
@@ -145,8 +146,9 @@ def validate_bridges(bridges, links):
         for j, port in enumerate(br.get('ports') or []):
             pw = '%s.ports[%d]' % (where, j)
             pname = port.get('name')
-            if not isinstance(pname, str) or not _IFNAME_RE.match(pname or ''):
-                errors.append('%s.name: %r is not a valid interface name' % (pw, pname))
+            message = netnames.ifname_message(pname, '%s.name' % pw)
+            if message:
+                errors.append(message)
                 continue
             pw = '%s (%s)' % (pw, pname)
             plink = links.get(pname)
@@ -156,12 +158,10 @@ def validate_bridges(bridges, links):
                 errors.append('%s: %s is not a port of bridge %s (master: %s)'
                               % (pw, pname, name, plink.get('master')))
             vlans = port.get('vlans') or []
-            for v in vlans:
-                if not _is_int(v) or not VLAN_MIN <= v <= VLAN_MAX:
-                    errors.append('%s.vlans: VLAN %r is outside 1-4094' % (pw, v))
+            errors.extend(netnames.vlan_errors(list(vlans), '%s.vlans' % pw))
             pvid = port.get('pvid')
-            if pvid is not None and (not _is_int(pvid) or not VLAN_MIN <= pvid <= VLAN_MAX):
-                errors.append('%s.pvid: VLAN %r is outside 1-4094' % (pw, pvid))
+            if pvid is not None:
+                errors.extend(netnames.vlan_errors(pvid, '%s.pvid' % pw))
             if not vlans and pvid is None:
                 errors.append('%s: declare at least one VLAN (vlans or pvid)' % pw)
             errors.extend(validate_port_address(port, pw))
@@ -427,42 +427,50 @@ def render_boot_script(spec, nft_path=None):
 
     Run by a oneshot unit whenever the bridge or a declared port appears; every
     command is idempotent and failures of single commands are tolerated so a
-    port that is not there yet does not stop the rest.
+    port that is not there yet does not stop the rest. Every name and path is
+    shell-quoted (``netnames.sh_quote``), although the names were validated.
     """
     name = spec['name']
+    q = sh_quote
     skip = set(spec.get('skip') or ())
     lines = ['#!/bin/sh',
-             '# Managed by hvsec.hypervisor.bridge_security: guest bridge %s. Do not edit.' % name,
-             '[ -d /sys/class/net/%s/bridge ] || exit 0' % name]
+             '# Managed by hvsec.hypervisor.bridge_security: guest bridge %s. Do not edit.' % ' '.join(name.split()),
+             '[ -d %s ] || exit 0' % q('/sys/class/net/%s/bridge' % name)]
     if spec.get('vlan_filtering', True) and 'HVS-VSW-01' not in skip:
         for port in spec.get('ports') or []:
             pname = port['name']
             want = port_vlan_plan(port)
-            lines.append('if [ -d /sys/class/net/%s/brport ]; then' % pname)
+            lines.append('if [ -d %s ]; then' % q('/sys/class/net/%s/brport' % pname))
             for vid in sorted(want):
-                lines.append('  bridge vlan add dev %s vid %d %s' % (pname, vid, ' '.join(_flags(want[vid]))))
+                lines.append('  bridge vlan add dev %s vid %d %s' % (q(pname), vid, ' '.join(_flags(want[vid]))))
             if 1 not in want:
-                lines.append('  bridge vlan del dev %s vid 1 2>/dev/null' % pname)
+                lines.append('  bridge vlan del dev %s vid 1 2>/dev/null' % q(pname))
             lines.append('fi')
-        lines.append('ip link set dev %s type bridge vlan_filtering 1' % name)
+        lines.append('ip link set dev %s type bridge vlan_filtering 1' % q(name))
         if spec.get('guest_only', True) and 'HVS-VSW-02' not in skip:
             lines.append('for v in $(bridge vlan show dev %s | awk \'NR>1 {print ($1 ~ /^[0-9]/) ? $1 : $2}\' '
-                         '| grep -E "^[0-9]+$"); do bridge vlan del dev %s vid "$v" self; done' % (name, name))
+                         '| grep -E "^[0-9]+$"); do bridge vlan del dev %s vid "$v" self; done' % (q(name), q(name)))
     if spec.get('guest_only', True):
         if 'HVS-VSW-02' not in skip:
-            lines.append('ip -4 addr flush dev %s scope global' % name)
-            lines.append('ip -6 addr flush dev %s scope global' % name)
+            lines.append('ip -4 addr flush dev %s scope global' % q(name))
+            lines.append('ip -6 addr flush dev %s scope global' % q(name))
         if 'HVS-VSW-03' not in skip:
-            lines.append('if [ -d /proc/sys/net/ipv6/conf/%s ]; then' % name)
+            lines.append('if [ -d %s ]; then' % q('/proc/sys/net/ipv6/conf/%s' % name))
             for key, val in (('autoconf', 0), ('accept_ra', 0), ('disable_ipv6', 1)):
-                lines.append('  echo %d > /proc/sys/net/ipv6/conf/%s/%s' % (val, name, key))
+                lines.append('  echo %d > %s' % (val, q('/proc/sys/net/ipv6/conf/%s/%s' % (name, key))))
             lines.append('fi')
     if 'HVS-VSW-04' not in skip:
-        lines.append('echo 0 > /proc/sys/net/ipv4/conf/%s/proxy_arp' % name)
+        lines.append('echo 0 > %s' % q('/proc/sys/net/ipv4/conf/%s/proxy_arp' % name))
     if nft_path:
-        lines.append('nft -f %s' % nft_path)
+        lines.append('nft -f %s' % q(nft_path))
     lines.append('exit 0')
     return '\n'.join(lines) + '\n'
+
+
+def render_port_script(port_name, nft_path, owner='ovs_security'):
+    """The boot script that loads one port's anti-spoofing table when the port exists."""
+    return ('#!/bin/sh\n# Managed by hvsec.hypervisor.%s. Do not edit.\n[ -e %s ] || exit 0\nnft -f %s\n'
+            % (owner, sh_quote('/sys/class/net/%s' % port_name), sh_quote(nft_path)))
 
 
 def unit_wanted_by(spec):

@@ -14,10 +14,16 @@ version_added: 0.1.0
 description:
   - Enforces controls HVS-VSW-05 to HVS-VSW-09 with C(ovs-vsctl), reading the state in one call and applying
     every change in one OVSDB transaction, so the OVS database (persistent across reboot) holds the result.
-  - "HVS-VSW-05: OVSDB managers. A non-empty O(managers) is the complete wanted list (only C(pssl:), C(ssl:),
-    C(punix:), C(unix:)); an empty list removes only the plain C(ptcp:)/C(tcp:) managers."
+  - "HVS-VSW-05: OVSDB managers. A non-empty O(managers) is the complete wanted list (C(pssl:), C(ssl:),
+    C(punix:), C(unix:), and loopback-only C(ptcp:)/C(tcp:) under O(allow_loopback_tcp)); an empty list removes
+    only the plain C(ptcp:)/C(tcp:) managers reachable beyond the host."
   - "HVS-VSW-06: OpenFlow controllers. A bridge listed in O(controllers) gets exactly its list; on other bridges
-    only plain C(tcp:)/C(ptcp:) controllers are removed."
+    only plain C(tcp:)/C(ptcp:) controllers reachable beyond the host are removed."
+  - "Loopback-only plain TCP (C(ptcp:6640:127.0.0.1), C(tcp:127.0.0.1:6633), C(tcp:[::1]:6633): what the
+    OpenStack Neutron Open vSwitch agent configures on a compute node) is not remote management: with
+    O(allow_loopback_tcp=true) such targets stay, may be declared, and are listed in RV(loopback_tcp).
+    C(ptcp:6640) (every address), C(ptcp:6640:0.0.0.0) and a plain-TCP peer elsewhere always go. A host name
+    (C(tcp:localhost:6633)) does not count as loopback."
   - "HVS-VSW-07: C(fail_mode=secure) on every bridge that keeps a controller."
   - "HVS-VSW-08: mirrors not listed in O(allowed_mirrors) are removed."
   - "HVS-VSW-09: declared guest ports become access ports with their tag (trunks cleared)."
@@ -53,6 +59,13 @@ options:
         type: path
   fail_secure:
     description: Set fail_mode secure on bridges with a controller.
+    type: bool
+    default: true
+  allow_loopback_tcp:
+    description:
+      - Keep (and accept declared) plain C(tcp:)/C(ptcp:) targets bound to or connecting to a loopback address
+        only (127.0.0.0/8, C(::1)). Any local process can use them, none beyond the host.
+      - V(false) removes every plain-TCP target, loopback ones included.
     type: bool
     default: true
   allowed_mirrors:
@@ -127,6 +140,12 @@ controls:
   returned: always
   type: dict
   sample: {HVS-VSW-05: fixed}
+loopback_tcp:
+  description: The loopback-only plain-TCP targets kept because O(allow_loopback_tcp) allows them (empty otherwise).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{control: HVS-VSW-05, where: OVSDB manager, target: "ptcp:6640:127.0.0.1", why: listens on 127.0.0.1 only}]
 command:
   description: The ovs-vsctl transaction that was (or would be) run, empty when nothing changes.
   returned: always
@@ -161,6 +180,7 @@ def main():
             ssl=dict(type='dict', default={}, options=dict(private_key=dict(type='path'), certificate=dict(type='path'),
                                                            ca_cert=dict(type='path'))),
             fail_secure=dict(type='bool', default=True),
+            allow_loopback_tcp=dict(type='bool', default=True),
             allowed_mirrors=dict(type='list', elements='str', default=[]),
             ports=dict(type='list', elements='dict', default=[],
                        options=dict(name=dict(type='str', required=True), tag=dict(type='int', required=True),
@@ -175,7 +195,7 @@ def main():
     p = module.params
     skip = set(p['skip_controls'])
     ssl = dict((k, v) for k, v in (p['ssl'] or {}).items() if v)
-    result = dict(changed=False, changes=[], controls={}, command=[], diff=[])
+    result = dict(changed=False, changes=[], controls={}, command=[], diff=[], loopback_tcp=[])
     vsctl = module.get_bin_path('ovs-vsctl')
     if not vsctl:
         result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
@@ -202,6 +222,7 @@ def main():
         module.fail_json(msg='invalid Open vSwitch variables: ' + '; '.join(errors), errors=errors)
 
     actions, args = vo.plan_ovs(params, state)
+    result['loopback_tcp'] = vo.loopback_targets(params, state)
 
     # Anti-spoofing tables for declared ports with a MAC.
     nft_actions = []
@@ -225,8 +246,7 @@ def main():
                 script = os.path.join(p['config_dir'], 'port-%s.sh' % port['name'])
                 unit = 'hvsec-vswitch-port-%s.service' % port['name']
                 spec = {'name': port['name'], 'ports': []}
-                wanted.append((script, '#!/bin/sh\n# Managed by hvsec.hypervisor.ovs_security. Do not edit.\n'
-                               '[ -e /sys/class/net/%s ] || exit 0\nnft -f %s\n' % (port['name'], path), 0o700))
+                wanted.append((script, vb.render_port_script(port['name'], path), 0o700))
                 wanted.append((os.path.join(p['unit_dir'], unit),
                                vb.render_unit(spec, script, 'ovs_security', 'anti-spoofing on port'), 0o644))
                 for wanted_by in vb.unit_wanted_by(spec):

@@ -22,11 +22,22 @@ description:
     C(lsinitramfs)), because only then does the driver load before the root filesystem is mounted.
   - Before anything changes it checks IOMMU-group viability (every other member of each device's
     group must be assigned too, be a bridge, or already be bound to vfio-pci/pci-stub) and refuses
-    devices the host needs (the NIC carrying the default route or the management/SSH address, the
-    controller of the boot disk) unless O(force=true).
+    devices the host needs unless O(force=true) - the controller of the boot disk, and every NIC
+    (transitively) below an interface that carries the default route, holds the management address
+    (O(protect_addresses), the server address of C(SSH_CONNECTION)), carries the route back to the
+    controller (the client address of C(SSH_CONNECTION), C(ip route get)) or is listed in
+    O(protect_interfaces). Below means a port of a Linux bridge, a bond or team member, the lower
+    device of a VLAN, macvlan or ipvlan, or an uplink of an Open vSwitch bridge whose internal port
+    holds the address (its system ports, the members of an OVS bond, bridges reached through patch
+    ports, the PCI device of a DPDK port). The refusal names the chain, for example
+    C(0000:00:02.0 holds the management address 192.0.2.10 (br-ex -> OVS bridge br-ex -> eth1)).
+    The stack is read from C(ip -j -d link) and C(ovs-vsctl); when the OVS database cannot be read,
+    every port of the OVS datapath counts.
   - With O(lock_unsafe=true) it also persists C(allow_unsafe_interrupts=0) and
-    C(enable_unsafe_noiommu_mode=0), comments out modprobe.d lines that enable them (keeping a
-    backup), and resets the runtime parameters when the modules are loaded with them on.
+    C(enable_unsafe_noiommu_mode=0), comments out modprobe.d lines that enable them (read as the
+    kernel reads a bool parameter - C(1), C(Y), C(T), C(true), C(on) or a bare flag - keeping a
+    backup and adding a line with the other options of that line, for example C(dma_entry_limit)),
+    and resets the runtime parameters when the modules are loaded with them on.
   - Implements controls HVS-VFIO-01, HVS-VFIO-02, HVS-VFIO-03, HVS-VFIO-04 and HVS-VFIO-05.
 author:
   - hvsec.hypervisor contributors (@hvsec)
@@ -76,7 +87,10 @@ options:
     type: bool
     default: false
   protect_interfaces:
-    description: Extra network interfaces whose PCI devices must never be bound (unless O(force)).
+    description:
+      - Extra network interfaces whose PCI devices, and the PCI devices below them (ports, bond
+        members, lower devices, OVS uplinks), must never be bound (unless O(force)).
+      - Names follow the interface-name rule of the collection (1-15 letters, digits, C(-), C(_), C(.)).
     type: list
     elements: str
     default: []
@@ -89,9 +103,11 @@ options:
     default: []
   initramfs:
     description:
-      - V(auto) refreshes the initramfs after a persistent change only when the host driver or
-        vfio-pci is inside the current initramfs; V(always) always does; V(never) never does
-        (a warning says when it would have been needed).
+      - V(auto) refreshes the initramfs after a persistent change only when a module it concerns
+        loads from the current initramfs (before the root filesystem and its modprobe.d are there),
+        that is the host driver of a bound or released device, and vfio, vfio_iommu_type1 or vfio_pci when
+        an unsafe VFIO option was commented out or the managed lock lines changed (the initramfs
+        holds the old copy of modprobe.d). V(always) always does; V(never) never does.
     type: str
     choices: [auto, always, never]
     default: auto
@@ -171,7 +187,8 @@ protected:
   description: PCI addresses the host needs, with the reason (refused unless force).
   returned: always
   type: dict
-  sample: {"0000:00:02.0": "carries the default route (mgmt0)"}
+  sample: {"0000:00:02.0": "carries the default route (mgmt0)",
+           "0000:01:00.0": "holds the management address 192.0.2.10 (br-ex -> OVS bridge br-ex -> OVS bond bond0 -> eno1)"}
 initramfs_refreshed:
   description: Whether the initramfs was (or, in check mode, would be) rebuilt.
   returned: always
@@ -193,6 +210,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link as iplink
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci as pcilib
 
 
@@ -224,9 +244,10 @@ class Passthrough(object):
                     entries.append({'id': pcilib.normalize_id(item['id']), 'name': item.get('name')})
             except ValueError as exc:
                 self.module.fail_json(msg='devices[%d]: %s' % (index, exc))
-        for name in self.params['protect_interfaces']:
-            if not pcilib.valid_netdev_name(name):
-                self.module.fail_json(msg='protect_interfaces: %r is not a valid interface name' % (name,))
+        for index, name in enumerate(self.params['protect_interfaces']):
+            message = netnames.ifname_message(name, 'protect_interfaces[%d]' % index)
+            if message:
+                self.module.fail_json(msg=message)
         return entries
 
     # ----------------------------------------------------------------- host-critical devices
@@ -237,41 +258,142 @@ class Passthrough(object):
         except (IOError, OSError):
             return ''
 
-    def ip_addr_json(self):
-        if self.root != '/':
-            return json.loads(self.read_text('run/hvsec-test/ip-addr.json') or '[]')
+    def test_json(self, name):
+        """In a test tree, the output of a command from ``run/hvsec-test/NAME.json``; None when the
+        tree has no such file."""
+        text = self.read_text('run/hvsec-test', name + '.json')
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+
+    def ip_json(self, args, what):
+        """``ip -j ARGS`` parsed, or None (with a warning) when it cannot be read."""
         ip = self.module.get_bin_path('ip')
         if not ip:
-            self.warnings.append('ip command not found: addresses could not be mapped to interfaces')
-            return []
-        rc, out, _err = self.module.run_command([ip, '-j', 'addr', 'show'])
+            self.warnings.append('ip command not found: %s could not be read' % what)
+            return None
+        rc, out, err = self.module.run_command([ip, '-j'] + args)
         if rc != 0:
-            return []
+            self.warnings.append('ip -j %s failed (%s): %s could not be read' % (' '.join(args), err.strip(), what))
+            return None
         try:
             return json.loads(out or '[]')
         except ValueError:
-            return []
+            self.warnings.append('ip -j %s printed no JSON: %s could not be read' % (' '.join(args), what))
+            return None
+
+    def ip_addr_json(self):
+        if self.root != '/':
+            return self.test_json('ip-addr') or []
+        return self.ip_json(['addr', 'show'], 'interface addresses') or []
+
+    def links(self):
+        """(``ip -j -d link`` trimmed by ip_link.parse_ip_link, {ifname: PCI parent}), or (None, {})."""
+        data = self.test_json('ip-link') if self.root != '/' else self.ip_json(['-d', 'link', 'show'], 'the interface stack')
+        if data is None:
+            return None, {}
+        text = json.dumps(data)
+        return iplink.parse_ip_link(text)[0], iplink.pci_parents(text)[0] or {}
+
+    def ovs_topology(self):
+        """Ports and interfaces of every Open vSwitch bridge (ovs.parse_topology), or None when
+        Open vSwitch is not installed or its database cannot be read."""
+        if self.root != '/':
+            data = self.read_text('run/hvsec-test/ovs-topology.json')
+            return ovs.parse_topology(data)[0] if data else None
+        vsctl = self.module.get_bin_path('ovs-vsctl')
+        if not vsctl:
+            return None
+        rc, out, err = self.module.run_command(ovs.topology_args(vsctl))
+        topology, error = ovs.parse_topology(out) if rc == 0 else (None, err.strip())
+        if topology is None:
+            self.warnings.append('cannot read the Open vSwitch database (%s): every port of the OVS datapath '
+                                 'counts as an uplink of an OVS internal port' % error)
+        return topology
+
+    def default_route_devs(self):
+        if self.root != '/':
+            v4, v6 = self.test_json('ip-route'), self.test_json('ip-route6')
+        else:
+            v4 = self.ip_json(['route', 'show', 'default'], 'the default route')
+            v6 = self.ip_json(['-6', 'route', 'show', 'default'], 'the IPv6 default route')
+        if v4 is None and v6 is None:
+            return pcilib.default_route_interfaces(self.read_text('proc/net/route'),
+                                                   self.read_text('proc/net/ipv6_route'))
+        devs = []
+        for data in (v4 or [], v6 or []):
+            for dev in iplink.parse_route_devs(json.dumps(data))[0] or []:
+                if dev not in devs:
+                    devs.append(dev)
+        return devs
+
+    def route_to_devs(self, address):
+        """Devices the host sends packets for ``address`` through (``ip -j route get``)."""
+        if self.root != '/':
+            data = self.test_json('ip-route-get')
+        else:
+            data = self.ip_json(['route', 'get', address], 'the route to %s' % address)
+        return iplink.parse_route_devs(json.dumps(data))[0] or [] if data is not None else []
+
+    def netdev_addresses(self, ifname, parents):
+        """PCI addresses of a network device itself (sysfs, else iproute2's parentdev)."""
+        dev_link = self.path('sys/class/net', ifname, 'device')
+        if os.path.exists(dev_link):
+            return pcilib.pci_addresses_in_path(os.path.realpath(dev_link))
+        return [parents[ifname]] if parents.get(ifname) else []
 
     def protected_devices(self):
+        """PCI address -> why the host needs it. A device is protected when its network device
+        is (transitively) below an interface that carries the default route, holds the
+        management address (protect_addresses, the server address of SSH_CONNECTION), carries
+        the route to the controller (the client address of SSH_CONNECTION) or is listed in
+        protect_interfaces: below a Linux bridge, bond, VLAN, macvlan, Open vSwitch bridge or
+        OVS bond. The reason names the chain, e.g. ``br-ex -> OVS bridge br-ex -> eth1``."""
         reasons = {}
 
         def add(addrs, reason):
             for addr in addrs:
                 reasons.setdefault(addr, reason)
 
-        for ifname in pcilib.default_route_interfaces(self.read_text('proc/net/route'),
-                                                      self.read_text('proc/net/ipv6_route')):
-            add(pcilib.netdev_pci_addresses(self.root, ifname), 'carries the default route (%s)' % ifname)
+        links, parents = self.links()
+        graph = iplink.lower_graph(links, self.ovs_topology()) if links is not None else None
+
+        def protect(ifname, reason, named=False):
+            def why(path):
+                # "protected interface eth1", "carries the default route (mgmt0)", "... (br-ex -> ... -> eth1)"
+                return reason if named and len(path) == 1 else '%s (%s)' % (reason, iplink.chain_text(path))
+            if graph is not None:
+                for node, path in iplink.below(graph, ifname):
+                    kind, name = node
+                    if kind == 'dev':
+                        addrs = self.netdev_addresses(name, parents)
+                    elif kind == 'pci':
+                        addrs = [name]
+                    else:
+                        continue
+                    add(addrs, why(path))
+            # sysfs lower_*/brif links as well (the only source without iproute2's JSON)
+            add(pcilib.netdev_pci_addresses(self.root, ifname), why([('dev', ifname)]))
+
+        for ifname in self.default_route_devs():
+            protect(ifname, 'carries the default route')
         addresses = list(self.params['protect_addresses'])
         ssh = os.environ.get('SSH_CONNECTION', '').split()
         if len(ssh) >= 3:
             addresses.append(ssh[2])
         if addresses:
             data = self.ip_addr_json()
-            for ifname in pcilib.interfaces_with_addresses(data, addresses):
-                add(pcilib.netdev_pci_addresses(self.root, ifname), 'holds the management address (%s)' % ifname)
+            for address in addresses:
+                for ifname in pcilib.interfaces_with_addresses(data, [address]):
+                    protect(ifname, 'holds the management address %s' % address)
+        if ssh:
+            for ifname in self.route_to_devs(ssh[0]):
+                protect(ifname, 'carries the connection to the controller %s' % ssh[0])
         for ifname in self.params['protect_interfaces']:
-            add(pcilib.netdev_pci_addresses(self.root, ifname), 'protected interface %s' % ifname)
+            protect(ifname, 'protected interface %s' % ifname, named=True)
         for majmin in pcilib.parse_mountinfo(self.read_text('proc/self/mountinfo')):
             add(pcilib.block_pci_addresses(self.root, majmin), 'controls the boot/root disk (block %s)' % majmin)
         return reasons
@@ -373,7 +495,7 @@ class Passthrough(object):
                                    ('vfio', 'enable_unsafe_noiommu_mode')):
             rel = 'sys/module/%s/parameters/%s' % (module_name, param)
             value = self.read_text(rel).strip()
-            if value in ('Y', '1'):
+            if value and pcilib.kernel_bool(value):
                 found.append((rel, module_name, param))
         return found
 
@@ -406,40 +528,57 @@ class Passthrough(object):
             os.makedirs(directory, 0o755)
         write_atomic(self.module, full, content)
 
-    def initramfs_decision(self, modules):
+    def initramfs_listing(self):
+        """(image, set of kernel module names in it) of the running kernel's initramfs, or
+        (None, reason) when it cannot be inspected."""
+        if self.root != '/':
+            text = self.read_text('run/hvsec-test/initramfs.txt')
+            if not text:
+                return None, 'test root: initramfs not inspected'
+            image, out = '/boot/initrd.img-test', text
+        else:
+            release = os.uname()[2]
+            image = '/boot/initrd.img-%s' % release
+            if not os.path.exists(image):
+                image = '/boot/initramfs-%s.img' % release
+            if not os.path.exists(image):
+                return None, 'no initramfs image for %s found' % release
+            tool = self.module.get_bin_path('lsinitramfs') or self.module.get_bin_path('lsinitrd')
+            if not tool:
+                return None, 'neither lsinitramfs nor lsinitrd found: initramfs not inspected'
+            rc, out, _err = self.module.run_command([tool, image])
+            if rc != 0:
+                return None, 'could not list %s' % image
+        names = set()
+        for line in out.splitlines():
+            base = os.path.basename(line.strip().split()[-1] if line.strip() else '')
+            for ext in ('.ko', '.ko.xz', '.ko.zst', '.ko.gz'):
+                if base.endswith(ext):
+                    names.add(base[:-len(ext)].replace('-', '_'))
+        return image, names
+
+    def initramfs_decision(self, modules, unsafe_options_changed=False):
+        """Whether the persistent change needs a new initramfs: only when a module it concerns
+        loads from the initramfs (before the root filesystem and its modprobe.d are there).
+        ``modules``: the host drivers of the devices (a binding by address or id); with
+        ``unsafe_options_changed`` (an unsafe VFIO option commented out, or the lock lines of the
+        managed file changed) vfio, vfio_iommu_type1 and vfio_pci count too: loaded from the
+        initramfs they read its old copy of modprobe.d."""
         mode = self.params['initramfs']
         if mode == 'never':
             return False, 'initramfs=never'
         if mode == 'always':
             return True, 'initramfs=always'
-        if self.root != '/':
-            return False, 'test root: initramfs not inspected'
-        release = os.uname()[2]
-        image = '/boot/initrd.img-%s' % release
-        lsinitramfs = self.module.get_bin_path('lsinitramfs')
-        lsinitrd = self.module.get_bin_path('lsinitrd')
-        if not os.path.exists(image):
-            image = '/boot/initramfs-%s.img' % release
-        if not os.path.exists(image):
-            return False, 'no initramfs image for %s found' % release
-        tool = lsinitramfs or lsinitrd
-        if not tool:
-            return False, 'neither lsinitramfs nor lsinitrd found: initramfs not inspected'
-        rc, out, _err = self.module.run_command([tool, image])
-        if rc != 0:
-            return False, 'could not list %s' % image
-        names = set()
-        for line in out.splitlines():
-            base = line.strip().split()[-1] if line.strip() else ''
-            base = os.path.basename(base)
-            for ext in ('.ko', '.ko.xz', '.ko.zst', '.ko.gz'):
-                if base.endswith(ext):
-                    names.add(base[:-len(ext)].replace('-', '_'))
-        inside = sorted(m for m in set(modules) | set(['vfio_pci']) if m in names)
-        host_inside = [m for m in inside if m != 'vfio_pci']
-        if host_inside:
-            return True, '%s load(s) from %s: refresh needed' % (', '.join(host_inside), image)
-        return False, '%s not in %s: no refresh needed' % (', '.join(sorted(set(modules))) or 'no host driver', image)
+        image, names = self.initramfs_listing()
+        if image is None:
+            return False, names
+        relevant = set(modules)
+        if unsafe_options_changed:
+            relevant |= set(pcilib.VFIO_UNSAFE_MODULES)
+        inside = sorted(m for m in relevant if m in names)
+        if inside:
+            return True, '%s load(s) from %s: refresh needed' % (', '.join(inside), image)
+        return False, '%s not in %s: no refresh needed' % (', '.join(sorted(relevant)) or 'no host driver', image)
 
     def refresh_initramfs(self):
         if self.root != '/':
@@ -590,7 +729,9 @@ class Passthrough(object):
             all_mods.update(p[4])
         refresh, refresh_reason = False, 'no persistent change'
         if conf_changed or conflicts:
-            refresh, refresh_reason = self.initramfs_decision(all_mods | softdeps)
+            lock_changed = parsed['lock_unsafe'] != pcilib.parse_managed_modprobe(new_conf)['lock_unsafe']
+            refresh, refresh_reason = self.initramfs_decision(
+                all_mods | softdeps, unsafe_options_changed=bool(conflicts) or (conf_changed and lock_changed))
             if refresh:
                 self.changes.append('initramfs refresh (%s)' % refresh_reason)
         changed = bool(self.changes)

@@ -158,6 +158,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sriov as srlib
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci as pcilib
 
 
@@ -255,8 +256,9 @@ class SriovVf(object):
     def run(self):
         params = self.params
         pf = params['pf']
-        if not pcilib.valid_netdev_name(pf):
-            self.fail('pf: %r is not a valid interface name' % (pf,))
+        message = netnames.ifname_message(pf, 'pf')
+        if message:
+            self.fail(message)
         dev_dir = self.path('sys/class/net', pf, 'device')
         if not os.path.isdir(self.path('sys/class/net', pf)):
             self.fail('pf: interface %s does not exist' % pf)

@@ -14,11 +14,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import re
+import tempfile
 
 import pytest
 
-from conftest import extended, require_area, role_play, run_ansible, runs_roles
+from conftest import extended, lab_vars, require_area, role_play, run_ansible, runs_roles
 
 require_area('vswitch')
 
@@ -274,3 +276,83 @@ def test_check_mode_reports_without_changing_then_run_fixes(host):
     assert host.check_output('ovs-vsctl get-fail-mode ovsbr1').strip() == 'secure'
     changed, _data = _play(check=False)
     assert changed == 0, 'a second run changed something'
+
+
+# ------------------------------------------------------------------ OpenStack compute node (issue 13)
+# The Neutron Open vSwitch agent's own targets: OVSDB manager ptcp:6640:127.0.0.1 (its
+# ovsdb_connection tcp:127.0.0.1:6640) and controller tcp:127.0.0.1:6633 (its native OpenFlow
+# listener) with fail_mode secure. Two stand-in bridges carry them next to the lab's hardened
+# state; br-hvsec-ex also gets a remote plain-TCP controller, which must still go.
+AGENT_BRIDGES = ('br-hvsec-int', 'br-hvsec-ex')
+AGENT_MANAGER = 'ptcp:6640:127.0.0.1'
+AGENT_CONTROLLER = 'tcp:127.0.0.1:6633'
+OVS_TAGS = 'HVS-VSW-05,HVS-VSW-06,HVS-VSW-07'
+
+
+def _agent_manager_uuid(host):
+    return host.check_output('ovs-vsctl --bare --columns=_uuid find Manager target=\'"%s"\'' % AGENT_MANAGER).strip()
+
+
+@pytest.fixture
+def neutron_agent_targets(host):
+    """Add the agent's targets (the manager next to any other one: set-manager would replace them);
+    remove the bridges and the manager afterwards, leaving the lab's state as it was."""
+    controllers = {'br-hvsec-int': [AGENT_CONTROLLER], 'br-hvsec-ex': [AGENT_CONTROLLER, 'tcp:192.0.2.50:6633']}
+    cmd = ['ovs-vsctl']
+    for br in AGENT_BRIDGES:
+        cmd += ['--', '--may-exist', 'add-br', br, '--', 'set-fail-mode', br, 'secure',
+                '--', 'set-controller', br] + controllers[br]
+    host.run_expect([0], ' '.join(cmd))
+    if not _agent_manager_uuid(host):
+        host.run_expect([0], 'ovs-vsctl -- --id=@m create Manager target=\'"%s"\' '
+                             '-- add Open_vSwitch . manager_options @m' % AGENT_MANAGER)
+    yield
+    uuid = _agent_manager_uuid(host)
+    if uuid:
+        host.run('ovs-vsctl remove Open_vSwitch . manager_options %s' % uuid)
+    host.run('ovs-vsctl ' + ' '.join('-- --if-exists del-br %s' % br for br in AGENT_BRIDGES))
+
+
+def _vswitch_run(host, allow, check=False):
+    extra = dict(lab_vars(), hvsec_vswitch_ovs_allow_loopback_tcp=allow)
+    rc, changed, out = run_ansible(playbook=role_play('vswitch'), extra=extra, check=check,
+                                   env_extra={'ANSIBLE_RUN_TAGS': OVS_TAGS})
+    assert rc == 0, out[-4000:]
+    return changed, out
+
+
+@runs_roles
+def test_openstack_agent_targets_survive_hardening(host, neutron_agent_targets):
+    """With the default policy (hvsec_vswitch_ovs_allow_loopback_tcp: true) the role keeps the
+    agent's loopback targets and its OVSDB connection keeps working; the remote plain-TCP
+    controller goes; the audit passes HVS-VSW-05/06 naming the loopback targets; the strict
+    policy would remove them (check mode, nothing changed)."""
+    _vswitch_run(host, True)
+    assert AGENT_MANAGER in host.check_output('ovs-vsctl get-manager').split()
+    for br in AGENT_BRIDGES:
+        assert host.check_output('ovs-vsctl get-controller %s' % br).split() == [AGENT_CONTROLLER], br
+        assert host.check_output('ovs-vsctl get-fail-mode %s' % br).strip() == 'secure', br
+    # the agent's path to the database still works, and only on loopback
+    assert host.run('ovs-vsctl --db=tcp:127.0.0.1:6640 --timeout=20 br-exists br-hvsec-int').rc == 0
+    listening = [line.split()[3] for line in host.check_output("ss -Hltn 'sport = :6640'").splitlines()]
+    assert listening and all(addr.startswith(('127.', '[::1]')) for addr in listening), listening
+    # idempotent: the kept targets are not a change
+    changed, out = _vswitch_run(host, True)
+    assert changed == 0, out[-4000:]
+    # the audit judges them by the same rule
+    d = tempfile.mkdtemp(prefix='hvsec-lab-audit-')
+    rc, dummy, out = run_ansible(playbook='- import_playbook: hvsec.hypervisor.audit\n',
+                                 extra={'hvsec_audit_report_dir': d, 'hvsec_vswitch_ovs_allow_loopback_tcp': True})
+    assert rc == 0, out[-3000:]
+    with open(os.path.join(d, 'audit.json')) as f:
+        (dummy, data), = json.load(f)['hosts'].items()
+    controls = dict((c['id'], c) for c in data['controls'])
+    assert controls['HVS-VSW-05']['status'] == 'pass', controls['HVS-VSW-05']
+    assert 'ptcp:6640:127.0.0.1 (loopback-only plain TCP' in controls['HVS-VSW-05']['evidence']
+    assert controls['HVS-VSW-06']['status'] == 'pass', controls['HVS-VSW-06']
+    assert 'br-hvsec-int tcp:127.0.0.1:6633 (loopback-only plain TCP' in controls['HVS-VSW-06']['evidence']
+    # the strict policy would remove them: reported in check mode, nothing changed
+    changed, out = _vswitch_run(host, False, check=True)
+    assert changed >= 1, out[-4000:]
+    assert AGENT_MANAGER in host.check_output('ovs-vsctl get-manager').split()
+    assert host.check_output('ovs-vsctl get-controller br-hvsec-int').split() == [AGENT_CONTROLLER]

@@ -61,8 +61,10 @@ def test_ssl_row_is_read():
     assert vo.build_state(tables)['ssl'] == {'private_key': '/k', 'certificate': '/c', 'ca_cert': '/a'}
 
 
+# The lab's vswitch variables (tests/lab/group_vars/hypervisors/vswitch.yml): its insecure
+# fixture's tcp:127.0.0.1:6653 controller stands for any plain-TCP target, so the lab runs strict.
 LAB = {'managers': [], 'controllers': {'ovsbr1': ['punix:/run/openvswitch/ovsbr1.hvsec.ctl']},
-       'fail_secure': True, 'allowed_mirrors': [],
+       'fail_secure': True, 'allowed_mirrors': [], 'allow_loopback_tcp': False,
        'ports': [{'name': 'vo1', 'tag': 100}, {'name': 'vo2', 'tag': 100}, {'name': 'vo3', 'tag': 200}]}
 
 
@@ -114,7 +116,8 @@ def test_trunks_cleared():
     ({'managers': ['ptcp:6640']}, 'hvsec_vswitch_ovs_managers[0]'),
     ({'managers': ['tcp:192.0.2.1:6640']}, 'plain tcp'),
     ({'controllers': {'nosuchbr': ['unix:/x']}}, 'OVS bridge nosuchbr does not exist'),
-    ({'controllers': {'ovsbr0': ['tcp:127.0.0.1:6653']}}, 'hvsec_vswitch_ovs_controllers[ovsbr0][0]'),
+    ({'controllers': {'ovsbr0': ['tcp:127.0.0.1:6653']}, 'allow_loopback_tcp': False},
+     'hvsec_vswitch_ovs_controllers[ovsbr0][0]'),
     ({'ports': [{'name': 'vo1', 'tag': 4095}]}, 'outside 1-4094'),
     ({'ports': [{'name': 'vo1', 'tag': 0}]}, 'outside 1-4094'),
     ({'ports': [{'name': 'nope', 'tag': 10}]}, 'OVS port nope does not exist'),
@@ -132,3 +135,105 @@ def test_parse_rejects_garbage():
     assert ovs.parse_tables('{"data": [}')[1].startswith('invalid JSON from ovs-vsctl')
     assert ovs.parse_tables('{"data": [], "headings": []}')[1] == 'expected 7 tables from ovs-vsctl, got 1'
     assert vo.build_state({}) == {'managers': [], 'ssl': None, 'bridges': {}, 'ports': {}}
+
+
+# ------------------------------------------------------------------ loopback-only plain TCP (OpenStack)
+# ovs_openstack.json: a compute node as the Neutron OVS agent leaves it (ptcp:6640:127.0.0.1,
+# tcp:127.0.0.1:6633 on br-int/br-tun/br-ex, fail_mode secure); ovs_openstack_exposed.json: the
+# same with ptcp:6640 on every address, a remote tcp:192.0.2.50:6633 on br-ex and tcp:[::1]:6633
+# on br-tun. Both captured from an ovsdb-server of Open vSwitch 3.1.0 (tools/capture_fixtures.py).
+ROLE_DEFAULTS = {'managers': [], 'controllers': {}, 'fail_secure': True, 'allowed_mirrors': [], 'ports': [],
+                 'allow_loopback_tcp': True}
+
+
+@pytest.mark.parametrize('target, kind', [
+    ('ptcp:6640:127.0.0.1', 'loopback'),
+    ('ptcp:6640:127.0.0.53', 'loopback'),
+    ('ptcp:6640:[::1]', 'loopback'),
+    ('ptcp::127.0.0.1', 'loopback'),
+    ('tcp:127.0.0.1:6633', 'loopback'),
+    ('tcp:127.0.0.1', 'loopback'),
+    ('tcp:[::1]:6633', 'loopback'),
+    ('tcp:[::ffff:127.0.0.1]:6633', 'loopback'),
+    ('ptcp:6640', 'plain'),
+    ('ptcp:', 'plain'),
+    ('ptcp:6640:0.0.0.0', 'plain'),
+    ('ptcp:6640:[::]', 'plain'),
+    ('ptcp:6640:192.0.2.10', 'plain'),
+    ('ptcp:6640:::1', 'plain'),                  # IPv6 without brackets: not trusted to be loopback
+    ('tcp:192.0.2.50:6633', 'plain'),
+    ('tcp:localhost:6633', 'plain'),             # a name is resolved at connect time: not trusted
+    ('TCP:127.0.0.1:6633', 'plain'),
+    ('ssl:192.0.2.10:6653', 'secure'),
+    ('pssl:6640', 'secure'),
+    ('punix:/var/run/openvswitch/db.sock', 'secure'),
+    ('unix:/run/openvswitch/br-int.mgmt', 'secure'),
+    ('bogus:1', 'unknown'),
+])
+def test_target_classification(target, kind):
+    assert vo.classify_target(target)[0] == kind
+
+
+def test_target_reasons_for_the_evidence():
+    assert vo.classify_target('ptcp:6640')[1] == 'listens on every address'
+    assert vo.classify_target('ptcp:6640:127.0.0.1')[1] == 'listens on 127.0.0.1 only'
+    assert vo.classify_target('tcp:192.0.2.50:6633')[1] == 'connects to 192.0.2.50'
+    assert vo.classify_target('tcp:[::1]:6633')[1] == 'connects to ::1 only'
+
+
+def test_openstack_compute_node_keeps_its_agent_targets():
+    """The role's default variables leave the Neutron agent connected."""
+    st = _state('ovs_openstack.json')
+    assert st['managers'] == ['ptcp:6640:127.0.0.1']
+    assert st['bridges']['br-int'] == {'controllers': ['tcp:127.0.0.1:6633'], 'fail_mode': 'secure', 'mirrors': []}
+    assert vo.validate(ROLE_DEFAULTS, st, lambda p: False) == []
+    assert vo.plan_ovs(ROLE_DEFAULTS, st) == ([], [])
+    kept = vo.loopback_targets(ROLE_DEFAULTS, st)
+    assert kept == [{'control': 'HVS-VSW-05', 'where': 'OVSDB manager', 'target': 'ptcp:6640:127.0.0.1',
+                     'why': 'listens on 127.0.0.1 only'}] + [
+        {'control': 'HVS-VSW-06', 'where': 'controller of %s' % br, 'target': 'tcp:127.0.0.1:6633',
+         'why': 'connects to 127.0.0.1 only'} for br in ('br-ex', 'br-int', 'br-tun')]
+
+
+def test_strict_policy_removes_loopback_targets_too():
+    st = _state('ovs_openstack.json')
+    actions, args = vo.plan_ovs(dict(ROLE_DEFAULTS, allow_loopback_tcp=False), st)
+    text = ' '.join(args)
+    assert 'del-manager' in text
+    for br in ('br-ex', 'br-int', 'br-tun'):
+        assert 'del-controller %s' % br in text
+    assert vo.loopback_targets(dict(ROLE_DEFAULTS, allow_loopback_tcp=False), st) == []
+
+
+def test_exposed_targets_still_go_with_loopback_allowed():
+    st = _state('ovs_openstack_exposed.json')
+    actions, args = vo.plan_ovs(ROLE_DEFAULTS, st)
+    assert args == ['del-manager', '--', 'set-controller', 'br-ex', 'tcp:127.0.0.1:6633']
+    assert [a['control'] for a in actions] == ['HVS-VSW-05', 'HVS-VSW-06']
+    # br-tun's tcp:[::1]:6633 is loopback as well and stays
+    assert 'br-tun' not in args
+
+
+def test_declaring_loopback_targets_follows_the_policy():
+    st = _state('ovs_openstack.json')
+    declared = dict(ROLE_DEFAULTS, managers=['ptcp:6640:127.0.0.1', 'punix:/var/run/openvswitch/db.sock'],
+                    controllers={'br-int': ['tcp:127.0.0.1:6633']})
+    assert vo.validate(declared, st, lambda p: False) == []
+    assert vo.plan_ovs(declared, st)[1] == ['set-manager', 'ptcp:6640:127.0.0.1', 'punix:/var/run/openvswitch/db.sock']
+    errors = vo.validate(dict(declared, allow_loopback_tcp=False), st, lambda p: False)
+    assert len(errors) == 2 and all('hvsec_vswitch_ovs_allow_loopback_tcp' in e for e in errors), errors
+    for bad in ('ptcp:6640', 'tcp:192.0.2.50:6633', 'ptcp:6640:0.0.0.0'):
+        errors = vo.validate(dict(ROLE_DEFAULTS, managers=[bad]), st, lambda p: False)
+        assert errors and bad in errors[0] and 'plain tcp:/ptcp: is refused' in errors[0], errors
+        errors = vo.validate(dict(ROLE_DEFAULTS, controllers={'br-ex': [bad]}), st, lambda p: False)
+        assert errors and bad in errors[0], errors
+
+
+def test_target_errors_is_the_function_for_the_role_filter():
+    """What the vswitch role's input check calls (one rule with the module and the audit)."""
+    assert vo.target_errors(['ptcp:6640:127.0.0.1'], 'hvsec_vswitch_ovs_managers', True) == []
+    assert vo.target_errors(['ptcp:6640'], 'hvsec_vswitch_ovs_managers', True) == [
+        "hvsec_vswitch_ovs_managers[0]: 'ptcp:6640' is not allowed (plain tcp:/ptcp: is refused: listens on every "
+        "address); use pssl:, ssl:, punix: or unix:, or a loopback-only tcp:/ptcp: target"]
+    assert 'hvsec_vswitch_ovs_allow_loopback_tcp is false' in vo.target_errors(
+        ['tcp:127.0.0.1:6633'], 'hvsec_vswitch_ovs_controllers[br-int]', False)[0]

@@ -18,7 +18,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.hvsec.hypervisor.plugins.modules import ovs_security
 
 FIX = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'vswitch')
-LAB = {'controllers': {'ovsbr1': ['punix:/run/openvswitch/ovsbr1.hvsec.ctl']},
+LAB = {'controllers': {'ovsbr1': ['punix:/run/openvswitch/ovsbr1.hvsec.ctl']}, 'allow_loopback_tcp': False,
        'ports': [{'name': 'vo1', 'tag': 100}, {'name': 'vo2', 'tag': 100}, {'name': 'vo3', 'tag': 200}]}
 
 
@@ -94,3 +94,38 @@ def test_no_ovs_is_not_applicable(monkeypatch, capsys):
     assert out['changed'] is False
     assert set(out['controls'].values()) == {'not_applicable'}
     assert tools.calls == []
+
+
+def test_openstack_compute_node_is_left_connected(monkeypatch, capsys):
+    """The role's default variables on a Neutron compute node: nothing to change, and the result
+    says which loopback-only plain-TCP targets were kept and why."""
+    tools = FakeTools('ovs_openstack.json')
+    out = _run(monkeypatch, capsys, tools, {})
+    assert out['changed'] is False and _writes(tools) == [] and out['command'] == []
+    assert set(out['controls'].values()) == {'pass'}
+    assert out['loopback_tcp'][0] == {'control': 'HVS-VSW-05', 'where': 'OVSDB manager',
+                                      'target': 'ptcp:6640:127.0.0.1', 'why': 'listens on 127.0.0.1 only'}
+    assert [k['where'] for k in out['loopback_tcp'][1:]] == ['controller of br-ex', 'controller of br-int',
+                                                             'controller of br-tun']
+
+
+def test_openstack_compute_node_strict_policy(monkeypatch, capsys):
+    tools = FakeTools('ovs_openstack.json')
+    out = _run(monkeypatch, capsys, tools, {'allow_loopback_tcp': False}, check_mode=True)
+    assert out['changed'] is True and out['loopback_tcp'] == []
+    assert 'del-manager' in out['command'] and 'del-controller' in out['command']
+
+
+def test_exposed_openstack_targets_are_removed(monkeypatch, capsys):
+    tools = FakeTools('ovs_openstack_exposed.json')
+    out = _run(monkeypatch, capsys, tools, {})
+    assert _writes(tools) == [['/usr/bin/ovs-vsctl', 'del-manager', '--', 'set-controller', 'br-ex',
+                               'tcp:127.0.0.1:6633']]
+    assert out['controls']['HVS-VSW-05'] == 'fixed' and out['controls']['HVS-VSW-06'] == 'fixed'
+
+
+def test_port_names_follow_the_interface_name_rule(monkeypatch, capsys):
+    tools = FakeTools('ovs_insecure.json')
+    out = _run(monkeypatch, capsys, tools, dict(LAB, ports=[{'name': 'vo1;reboot', 'tag': 100}]))
+    assert out['failed'] is True and "'vo1;reboot' is not a valid interface name" in out['msg']
+    assert _writes(tools) == []

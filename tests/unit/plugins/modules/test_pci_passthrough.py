@@ -84,7 +84,7 @@ def test_refuses_ssh_address_nic(host, capsys):
     res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True},
                  env={'SSH_CONNECTION': '10.0.2.2 53422 192.168.50.2 22'})
     assert res['failed'] is True
-    assert '0000:00:02.0 holds the management address (eth1)' in res['msg']
+    assert '0000:00:02.0 holds the management address 192.168.50.2 (eth1)' in res['msg']
     res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True,
                           'protect_interfaces': ['eth1']})
     assert 'protected interface eth1' in res['msg']
@@ -283,3 +283,153 @@ def test_vfio_modules_loaded_by_the_bind_get_their_unsafe_parameters_reset(host,
         assert read(host, 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts').strip() == 'N'
         res = invoke(capsys, args)
         assert res['changed'] is False, res['changes']
+
+
+# ------------------------------------------------------------------ uplinks of OVS, bonds, VLANs, macvlans
+# ip-*-ovs.json / ip-*-stack.json are ip -j (-d) link/addr/route output in iproute2 6.1's layout
+# (the route files in exactly the shape captured on Debian 12; links and addresses written in the
+# layout captured for veth devices, with the keys iproute2 prints for openvswitch, bond, vlan,
+# macvlan and bridge devices); ovs-topology.json is ovs-vsctl output of Open vSwitch 3.1.0
+# (tools/capture_fixtures.py): br-ex with eth1 and the bond bond0 (eth3 + eth4), patched to
+# br-int, and the OVS-DPDK bridge br-phy on 0000:00:03.0.
+SSH_TO_BR_EX = {'SSH_CONNECTION': '198.51.100.7 53422 192.168.50.2 22'}
+
+
+def ovs_host(root):
+    for name in ('ip-link', 'ip-addr', 'ip-route', 'ip-route6', 'ip-route-get'):
+        write(root, 'run/hvsec-test/%s.json' % name, fixture('%s-ovs.json' % name))
+    write(root, 'run/hvsec-test/ovs-topology.json', fixture('ovs-topology.json'))
+    return root
+
+
+def stack_host(root):
+    for name in ('ip-link', 'ip-addr', 'ip-route'):
+        write(root, 'run/hvsec-test/%s.json' % name, fixture('%s-stack.json' % name))
+    return root
+
+
+def test_uplink_of_the_ovs_bridge_holding_the_management_address_is_refused(host, capsys):
+    ovs_host(host)
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True},
+                 env=SSH_TO_BR_EX)
+    assert res['failed'] is True
+    assert ('refusing to bind device(s) the host needs: 0000:00:02.0 carries the default route '
+            '(br-ex -> OVS bridge br-ex -> eth1)') in res['msg']
+    assert not os.path.exists(os.path.join(host, 'etc/modprobe.d/hvsec-vfio.conf'))
+
+
+def test_ovs_bond_members_are_refused_with_the_chain(host, capsys):
+    ovs_host(host)
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:01:00.0'}, {'address': '0000:01:00.1'}],
+                          '_ansible_check_mode': True}, env=SSH_TO_BR_EX)
+    assert res['failed'] is True
+    assert '0000:01:00.0 carries the default route (br-ex -> OVS bridge br-ex -> OVS bond bond0 -> eth3)' in res['msg']
+    assert '0000:01:00.1 carries the default route (br-ex -> OVS bridge br-ex -> OVS bond bond0 -> eth4)' in res['msg']
+
+
+def test_management_address_and_controller_route_without_default_route(host, capsys):
+    """No default route through br-ex: the SSH address and the route back to the controller still
+    protect its uplinks; an unrelated OVS bridge (br-phy, OVS-DPDK) and a guest port do not."""
+    ovs_host(host)
+    write(host, 'run/hvsec-test/ip-route.json', '[]\n')
+    write(host, 'run/hvsec-test/ip-route6.json', '[]\n')
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True},
+                 env=SSH_TO_BR_EX)
+    assert '0000:00:02.0 holds the management address 192.168.50.2 (br-ex -> OVS bridge br-ex -> eth1)' in res['msg']
+    write(host, 'run/hvsec-test/ip-addr.json', fixture('ip-addr.json'))   # 192.168.50.2 now on eth1 itself
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:10.0'}], '_ansible_check_mode': True},
+                 env={'SSH_CONNECTION': '198.51.100.7 53422 203.0.113.5 22'})
+    protected = res['protected']
+    assert protected['0000:00:02.0'] == 'carries the connection to the controller 198.51.100.7 (br-ex -> OVS bridge br-ex -> eth1)'
+    assert '0000:00:03.0' not in protected            # br-phy's DPDK port: not below the management path
+    assert res['changed'] is True                      # 0000:00:10.0 (eth5) is not protected
+
+
+def test_patch_ports_are_followed(host, capsys):
+    """An address on br-int reaches the wire through the patch to br-ex: br-ex's uplinks count."""
+    ovs_host(host)
+    addrs = json.loads(fixture('ip-addr-ovs.json'))
+    for item in addrs:
+        if item['ifname'] == 'br-ex':
+            item['ifname'] = 'br-int'
+    write(host, 'run/hvsec-test/ip-addr.json', json.dumps(addrs))
+    write(host, 'run/hvsec-test/ip-route.json', '[]\n')
+    write(host, 'run/hvsec-test/ip-route6.json', '[]\n')
+    write(host, 'run/hvsec-test/ip-route-get.json', '[]\n')
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True},
+                 env=SSH_TO_BR_EX)
+    assert ('0000:00:02.0 holds the management address 192.168.50.2 (br-int -> OVS bridge br-int -> patch int-br-ex '
+            '-> OVS bridge br-ex -> eth1)') in res['msg']
+
+
+def test_ovs_database_unreadable_protects_every_ovs_port(host, capsys):
+    """ovs-vsctl present but the topology unknown: every port of the datapath counts, with a warning."""
+    ovs_host(host)
+    os.unlink(os.path.join(host, 'run/hvsec-test/ovs-topology.json'))
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True},
+                 env=SSH_TO_BR_EX)
+    assert ('0000:00:02.0 carries the default route (br-ex -> Open vSwitch datapath ovs-system '
+            '(bridge membership unknown) -> eth1)') in res['msg']
+
+
+def test_bond_vlan_and_macvlan_lowers_are_refused_with_the_chain(host, capsys):
+    stack_host(host)
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:01:00.0'}, {'address': '0000:01:00.1'}],
+                          '_ansible_check_mode': True}, env={'SSH_CONNECTION': '198.51.100.7 53422 192.168.50.2 22'})
+    assert res['failed'] is True
+    assert '0000:01:00.0 holds the management address 192.168.50.2 (bond0.100 -> bond0 -> eth3)' in res['msg']
+    assert '0000:01:00.1 holds the management address 192.168.50.2 (bond0.100 -> bond0 -> eth4)' in res['msg']
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], '_ansible_check_mode': True})
+    # a multipath default route: both next hops count
+    assert '0000:00:02.0 carries the default route (mv0 -> eth1)' in res['msg']
+    assert res['protected']['0000:00:01.0'] == 'carries the default route (mgmt0)'
+    # a Linux bridge's port is protected only when the bridge is on the management path (br0 is not)
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:10.0'}], '_ansible_check_mode': True})
+    assert res['changed'] is True
+    res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:10.0'}], '_ansible_check_mode': True,
+                          'protect_interfaces': ['br0']})
+    assert '0000:00:10.0 protected interface br0 (br0 -> eth5)' in res['msg']
+
+
+# ------------------------------------------------------------------ unsafe options: keep the rest, refresh the initramfs
+def test_commenting_out_unsafe_option_keeps_the_other_options(host, capsys):
+    write(host, 'etc/modprobe.d/vfio.conf',
+          '# Proxmox: no interrupt remapping here\n'
+          'options vfio_iommu_type1 allow_unsafe_interrupts=1 dma_entry_limit=131072\n')
+    res = invoke(capsys, {'root': host, 'devices': []})
+    assert res['changed'] is True
+    fixed = read(host, 'etc/modprobe.d/vfio.conf')
+    assert fixed == ('# Proxmox: no interrupt remapping here\n'
+                     '# disabled by hvsec.hypervisor (HVS-VFIO-01/02): '
+                     'options vfio_iommu_type1 allow_unsafe_interrupts=1 dma_entry_limit=131072\n'
+                     'options vfio_iommu_type1 dma_entry_limit=131072\n')
+    res = invoke(capsys, {'root': host, 'devices': []})
+    assert res['changed'] is False, res['changes']
+
+
+INITRAMFS_WITH_VFIO = '''\
+.
+etc/modprobe.d
+etc/modprobe.d/vfio.conf
+usr/lib/modules/6.1.0-28-amd64/kernel/drivers/vfio/vfio.ko
+usr/lib/modules/6.1.0-28-amd64/kernel/drivers/vfio/vfio_iommu_type1.ko
+usr/lib/modules/6.1.0-28-amd64/kernel/drivers/vfio/pci/vfio-pci.ko
+usr/lib/modules/6.1.0-28-amd64/kernel/drivers/virtio/virtio_pci.ko
+'''
+
+
+def test_initramfs_refreshed_after_only_commenting_out_unsafe_options(host, capsys):
+    """The managed file is already in place; only another file's unsafe option is commented out.
+    vfio_iommu_type1 loads from the initramfs, which holds the old option: it must be rebuilt."""
+    first = invoke(capsys, {'root': host, 'devices': [], '_ansible_check_mode': True})
+    write(host, 'etc/modprobe.d/hvsec-vfio.conf', first['modprobe_conf'])
+    write(host, 'etc/modprobe.d/vfio.conf', 'options vfio_iommu_type1 allow_unsafe_interrupts=1\n')
+    write(host, 'run/hvsec-test/initramfs.txt', INITRAMFS_WITH_VFIO)
+    res = invoke(capsys, {'root': host, 'devices': [], '_ansible_check_mode': True})
+    assert res['changes'][0].endswith('etc/modprobe.d/vfio.conf: commented out unsafe VFIO option(s)')
+    assert res['initramfs_refreshed'] is True
+    assert 'vfio_iommu_type1' in res['initramfs_reason']
+    # without VFIO modules in the initramfs the options are read from the root filesystem: no refresh
+    write(host, 'run/hvsec-test/initramfs.txt', INITRAMFS_WITH_VFIO.replace('vfio', 'other'))
+    res = invoke(capsys, {'root': host, 'devices': [], '_ansible_check_mode': True})
+    assert res['initramfs_refreshed'] is False and 'no refresh needed' in res['initramfs_reason']

@@ -73,6 +73,8 @@ def test_in_wanted_state_is_unchanged(host, capsys):
     ({'pf': 'eth9', 'numvfs': 1}, 'pf: interface eth9 does not exist'),
     ({'pf': 'mgmt0', 'numvfs': 1}, 'pf: mgmt0 is not SR-IOV capable'),
     ({'pf': '../x', 'numvfs': 1}, "pf: '../x' is not a valid interface name"),
+    # the shared rule (module_utils/netnames): the name becomes a file name and a systemd instance
+    ({'pf': 'eth2;id', 'numvfs': 1}, "pf: 'eth2;id' is not a valid interface name (contains ';'"),
 ])
 def test_bad_input_fails_before_change(host, capsys, args, message):
     args = dict(args, root=host)
