@@ -7,19 +7,24 @@ Each filter returns a list of error strings (empty when the input is valid) nami
 so a role collects every problem into one failed assert. They reuse the checks the modules and
 the audit apply, so a role refuses exactly what its module or the audit would refuse later.
 
-``waiver_errors``: hvsec_waivers items need a known control ID and a non-empty reason.
+``waiver_errors``: hvsec_waivers items need a known control ID and a non-empty reason; approved_by,
+ticket and expires (a date) are optional, any other key is refused.
 ``vswitch_port_errors``: a guest port's anti-spoofing declaration (mac, ips).
 ``sshd_option_errors``: extra sshd options that would be unsafe or contradict a role variable.
+``sshd_lockout_errors``: sshd options that would keep the controller's connection from logging in
+again (our reading of the options alone; the sshd_dropin module then asks sshd itself).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.common.collections import is_sequence
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import SettingsError, validate_waivers
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import render
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import canonical_keyword
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import access_problems, model_effective, render
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import validate_port_address
 
 # sshd keywords that change how sshd reads every line after them (a drop-in is included at the
@@ -28,7 +33,8 @@ SSHD_STRUCTURAL = frozenset(['match', 'include'])
 
 
 def waiver_errors(waivers, name='hvsec_waivers'):
-    """Errors in a waiver list: the same rules as the audit (known control ID, non-empty reason)."""
+    """Errors in a waiver list: the same rules as the audit (known control ID, non-empty reason,
+    optional approved_by / ticket / expires, each error naming the item and the field)."""
     if waivers is None:
         return []
     if not is_sequence(waivers):
@@ -76,10 +82,55 @@ def sshd_option_errors(options, reserved=None, name='hvsec_mgmt_plane_sshd_extra
     return errors
 
 
+# The mgmt_plane variable behind each sshd keyword of the drop-in (the others come from
+# hvsec_mgmt_plane_sshd_extra_options).
+SSHD_OPTION_VARIABLES = {
+    'listenaddress': 'hvsec_mgmt_plane_address',
+    'permitrootlogin': 'hvsec_mgmt_plane_sshd_permit_root_login',
+    'passwordauthentication': 'hvsec_mgmt_plane_sshd_password_auth',
+    'kbdinteractiveauthentication': 'hvsec_mgmt_plane_sshd_password_auth',
+    'allowgroups': 'hvsec_mgmt_plane_sshd_allow_groups',
+    'ciphers': 'hvsec_mgmt_plane_sshd_ciphers',
+    'macs': 'hvsec_mgmt_plane_sshd_macs',
+    'kexalgorithms': 'hvsec_mgmt_plane_sshd_kex',
+}
+
+
+def sshd_lockout_errors(options, connection, sources=None, extra='hvsec_mgmt_plane_sshd_extra_options'):
+    """Why the connection in use could not log in again once the drop-in holds ``options``.
+
+    ``options``: the drop-in's ``[{name, value}]`` (the role's ``_hvsec_mgmt_sshd_options``).
+    ``connection``: {login_user, user_groups, client_address, server_address, server_port,
+    uses_password} (empty values are not judged). Only what the options set is judged (a
+    ListenAddress without a port against the connection's address, a Port, Allow/Deny users and
+    groups, PermitRootLogin for root, the connection's authentication method and
+    AuthenticationMethods); the module then judges the whole configuration with sshd -T -C.
+    Each error starts with the variable that sets the option.
+    """
+    if not isinstance(options, (list, tuple)) or not isinstance(connection, dict):
+        return []
+    sources = SSHD_OPTION_VARIABLES if sources is None else sources
+    connection = dict(connection, uses_password=boolean(connection.get('uses_password') or False, strict=False))
+    pairs = []
+    for item in options:
+        if isinstance(item, dict) and 'name' in item and item.get('value') not in (None, '', []):
+            pairs.append((str(item['name']), item['value']))
+    try:
+        eff = model_effective(pairs)
+    except ValueError:
+        return []      # malformed options are sshd_option_errors' business
+    errors = []
+    for problem in access_problems(eff, connection):
+        keyword = canonical_keyword(problem.split(None, 1)[0].rstrip(':'))
+        errors.append('%s: %s' % (sources.get(keyword, extra), problem))
+    return errors
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'waiver_errors': waiver_errors,
             'vswitch_port_errors': vswitch_port_errors,
             'sshd_option_errors': sshd_option_errors,
+            'sshd_lockout_errors': sshd_lockout_errors,
         }

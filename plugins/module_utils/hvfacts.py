@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import glob
 import grp
 import os
 import pwd
@@ -113,6 +114,11 @@ class Reader(object):
     def exists(self, path):
         return os.path.lexists(self.path(path))
 
+    def glob(self, pattern):
+        """Sorted paths (as on the host) matching a glob pattern."""
+        prefix = self.root.rstrip('/')
+        return sorted(p[len(prefix):] for p in glob.glob(self.path(pattern)))
+
     def isdir(self, path):
         return os.path.isdir(self.path(path))
 
@@ -144,8 +150,10 @@ class Reader(object):
 
 
 class Gatherer(object):
-    def __init__(self, root='/', run_command=None, get_bin_path=None, euid=None):
+    def __init__(self, root='/', run_command=None, get_bin_path=None, euid=None, sshd_options=None):
         self.fs = Reader(root)
+        # the connections to read sshd's effective configuration for: admin_cidrs, users, local_address
+        self.sshd_options = sshd_options or {}
         self.run_command = run_command
         self.get_bin_path = get_bin_path or (lambda name: None)
         self.euid = os.geteuid() if euid is None else euid
@@ -766,7 +774,41 @@ class Gatherer(object):
         rc, out, err = self.run('sshd', [binary, '-T'], needs_root=True)
         if rc != 0:
             return {'effective': None, 'error': (err or '').strip() or 'sshd -T failed (rc=%s)' % rc}
-        return {'effective': sshd_utils.parse_sshd_t(out), 'error': None}
+        effective = sshd_utils.parse_sshd_t(out)
+        result = {'effective': effective, 'error': None}
+        result.update(self._sshd_connections(binary, effective))
+        return result
+
+    def _sshd_connections(self, binary, effective):
+        """Without -C, ``sshd -T`` shows only the global values; a Match block may re-open what
+        they close. Ask sshd for the connections that matter (sshd_utils.connection_specs) and
+        keep, per connection, the keywords whose value differs from the global one."""
+        config = sshd_utils.read_config(
+            lambda path: self.fs.read(path, 'sshd', missing_ok=True), self.fs.glob, sshd_utils.MAIN_CONFIG)
+        blocks = config['match_blocks']
+        passwd = self.fs.read('/etc/passwd', None)
+        group = self.fs.read('/etc/group', None)
+        options = self.sshd_options
+        nets, invalid = sshd_utils.admin_networks(options.get('admin_cidrs'))
+        for item in invalid:
+            self.note('sshd', 'sshd_admin_cidrs', 'not a CIDR: %s' % item)
+        specs, left_out = sshd_utils.connection_specs(
+            effective, blocks, [str(n) for n in nets], options.get('users'), options.get('local_address'),
+            lambda name: sshd_utils.member_of(name, passwd, group))
+        connections = []
+        for spec, why in specs:
+            rc, out, err = self.run('sshd', [binary, '-T', '-C', sshd_utils.spec_arg(spec)], needs_root=True)
+            entry = {'spec': spec, 'why': why, 'differs': None, 'matched': None, 'error': None}
+            if rc != 0:
+                entry['error'] = (err or '').strip() or 'sshd -T -C failed (rc=%s)' % rc
+            else:
+                entry['differs'] = sshd_utils.differences(effective, sshd_utils.parse_sshd_t(out))
+                groups = sshd_utils.groups_of(spec['user'], passwd, group)
+                entry['matched'] = [i for i, block in enumerate(blocks)
+                                    if sshd_utils.criteria_apply(block['criteria'], spec, groups) is not False]
+            connections.append(entry)
+        return {'config_files': config['files'], 'match_blocks': blocks, 'connections': connections,
+                'connections_left_out': left_out}
 
     def probe_nftables(self):
         binary = self.tool('nft')
@@ -824,10 +866,11 @@ class Gatherer(object):
         return {'active': False, 'daemon': None}
 
 
-def gather_facts(root='/', run_command=None, get_bin_path=None, euid=None, gather=None):
-    """Gather ``ansible_facts.hvsec``. ``gather``: iterable of probe names, None/'all' for all."""
+def gather_facts(root='/', run_command=None, get_bin_path=None, euid=None, gather=None, sshd_options=None):
+    """Gather ``ansible_facts.hvsec``. ``gather``: iterable of probe names, None/'all' for all.
+    ``sshd_options``: {admin_cidrs, users, local_address} for the per-connection sshd reading."""
     wanted = set(PROBES) if not gather or 'all' in gather else set(gather) | set(['host'])
-    gatherer = Gatherer(root, run_command, get_bin_path, euid)
+    gatherer = Gatherer(root, run_command, get_bin_path, euid, sshd_options)
     facts = {'schema_version': SCHEMA_VERSION, 'privileged': gatherer.privileged}
     for name in PROBES:
         if name not in wanted:

@@ -4,9 +4,13 @@
 """Pure helpers for a managed sshd drop-in (``/etc/ssh/sshd_config.d/00-hvsec.conf``).
 
 - :func:`render` writes the drop-in text from an ordered list of (keyword, value).
-- :func:`include_status` tells whether the main sshd_config includes the drop-in before any
-  directive that would take precedence (sshd uses the first value it reads for most keywords).
-- :func:`lockout_problems` lists the ways a drop-in would cut off the connection in use.
+- :func:`include_status` / :func:`conflicts_in` tell whether the main sshd_config includes the
+  drop-in, and which lines read before it set a wanted keyword to a DIFFERENT value (sshd uses
+  the first value it obtains; the same value, compared as sshd does, is no conflict).
+- :func:`candidate_main` writes a main file that reads the candidate drop-in in its place, so
+  ``sshd -t/-T -f`` judge the configuration before anything is written.
+- :func:`access_problems` lists why the connection in use could not log in again under a
+  configuration (sshd's own ``sshd -T -C`` reading of the candidate, or a model of the options).
 - :func:`effective_mismatches` compares wanted values with ``sshd -T`` output.
 """
 
@@ -16,6 +20,10 @@ __metaclass__ = type
 import fnmatch
 import ipaddress
 import re
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import (
+    address_list_match, canonical_keyword, config_directives, include_paths, parse_sshd_t, split_args,
+    wildcard_match)
 
 HEADER = ('# Managed by hvsec.hypervisor (role mgmt_plane). Local changes are overwritten.\n'
           '# sshd uses the first value it reads: this file is included at the top of sshd_config.\n')
@@ -58,81 +66,149 @@ def render(options):
     return ''.join(lines)
 
 
-def override_args(content):
-    """``sshd -o`` arguments carrying every directive of a rendered drop-in, so ``sshd -t`` can
-    validate the options before anything is written (command-line options take precedence over
-    the configuration files)."""
-    args = []
-    for line in content.splitlines():
-        line = line.strip()
-        if not line or line.startswith('#'):
-            continue
-        key, dummy, value = line.partition(' ')
-        args.extend(['-o', '%s=%s' % (key, value)])
-    return args
+def _wanted(options):
+    """{canonical keyword: (Keyword, value)} of the wanted options; a bare keyword (str) wants any value."""
+    out = {}
+    for item in options:
+        key, value = (item, _ANY) if not isinstance(item, (list, tuple)) else (item[0], item[1])
+        out.setdefault(canonical_keyword(key), (key, value))
+    return out
 
 
-def _directives(text):
-    for number, raw in enumerate((text or '').splitlines(), 1):
-        line = raw.strip()
-        if not line or line.startswith('#'):
+_ANY = object()
+# enumerated values sshd compares case-insensitively (strcasecmp in its option parser)
+_ENUM_WORDS = frozenset(['yes', 'no', 'prohibit-password', 'without-password', 'forced-commands-only', 'any',
+                         'inet', 'inet6', 'local', 'remote', 'all', 'none', 'point-to-point', 'ethernet',
+                         'clientspecified', 'quiet', 'fatal', 'error', 'info', 'verbose', 'debug', 'debug1',
+                         'debug2', 'debug3', 'daemon', 'user', 'auth', 'authpriv', 'local0', 'local1', 'local2',
+                         'local3', 'local4', 'local5', 'local6', 'local7', 'md5', 'sha256'])
+# keywords whose values add up over every line and file instead of the first one winning
+ACCUMULATING = frozenset(['listenaddress', 'port', 'allowgroups', 'allowusers', 'denygroups', 'denyusers',
+                          'acceptenv', 'hostkey', 'hostcertificate', 'subsystem'])
+
+
+def _want_words(key, value):
+    values = value if isinstance(value, (list, tuple)) else [value]
+    words = [_word(v) for v in values]
+    if key in COMMA_LISTS:
+        return [w for word in words for w in word.split(',') if w]
+    return [w for word in words for w in word.split()]
+
+
+def _have_words(key, raw):
+    words = split_args(raw)
+    if key in COMMA_LISTS:
+        return [w for word in words for w in word.split(',') if w]
+    return words
+
+
+def _enum(word):
+    low = word.lower()
+    return 'prohibit-password' if low == 'without-password' else low
+
+
+def same_value(keyword, have_raw, want_value):
+    """Whether an earlier line ``keyword have_raw`` leaves sshd with the value the role wants."""
+    key = canonical_keyword(keyword)
+    have = _have_words(key, have_raw)
+    try:
+        want = _want_words(key, want_value)
+    except ValueError:
+        return False
+    if len(have) == 1 and len(want) == 1 and have[0].lower() in _ENUM_WORDS and want[0].lower() in _ENUM_WORDS:
+        return _enum(have[0]) == _enum(want[0])
+    if key in ACCUMULATING:
+        # the earlier line adds its items to the role's: harmless when they are among them
+        return set(have) <= set(want)
+    return have == want
+
+
+def conflicts_in(name, text, options, before_line=None):
+    """Top-level lines of ``text`` (a file sshd reads before the drop-in; up to ``before_line``)
+    that set a wanted keyword to a different value: sshd would use theirs (or add them, for
+    ListenAddress, Port, AllowGroups...). Each as ``Keyword value (NAME line N; the role wants X)``."""
+    wanted = _wanted(options)
+    found = []
+    for number, key, value in config_directives(text):
+        if key == 'match' or (before_line is not None and number >= before_line):
+            break
+        canon = canonical_keyword(key)
+        if canon not in wanted:
             continue
-        parts = line.split(None, 1)
-        key = parts[0].split('=', 1)[0]
-        value = parts[1] if len(parts) > 1 else ''
-        if '=' in parts[0] and not value:
-            value = parts[0].split('=', 1)[1]
-        yield number, key.lower(), value.strip().lstrip('=').strip()
+        want_key, want_value = wanted[canon]
+        if want_value is not _ANY and same_value(canon, value, want_value):
+            continue
+        original = _original_keyword(text, number)
+        found.append('%s %s (%s line %d; the role wants %s)' % (
+            original, value, name, number,
+            'a value' if want_value is _ANY else '%s %s' % (want_key, ' '.join(_want_words(canon, want_value)))))
+    return found
+
+
+def _original_keyword(text, number):
+    line = text.splitlines()[number - 1].strip()
+    return line.split(None, 1)[0].split('=', 1)[0]
+
+
+def _include_hits(value, dropin_path):
+    return [p for p in include_paths(value) if fnmatch.fnmatch(dropin_path, p)]
 
 
 def include_pattern(main_text, dropin_path):
     """The top-level ``Include`` pattern (absolute) that matches ``dropin_path``, or None."""
-    for number, key, value in _directives(main_text):
+    for dummy, key, value in config_directives(main_text):
         if key == 'match':
             return None
         if key == 'include':
-            for pattern in value.split():
-                if not pattern.startswith('/'):
-                    pattern = '/etc/ssh/' + pattern
-                if fnmatch.fnmatch(dropin_path, pattern):
-                    return pattern
+            hits = _include_hits(value, dropin_path)
+            if hits:
+                return hits[0]
     return None
 
 
-def shadowing_in(name, text, managed_keywords):
-    """Managed keywords (lower case) set at top level of another file read before the drop-in."""
-    managed = set(k.lower() for k in managed_keywords)
-    found = []
-    for number, key, value in _directives(text):
-        if key == 'match':
-            break
-        if key in managed:
-            found.append('%s (%s line %d)' % (key, name, number))
-    return found
+def shadowing_in(name, text, options):
+    """Backward-compatible name of :func:`conflicts_in`."""
+    return conflicts_in(name, text, options)
 
 
-def include_status(main_text, dropin_path, managed_keywords):
-    """Return ``(included, shadowing)``.
+def include_status(main_text, dropin_path, options, name='sshd_config'):
+    """Return ``(included, conflicts)``.
 
     ``included``: an ``Include`` at top level (before any ``Match``) whose pattern matches
-    ``dropin_path``. ``shadowing``: the managed keywords (lower case) that the main file sets
-    before that Include (or at all, when it does not include the drop-in): sshd would use those.
+    ``dropin_path``. ``conflicts``: lines of the main file before that Include (or anywhere at top
+    level when it does not include the drop-in) that set a wanted keyword to a different value.
+    ``options``: ``[(Keyword, value)]`` (a bare keyword conflicts with any value).
     """
-    managed = set(k.lower() for k in managed_keywords)
-    shadowing = []
-    for number, key, value in _directives(main_text):
+    for number, key, value in config_directives(main_text):
         if key == 'match':
             break
-        if key == 'include':
-            for pattern in value.split():
-                if not pattern.startswith('/'):
-                    pattern = '/etc/ssh/' + pattern
-                if fnmatch.fnmatch(dropin_path, pattern):
-                    return True, shadowing
+        if key == 'include' and _include_hits(value, dropin_path):
+            return True, conflicts_in(name, main_text, options, before_line=number)
+    return False, conflicts_in(name, main_text, options)
+
+
+def candidate_main(main_text, dropin_path, candidate_path, glob_paths):
+    """The main sshd_config text with every ``Include`` pattern that matches ``dropin_path``
+    expanded to its files in sshd's order, ``candidate_path`` standing for the drop-in (also when
+    the drop-in does not exist yet). ``sshd -T -f`` on it reads the configuration the drop-in
+    would make, without writing the drop-in. ``glob_paths(pattern)``: sorted matching paths."""
+    out = []
+    for raw in (main_text or '').splitlines():
+        parts = raw.strip().split(None, 1)
+        if not parts or parts[0].split('=', 1)[0].lower() != 'include':
+            out.append(raw)
             continue
-        if key in managed:
-            shadowing.append('%s (line %d)' % (key, number))
-    return False, shadowing
+        value = parts[1] if len(parts) > 1 else parts[0].split('=', 1)[1] if '=' in parts[0] else ''
+        words = []
+        for pattern in include_paths(value.lstrip('=').strip()):
+            if not fnmatch.fnmatch(dropin_path, pattern):
+                words.append(pattern)
+                continue
+            files = sorted(set(glob_paths(pattern)) | set([dropin_path]))
+            words.extend(candidate_path if f == dropin_path else f for f in files)
+        out.append('Include ' + ' '.join('"%s"' % w if any(c.isspace() for c in w) else w for w in words)
+                   if words else '# hvsec: include of nothing')
+    return '\n'.join(out) + '\n'
 
 
 def _addr_host(item):
@@ -142,54 +218,6 @@ def _addr_host(item):
     if item.count(':') == 1:
         return item.split(':', 1)[0]
     return item
-
-
-def lockout_problems(options, guard):
-    """Ways the wanted options would cut off the connection described by ``guard``.
-
-    ``guard``: {server_address, server_port, login_user, user_groups (list), uses_password}.
-    Empty values are not checked. Returns a list of sentences (empty = safe).
-    """
-    guard = guard or {}
-    opts = dict((k.lower(), v) for k, v in options)
-    problems = []
-    server = guard.get('server_address') or ''
-    port = guard.get('server_port')
-    listen = opts.get('listenaddress')
-    if listen and server:
-        hosts = [_addr_host(a) for a in (listen if isinstance(listen, list) else [listen])]
-        try:
-            server_ip = ipaddress.ip_address(server)
-            hit = any(h in ('0.0.0.0', '::') or ipaddress.ip_address(h) == server_ip for h in hosts
-                      if _is_ip(h))
-        except ValueError:
-            hit = server in hosts
-        if not hit:
-            problems.append('ListenAddress %s does not include %s, the address this connection uses'
-                            % (', '.join(hosts), server))
-    ports = opts.get('port')
-    if ports and port:
-        ports = ports if isinstance(ports, list) else [ports]
-        if str(port) not in [str(p) for p in ports]:
-            problems.append('Port %s does not include %s, the port this connection uses'
-                            % (', '.join(str(p) for p in ports), port))
-    user = guard.get('login_user') or ''
-    if user == 'root' and str(opts.get('permitrootlogin', '')).lower() == 'no':
-        problems.append('PermitRootLogin no while this connection logs in as root')
-    if guard.get('uses_password') and str(opts.get('passwordauthentication', '')).lower() in ('no', 'false'):
-        problems.append('PasswordAuthentication no while this connection authenticates with a password')
-    if guard.get('uses_password') and user == 'root' and \
-            str(opts.get('permitrootlogin', '')).lower() in ('prohibit-password', 'without-password'):
-        problems.append('PermitRootLogin %s while this connection logs in as root with a password'
-                        % opts.get('permitrootlogin'))
-    groups = opts.get('allowgroups')
-    if groups and user:
-        wanted = groups if isinstance(groups, list) else str(groups).split()
-        have = guard.get('user_groups')
-        if have is not None and not set(wanted) & set(have):
-            problems.append('AllowGroups %s does not contain any group of %s (%s)'
-                            % (' '.join(wanted), user, ', '.join(have) or 'none'))
-    return problems
 
 
 def _is_ip(text):
@@ -238,3 +266,158 @@ def effective_mismatches(options, effective):
             if _norm(have_value) != want:
                 bad.append('%s: wanted %s, effective %s' % (key, want, have_value))
     return bad
+
+
+# ------------------------------------------------------------------ can this connection still log in?
+def _list(value):
+    if value is None:
+        return []
+    return [str(v) for v in (value if isinstance(value, list) else [value])]
+
+
+def _split_listen(item):
+    """``(host, port or None)`` of a ListenAddress entry (``10.0.2.15:22``, ``[::]:22``, ``10.0.2.15``)."""
+    item = str(item).strip()
+    if item.startswith('['):
+        host, dummy, rest = item[1:].partition(']')
+        return host, (rest[1:] if rest.startswith(':') else None)
+    if item.count(':') == 1:
+        host, port = item.split(':', 1)
+        return host, port
+    return item, None
+
+
+def _listen_covers(host, server_ip):
+    ip = _ip(host)
+    if ip is None:
+        return None                      # a host name: cannot tell
+    if ip.is_unspecified:
+        return ip.version == server_ip.version
+    return ip == server_ip
+
+
+def _ip(text):
+    try:
+        return ipaddress.ip_address(str(text).strip('[]'))
+    except ValueError:
+        return None
+
+
+def _host_part_match(pattern_list, client):
+    """The HOST of a USER@HOST pattern: addresses, CIDRs or wildcards, ``!`` negates."""
+    return address_list_match(client, pattern_list)
+
+
+def _user_pattern_match(pattern, user, client):
+    if '@' in pattern:
+        user_part, host_part = pattern.split('@', 1)
+        return wildcard_match(user, user_part) and bool(client) and _host_part_match(host_part, client)
+    return wildcard_match(user, pattern)
+
+
+def _describe(key, eff):
+    names = {'allowusers': 'AllowUsers', 'denyusers': 'DenyUsers', 'allowgroups': 'AllowGroups',
+             'denygroups': 'DenyGroups'}
+    return '%s %s' % (names[key], ' '.join(_list(eff.get(key))))
+
+
+def access_problems(eff, conn):
+    """Why the connection ``conn`` could not log in again under the configuration ``eff``.
+
+    ``eff``: parsed ``sshd -T -C conn`` output of the candidate configuration (sshd's own
+    reading, Match blocks applied), or the wanted options alone (:func:`model_effective`):
+    keywords they do not set are then unknown and not judged.
+    ``conn``: {login_user, user_groups (list, None = unknown), client_address, server_address,
+    server_port, uses_password}; empty values are not judged.
+    Returns sentences naming the option and why (empty = the connection can log in).
+    """
+    conn = conn or {}
+    problems = []
+    server = str(conn.get('server_address') or '')
+    port = str(conn.get('server_port') or '')
+    user = str(conn.get('login_user') or '')
+    client = str(conn.get('client_address') or '')
+    uses_password = bool(conn.get('uses_password'))
+    groups = conn.get('user_groups')
+
+    # where sshd listens: ListenAddress entries carry their port in sshd -T output
+    server_ip = _ip(server)
+    listen = _list(eff.get('listenaddress'))
+    ports = _list(eff.get('port'))
+    if listen and server_ip is not None:
+        covered, unknown = False, False
+        for item in listen:
+            host, item_port = _split_listen(item)
+            hit = _listen_covers(host, server_ip)
+            item_ports = [item_port] if item_port else ports
+            if hit is None:
+                unknown = True              # a host name
+            elif not hit:
+                continue
+            elif not port or port in item_ports:
+                covered = True
+            elif not item_ports:
+                unknown = True              # no port given and none known (the model of the options)
+        if not covered and not unknown:
+            problems.append('ListenAddress %s: sshd would not listen on %s port %s, where this connection arrived'
+                            % (' '.join(listen), server, port or '?'))
+    elif ports and port and port not in ports:
+        problems.append('Port %s: sshd would not listen on port %s, where this connection arrived'
+                        % (' '.join(ports), port))
+
+    if user:
+        # sshd's allowed_user(): DenyUsers, AllowUsers, DenyGroups, AllowGroups, in that order
+        deny = [p for p in _list(eff.get('denyusers')) if _user_pattern_match(p, user, client)]
+        if deny:
+            problems.append('%s: %s matches %s, the user this connection logs in as'
+                            % (_describe('denyusers', eff), deny[0], user))
+        allow = _list(eff.get('allowusers'))
+        if allow and not any(_user_pattern_match(p, user, client) for p in allow):
+            problems.append('%s: does not admit %s%s, the user this connection logs in as'
+                            % (_describe('allowusers', eff), user, ' from %s' % client if client else ''))
+        if groups is not None:
+            hit = [g for g in groups for p in _list(eff.get('denygroups')) if wildcard_match(g, p)]
+            if hit:
+                problems.append('%s: %s is a group of %s, the user this connection logs in as'
+                                % (_describe('denygroups', eff), hit[0], user))
+            allow_groups = _list(eff.get('allowgroups'))
+            if allow_groups and not any(wildcard_match(g, p) for g in groups for p in allow_groups):
+                problems.append('%s: none of them is a group of %s (%s), the user this connection logs in as'
+                                % (_describe('allowgroups', eff), user, ', '.join(groups) or 'no group'))
+        if user == 'root':
+            root_login = _norm(_list(eff.get('permitrootlogin'))[0]) if eff.get('permitrootlogin') else ''
+            if root_login == 'no':
+                problems.append('PermitRootLogin no: this connection logs in as root')
+            elif root_login == 'forced-commands-only':
+                problems.append('PermitRootLogin forced-commands-only: root may only run the command= of its key, '
+                                'Ansible could not run its modules as root')
+            elif root_login == 'prohibit-password' and uses_password:
+                problems.append('PermitRootLogin %s: this connection logs in as root with a password'
+                                % _list(eff.get('permitrootlogin'))[0])
+
+    # how this connection authenticates: a password (ansible_password) or a key
+    have = ['password', 'keyboard-interactive'] if uses_password else ['publickey']
+    enabled = {'password': 'passwordauthentication', 'keyboard-interactive': 'kbdinteractiveauthentication',
+               'publickey': 'pubkeyauthentication'}
+    if uses_password and _norm(_list(eff.get('passwordauthentication') or ['yes'])[0]) == 'no':
+        problems.append('PasswordAuthentication no: this connection authenticates with a password')
+    if not uses_password and _norm(_list(eff.get('pubkeyauthentication') or ['yes'])[0]) == 'no':
+        problems.append('PubkeyAuthentication no: this connection authenticates with a key')
+    methods = ' '.join(_list(eff.get('authenticationmethods'))).split()
+    if methods and methods != ['any']:
+        def usable(method):
+            base = method.split(':', 1)[0]
+            return base in have and _norm(_list(eff.get(enabled[base]) or ['yes'])[0]) != 'no'
+        if not any(all(usable(m) for m in alt.split(',')) and alt.split(',').count('publickey') < 2
+                   for alt in methods):
+            method = 'a password' if uses_password else 'a key (publickey)'
+            problems.append('AuthenticationMethods %s: no list can be completed by this connection, which '
+                            'authenticates with %s only' % (' '.join(methods), method))
+    return problems
+
+
+def model_effective(options):
+    """The wanted options as a partial ``sshd -T`` reading (lower-case keywords, the same value
+    shapes), for :func:`access_problems` before sshd itself is asked."""
+    eff = parse_sshd_t(render([(canonical_keyword(k), v) for k, v in options]))
+    return eff

@@ -22,7 +22,8 @@ description:
     permissions, yields C(null) and an entry in C(notes); the module does not fail because of it.
   - Runs without root (reporting what it could not read as C(permission denied)); with
     C(become) it reads everything.
-  - Tools are run at most once each (C(ip), C(bridge), C(ovs-vsctl), C(sshd -T), C(nft)).
+  - Tools are run at most once each (C(ip), C(bridge), C(ovs-vsctl), C(sshd -T), C(nft)), except
+    C(sshd -T -C), run once per connection of interest (at most 40, a few milliseconds each).
     C(virsh) is never called; domain XML is read from C(/etc/libvirt/qemu) and C(/run/libvirt/qemu).
 options:
   gather:
@@ -34,6 +35,29 @@ options:
     default: [all]
     choices: [all, host, cpu, kvm, ksm, cmdline, iommu, pci, vfio, network, libvirt, listeners,
               processes, sshd, nftables, audit, sysctl, security_module, time_sync]
+  sshd_admin_cidrs:
+    description:
+      - The administrator networks (normally C(hvsec_mgmt_plane_admin_cidrs)). Besides the global
+        C(sshd -T), sshd's effective configuration is read with C(sshd -T -C) for a connection from
+        an address outside them and from one inside each, so a C(Match) block that sets
+        PermitRootLogin or PasswordAuthentication back for some clients is seen. Entries that are not
+        CIDRs are noted and skipped.
+    type: list
+    elements: str
+    default: []
+  sshd_users:
+    description:
+      - Administrator users (e.g. the inventory's C(ansible_user)) whose effective sshd
+        configuration is read as well; C(root) always is.
+    type: list
+    elements: str
+    default: []
+  sshd_local_address:
+    description:
+      - The address connections arrive on (normally C(hvsec_mgmt_plane_address)); empty takes
+        sshd's first specific ListenAddress.
+    type: str
+    default: ''
 attributes:
   check_mode:
     description: Can run in check_mode and return the same facts; it never changes anything.
@@ -144,7 +168,9 @@ ansible_facts:
           elements: str
           returned: when gathered
         sshd:
-          description: Effective sshd configuration from C(sshd -T).
+          description:
+            - Effective sshd configuration from C(sshd -T), the Match blocks of sshd_config and its
+              Includes, and per connection of interest (C(sshd -T -C)) the values that differ.
           type: dict
           returned: when gathered
         nftables:
@@ -180,6 +206,9 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             gather=dict(type='list', elements='str', default=['all'], choices=['all'] + list(PROBES)),
+            sshd_admin_cidrs=dict(type='list', elements='str', default=[]),
+            sshd_users=dict(type='list', elements='str', default=[]),
+            sshd_local_address=dict(type='str', default=''),
         ),
         supports_check_mode=True,
     )
@@ -191,7 +220,10 @@ def main():
         return module.get_bin_path(name, required=False, opt_dirs=_SBIN)
 
     facts = gather_facts(root='/', run_command=run_command, get_bin_path=get_bin_path,
-                         gather=module.params['gather'])
+                         gather=module.params['gather'],
+                         sshd_options={'admin_cidrs': module.params['sshd_admin_cidrs'],
+                                       'users': module.params['sshd_users'],
+                                       'local_address': module.params['sshd_local_address']})
     # qemu.conf may hold console passwords: the facts keep that a key is set, never its value.
     for conf in ((facts.get('libvirt') or {}).get('config') or {}).values():
         secrets.hide(module, secrets.secret_values(conf if isinstance(conf, dict) else {}))

@@ -14,15 +14,25 @@ version_added: 0.1.0
 description:
   - Writes an sshd configuration drop-in (by default C(/etc/ssh/sshd_config.d/00-hvsec.conf))
     from a list of options.
-  - Before writing, refuses options that would cut off the connection in use (the listen address
-    and port it arrived on, root login, password login, AllowGroups), unless I(allow_lockout=true).
-  - Before writing (also in check mode), validates the wanted options with sshd itself
-    (C(sshd -t -f main_config -o Keyword=value ...)); a rejected option fails with nothing written.
-  - After writing, validates the whole configuration with C(sshd -t -f main_config) (so the
-    drop-in is checked in its Include context) and verifies with C(sshd -T) that every managed
-    option is effective. On any failure the previous file is restored and the module fails;
-    the running sshd is never touched, so it keeps its old configuration.
+  - Refuses, before writing, a line read before the drop-in (in the main file before its Include,
+    or in an earlier drop-in) that sets a wanted keyword to a different value - sshd uses the first
+    value it obtains. The same value is no conflict (keywords, their aliases such as
+    ChallengeResponseAuthentication, and enumerated values such as yes/no are compared as sshd does).
+  - Before writing (also in check mode) it judges the configuration the drop-in would make, in a
+    private copy whose Include reads the candidate drop-in in its place - C(sshd -t -f copy)
+    validates it (a rejected option fails with nothing written) and C(sshd -T -f copy -C
+    user=...,addr=...,laddr=...,lport=...) reads it as sshd would for the guarded connection,
+    Match blocks applied.
+  - The lockout guard refuses that reading when the guarded connection could not log in again - sshd
+    not listening on its address and port, DenyUsers/AllowUsers/DenyGroups/AllowGroups excluding its
+    user, root login refused, its authentication method (key or password) disabled, or
+    AuthenticationMethods it cannot complete - unless I(allow_lockout=true).
+  - After writing, validates the whole configuration with C(sshd -t -f main_config) and verifies
+    with C(sshd -T) that every managed option is effective. On any failure the previous file is
+    restored and the module fails; the running sshd is never touched, so it keeps its old configuration.
   - Reloading sshd is left to the caller (a handler), and only when this module reports a change.
+    The caller should prove a new login afterwards and restore I(backup_file) when it fails (the
+    role mgmt_plane arms a timer that does so by itself).
 author:
   - hvsec.hypervisor contributors (@hvsec)
 options:
@@ -48,9 +58,11 @@ options:
     default: /usr/sbin/sshd
   guard:
     description:
-      - The connection to protect. Keys C(server_address) and C(server_port) (where the controller's
-        connection arrived, from C(SSH_CONNECTION)), C(login_user), C(uses_password) (bool).
-      - Empty keys are not checked. The user's groups are looked up on the host.
+      - The connection to protect. Keys C(client_address), C(server_address) and C(server_port) (from
+        C(SSH_CONNECTION) - where the controller connects from, and the address and port its connection
+        arrived on), C(login_user), C(uses_password) (bool).
+      - Empty keys are not checked. The user's groups are looked up on the host. Without
+        C(login_user) and C(client_address) the configuration is read without C(-C) (no Match block).
     type: dict
     default: {}
   allow_lockout:
@@ -62,7 +74,10 @@ options:
     type: bool
     default: true
 notes:
-  - Supports check mode (nothing is written; the lockout guard and the Include check still run) and diff mode.
+  - Supports check mode (nothing is written; the Include and precedence checks, C(sshd -t) and the lockout
+    guard still run) and diff mode.
+  - The candidate copy lives in a private directory next to I(main_config) (C(.hvsec-sshd-*), mode 0700, matched by no
+    Include pattern) and is removed before the module ends, in check mode too.
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -80,6 +95,7 @@ EXAMPLES = r'''
       - {name: PasswordAuthentication, value: false}
       - {name: Ciphers, value: [chacha20-poly1305@openssh.com, aes256-gcm@openssh.com]}
     guard:
+      client_address: 10.0.2.2
       server_address: 10.0.2.15
       server_port: 22
       login_user: root
@@ -101,8 +117,17 @@ included:
   returned: always
   type: bool
 lockout:
-  description: Problems found by the lockout guard (empty when safe).
+  description: Problems found by the lockout guard (empty when safe; applied anyway with I(allow_lockout)).
   returned: always
+  type: list
+  elements: str
+previous_exists:
+  description: Whether a drop-in existed before (restoring means removing the file when it did not).
+  returned: always
+  type: bool
+conflicts:
+  description: Lines read before the drop-in that set a wanted keyword to a different value.
+  returned: when the module refuses because of them
   type: list
   elements: str
 '''
@@ -111,13 +136,16 @@ import glob
 import grp
 import os
 import pwd
+import shutil
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
-    effective_mismatches, include_pattern, include_status, lockout_problems, override_args, render, shadowing_in)
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t
+    access_problems, candidate_main, conflicts_in, effective_mismatches, include_pattern, include_status, render)
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t, spec_arg
 
 
 def _user_groups(user):
@@ -148,6 +176,50 @@ def _write(module, path, text):
     write_atomic(module, path, text)
 
 
+def _connection_spec(guard):
+    """``sshd -T -C`` argument for the guarded connection (user, host and addr are all needed)."""
+    user, client = guard.get('login_user'), guard.get('client_address')
+    if not user or not client:
+        return None
+    return spec_arg({'user': user, 'host': client, 'addr': client,
+                     'laddr': guard.get('server_address') or '', 'lport': str(guard.get('server_port') or '')})
+
+
+class Candidate(object):
+    """The configuration the drop-in would make, in a private directory: a copy of the main file
+    whose Include reads the candidate drop-in in the drop-in's place. Removed on exit.
+
+    The directory (``.hvsec-sshd-*``, mode 0700) is created next to the main file, so sshd reads
+    it with the same security labels as its own configuration (SELinux); its name matches no
+    Include pattern, and it exists only while the module runs."""
+
+    def __init__(self, module, main_config, main_text, path, content):
+        self.module = module
+        self.directory = tempfile.mkdtemp(prefix='.hvsec-sshd-', dir=os.path.dirname(main_config) or '/etc/ssh')
+        self.dropin = os.path.join(self.directory, os.path.basename(path))
+        self.main = os.path.join(self.directory, 'sshd_config')
+        self.real = (main_config, path)
+        try:
+            with open(self.dropin, 'w') as handle:
+                handle.write(content)
+            with open(self.main, 'w') as handle:
+                handle.write(candidate_main(main_text, path, self.dropin, lambda pattern: sorted(glob.glob(pattern))))
+        except (IOError, OSError):
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
+
+    def text(self, message):
+        """sshd's message with the candidate's paths replaced by the real ones."""
+        return (message or '').replace(self.dropin, self.real[1]).replace(self.main, self.real[0]).strip()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return False
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -175,18 +247,14 @@ def main():
         module.fail_json(msg='sshd_dropin: %s' % to_native(exc))
 
     guard = dict(p['guard'] or {})
+    guard['uses_password'] = boolean(guard.get('uses_password') or False, strict=False)
     if guard.get('login_user'):
         guard['user_groups'] = _user_groups(guard['login_user'])
-    problems = lockout_problems(options, guard)
-    if problems and not p['allow_lockout']:
-        module.fail_json(msg='sshd_dropin: refusing a configuration that would cut off this connection: %s. '
-                             'Nothing was changed (set allow_lockout to override).' % '; '.join(problems),
-                         lockout=problems)
 
     main_text = _read(p['main_config'])
     if main_text is None:
         module.fail_json(msg='sshd_dropin: cannot read main_config %s' % p['main_config'])
-    included, shadowing = include_status(main_text, p['path'], [k for k, v in options])
+    included, conflicts = include_status(main_text, p['path'], options, name=p['main_config'])
     if not included:
         module.fail_json(msg='sshd_dropin: %s does not include %s (add "Include %s/*.conf" at its top); '
                              'nothing was changed' % (p['main_config'], p['path'], os.path.dirname(p['path'])),
@@ -195,12 +263,12 @@ def main():
     for other in sorted(glob.glob(pattern)) if pattern else []:
         if other >= p['path']:
             break
-        shadowing.extend(shadowing_in(other, _read(other) or '', [k for k, v in options]))
-    if shadowing:
+        conflicts.extend(conflicts_in(other, _read(other) or '', options))
+    if conflicts:
         module.fail_json(msg='sshd_dropin: %s or a drop-in read before %s sets %s, which would take precedence '
-                             '(sshd uses the first value); nothing was changed'
-                             % (p['main_config'], p['path'], ', '.join(shadowing)),
-                         included=True)
+                             '(sshd uses the first value it obtains; the same value would be no conflict); '
+                             'nothing was changed' % (p['main_config'], p['path'], '; '.join(conflicts)),
+                         included=True, conflicts=conflicts)
     if not os.path.isdir(os.path.dirname(p['path'])):
         if module.check_mode:
             pass
@@ -209,15 +277,38 @@ def main():
     if not os.access(p['sshd'], os.X_OK):
         module.fail_json(msg='sshd_dropin: sshd binary %s not found' % p['sshd'])
 
-    # Validate the wanted options with sshd itself before anything is written (also in check mode).
-    rc, out, err = module.run_command([p['sshd'], '-t', '-f', p['main_config']] + override_args(content))
-    if rc != 0:
-        module.fail_json(msg='sshd_dropin: sshd -t rejected the options: %s; nothing was changed' % (err or out).strip(),
-                         validate_stderr=err, changed=False)
+    # Judge the configuration the drop-in would make before anything is written (also in check
+    # mode): sshd -t validates it in its Include context, sshd -T -C reads it as sshd would for the
+    # guarded connection (Match blocks applied), and the lockout guard asks whether that
+    # connection could still log in.
+    spec = _connection_spec(guard)
+    try:
+        candidate = Candidate(module, p['main_config'], main_text, p['path'], content)
+    except (IOError, OSError) as exc:
+        module.fail_json(msg='sshd_dropin: cannot write the candidate copy next to %s: %s; nothing was changed'
+                         % (p['main_config'], to_native(exc)))
+    with candidate as cand:
+        rc, out, err = module.run_command([p['sshd'], '-t', '-f', cand.main])
+        if rc != 0:
+            module.fail_json(msg='sshd_dropin: sshd -t rejected the options: %s; nothing was changed'
+                             % cand.text(err or out), validate_stderr=cand.text(err), changed=False)
+        rc, out, err = module.run_command([p['sshd'], '-T', '-f', cand.main] + (['-C', spec] if spec else []))
+        if rc != 0:
+            module.fail_json(msg='sshd_dropin: sshd -T%s could not read the new configuration: %s; nothing was changed'
+                             % (' -C %s' % spec if spec else '', cand.text(err or out)), changed=False)
+        problems = access_problems(parse_sshd_t(out), guard)
+    if problems and not p['allow_lockout']:
+        module.fail_json(msg='sshd_dropin: refusing a configuration that would cut off this connection%s: %s. '
+                             'Nothing was changed (set allow_lockout to override).'
+                             % (' (%s, as sshd -T -C reads it)' % spec if spec else '', '; '.join(problems)),
+                         lockout=problems)
+    if problems:
+        module.warn('sshd_dropin: applied although this connection would be cut off (allow_lockout): %s'
+                    % '; '.join(problems))
 
     before = _read(p['path'])
     changed = before != content
-    result = dict(changed=changed, content=content, included=True, lockout=problems)
+    result = dict(changed=changed, content=content, included=True, lockout=problems, previous_exists=before is not None)
     if module._diff:
         result['diff'] = dict(before=before or '', after=content, before_header=p['path'], after_header=p['path'])
     if not changed or module.check_mode:

@@ -243,7 +243,12 @@ def test_intel_each_tool_runs_once(intel):
     calls = intel[1]
     names = [os.path.basename(c[0]) + ' ' + c[1] for c in calls]
     assert len(names) == len(set(tuple(c) for c in calls))
-    assert sorted(os.path.basename(c[0]) for c in calls) == ['bridge', 'ip', 'ip', 'nft', 'ovs-vsctl', 'sshd']
+    others = [c for c in calls if c[1:3] != ['-T', '-C']]
+    assert sorted(os.path.basename(c[0]) for c in others) == ['bridge', 'ip', 'ip', 'nft', 'ovs-vsctl', 'sshd']
+    # sshd -T -C once per connection of interest: without administrator CIDRs, users or Match
+    # blocks only root from an address outside (the fixture has no sshd_config: no Match block)
+    assert [c[1:] for c in calls if c[1:3] == ['-T', '-C']] == \
+        [['-T', '-C', 'user=root,host=203.0.113.7,addr=203.0.113.7,laddr=0.0.0.0,lport=22']]
 
 
 def test_intel_only_expected_notes(intel):

@@ -62,8 +62,21 @@ def test_main_returns_facts(capsys, tmp_path):
     assert facts['iommu']['firmware_table'] == 'DMAR'
     assert facts['libvirt']['domains'][0]['name'] == 'guest1'
     assert facts['sshd']['effective']['permitrootlogin'] == 'without-password'
-    assert len(calls) == 6
+    assert len(calls) == 7     # six tools, and sshd -T -C for root from outside
+    assert facts['sshd']['connections'][0]['spec']['addr'] == '203.0.113.7'
     assert all(e == {'LANG': 'C', 'LC_ALL': 'C'} for e in env)
+
+
+def test_main_passes_the_sshd_connections_of_interest(capsys, tmp_path):
+    rc, out, calls, dummy = run_module(capsys, tmp_path, {'gather': ['sshd'], 'sshd_admin_cidrs': ['203.0.113.0/24'],
+                                                         'sshd_users': ['admin'], 'sshd_local_address': '10.0.2.15'})
+    assert rc == 0
+    specs = [c[3] for c in calls if c[1:3] == ['-T', '-C']]
+    # the outside address avoids the administrator network; root and admin from each side
+    assert specs == ['user=root,host=198.51.100.7,addr=198.51.100.7,laddr=10.0.2.15,lport=22',
+                     'user=admin,host=198.51.100.7,addr=198.51.100.7,laddr=10.0.2.15,lport=22',
+                     'user=root,host=203.0.113.1,addr=203.0.113.1,laddr=10.0.2.15,lport=22',
+                     'user=admin,host=203.0.113.1,addr=203.0.113.1,laddr=10.0.2.15,lport=22']
 
 
 def test_main_check_mode_same_result(capsys, tmp_path):

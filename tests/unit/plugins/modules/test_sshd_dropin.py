@@ -22,12 +22,13 @@ import glob, sys
 args = sys.argv[1:]
 main = args[args.index('-f') + 1]
 seen = {}
+ACCUMULATE = ('listenaddress', 'port', 'allowgroups', 'allowusers', 'denygroups', 'denyusers')
 def check(key, value, where):
     if key.lower() == 'ciphers' and 'bogus' in value:
         sys.stderr.write('%%s line 1: Bad SSH2 cipher spec %%r.\n' %% (where, value))
         sys.exit(255)
-    # stands for a problem only visible in the files' context (e.g. a Match block before the drop-in)
-    if key.lower() == 'banner' and 'fileonly' in value and where != 'command-line':
+    # stands for a problem only visible once the real drop-in is in place (the candidate copy passes)
+    if key.lower() == 'banner' and 'fileonly' in value and where.endswith('sshd_config.d/00-hvsec.conf'):
         sys.stderr.write('%%s line 1: Banner not allowed here.\n' %% where)
         sys.exit(255)
 def read(path):
@@ -37,20 +38,26 @@ def read(path):
             continue
         key, _, value = line.partition(' ')
         if key.lower() == 'include':
-            for p in sorted(glob.glob(value.strip())):
-                read(p)
+            for pattern in value.split():
+                for p in sorted(glob.glob(pattern)):
+                    read(p)
             continue
         check(key, value, path)
-        seen.setdefault(key.lower(), value.strip())
-for i, a in enumerate(args):
-    if a == '-o':
-        key, _, value = args[i + 1].partition('=')
-        check(key, value, 'command-line')
-        seen.setdefault(key.lower(), value.strip())
+        if key.lower() in ACCUMULATE:
+            seen.setdefault(key.lower(), []).extend(value.split())
+        else:
+            seen.setdefault(key.lower(), value.strip())
 read(main)
 if '-T' in args:
+    ports = seen.pop('port', None) or ['22']
+    listen = seen.pop('listenaddress', None) or ['0.0.0.0', '[::]']
+    for p in ports:
+        print('port %%s' %% p)
+    for a in listen:
+        print('listenaddress %%s' %% (a if a.count(':') == 1 or ']:' in a else '%%s:%%s' %% (a, ports[0])))
     for k, v in seen.items():
-        print('%%s %%s' %% (k, v))
+        for item in (v if isinstance(v, list) else [v]):
+            print('%%s %%s' %% (k, item))
 ''' % sys.executable
 
 
@@ -117,6 +124,12 @@ def test_rejected_in_file_context_restores_previous_file(capsys, etc):
     assert (etc / 'sshd_config.d' / '00-hvsec.conf').read_text() == before
 
 
+def test_rejection_names_the_real_drop_in_not_the_candidate_copy(capsys, etc):
+    res = _run(capsys, etc, [{'name': 'Ciphers', 'value': ['bogus-cipher']}], check_mode=True)
+    assert str(etc / 'sshd_config.d' / '00-hvsec.conf') + ' line 1' in res['msg'], res['msg']
+    assert 'hvsec-sshd-' not in res['msg']
+
+
 def test_new_file_rejected_in_file_context_is_removed(capsys, etc):
     res = _run(capsys, etc, [{'name': 'Banner', 'value': '/etc/fileonly'}])
     assert res['failed'] is True
@@ -126,7 +139,8 @@ def test_new_file_rejected_in_file_context_is_removed(capsys, etc):
 def test_main_file_shadowing_refused_before_writing(capsys, etc):
     (etc / 'sshd_config').write_text('PermitRootLogin yes\nInclude %s/*.conf\n' % (etc / 'sshd_config.d'))
     res = _run(capsys, etc, GOOD)
-    assert res['failed'] is True and 'permitrootlogin (line 1)' in res['msg']
+    assert res['failed'] is True and 'PermitRootLogin yes (%s line 1; the role wants PermitRootLogin prohibit-password)' \
+        % (etc / 'sshd_config') in res['msg'], res['msg']
     assert os.listdir(str(etc / 'sshd_config.d')) == []
 
 
@@ -151,3 +165,55 @@ def test_earlier_dropin_shadowing_refused(capsys, etc):
     res = _run(capsys, etc, GOOD)
     assert res['failed'] is True and '00-hvsec-lab.conf line 1' in res['msg']
     assert sorted(os.listdir(str(etc / 'sshd_config.d'))) == ['00-hvsec-lab.conf']
+
+
+# ------------------------------------------------------------------ precedence: only a different value conflicts
+# sshd uses the first value it obtains: a file read before the drop-in that sets a managed keyword
+# wins. When it sets the SAME value (keywords are case-insensitive, yes/no and the other
+# enumerated values too), nothing conflicts: the effective value is the one the role wants.
+@pytest.mark.parametrize('earlier', [
+    'PermitRootLogin prohibit-password\nUseDNS no\n',       # the lab image's 00-hvsec-lab.conf
+    'permitrootlogin PROHIBIT-PASSWORD\n',
+    'PermitRootLogin without-password\n',                   # the old name of prohibit-password
+    'PasswordAuthentication No\n',
+    'PermitRootLogin=prohibit-password\n',
+])
+def test_earlier_dropin_with_the_same_value_is_no_conflict(capsys, etc, earlier):
+    (etc / 'sshd_config.d' / '00-hvsec-lab.conf').write_text(earlier)
+    res = _run(capsys, etc, GOOD)
+    assert res.get('failed') is not True, res['msg']
+    assert res['changed'] is True
+    assert 'PermitRootLogin prohibit-password\n' in (etc / 'sshd_config.d' / '00-hvsec.conf').read_text()
+
+
+def test_main_file_with_the_same_value_before_the_include_is_no_conflict(capsys, etc):
+    (etc / 'sshd_config').write_text('PermitRootLogin prohibit-password\nInclude %s/*.conf\n' % (etc / 'sshd_config.d'))
+    res = _run(capsys, etc, GOOD)
+    assert res.get('failed') is not True, res['msg']
+
+
+@pytest.mark.parametrize('earlier, named', [
+    ('PermitRootLogin yes\n', 'PermitRootLogin yes'),
+    ('ChallengeResponseAuthentication yes\n', 'ChallengeResponseAuthentication yes'),   # alias of KbdInteractiveAuthentication
+    ('Ciphers aes256-ctr,aes128-ctr\n', 'Ciphers aes256-ctr,aes128-ctr'),                # order and content matter
+    ('Banner /etc/Issue\n', 'Banner /etc/Issue'),                                        # paths are case-sensitive
+])
+def test_earlier_dropin_with_a_different_value_is_refused(capsys, etc, earlier, named):
+    (etc / 'sshd_config.d' / '00-hvsec-lab.conf').write_text(earlier)
+    opts = GOOD + [{'name': 'KbdInteractiveAuthentication', 'value': False},
+                   {'name': 'Ciphers', 'value': ['aes128-ctr', 'aes256-ctr']}, {'name': 'Banner', 'value': '/etc/issue'}]
+    res = _run(capsys, etc, opts)
+    assert res['failed'] is True and 'would take precedence' in res['msg'], res
+    assert named in res['msg'] and '00-hvsec-lab.conf line 1' in res['msg']
+    assert sorted(os.listdir(str(etc / 'sshd_config.d'))) == ['00-hvsec-lab.conf']
+
+
+def test_the_candidate_copy_is_removed_on_every_path(capsys, etc):
+    def leftovers():
+        return [n for n in os.listdir(str(etc)) if n.startswith('.hvsec')]
+    _run(capsys, etc, GOOD, check_mode=True)                                       # check mode
+    _run(capsys, etc, GOOD + [{'name': 'Ciphers', 'value': ['bogus-cipher']}])     # sshd -t refuses
+    _run(capsys, etc, GOOD + [{'name': 'ListenAddress', 'value': '192.0.2.1'}],    # the guard refuses
+         guard={'server_address': '10.0.2.15', 'server_port': '22', 'login_user': 'root'})
+    res = _run(capsys, etc, GOOD)                                                  # written
+    assert res['changed'] is True and leftovers() == []
