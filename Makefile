@@ -21,7 +21,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
+.PHONY: help venv audit-venv sanity-venv collection test-tree audit test lint sanity units docs docs-check \
         e2e test-safety mutation bench-fleet deps lab-deps lab-image lab-up lab-down lab-ssh lab-amd test-lab-full molecule bench build clean
 
 help:
@@ -31,8 +31,18 @@ help:
 	@echo "make mutation AREA=parsers   (mutation score of one area, docs/testing.md)"
 	@echo "make lab-up | lab-down | lab-ssh   (LAB_IOMMU=amd for the AMD-Vi variant)"
 
-$(VENV)/.stamp: requirements.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+
+# make audit installs only what the audit needs (requirements-audit.txt: ansible-core, jmespath,
+# netaddr; 11 packages). Everything else (tests, lint, docs, Molecule, packaging) is in
+# requirements.txt, a superset with the same pins, installed by the targets that need it.
+$(VENV)/.stamp-audit: requirements-audit.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-audit.txt
+	touch $@
+audit-venv: $(VENV)/.stamp-audit
+
+$(VENV)/.stamp: requirements.txt requirements-audit.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 venv: $(VENV)/.stamp
@@ -60,7 +70,9 @@ test-tree:
 	  --exclude=./.lab --exclude=./reports --exclude=./tests/output --exclude=./bench/results \
 	  --exclude=__pycache__ --exclude=./.cache --exclude=.pytest_cache --exclude=./.hypothesis -cf - . | tar -C $(TEST_TREE) -xf -
 
-audit: venv collection
+# Exit status (docs/audit.md): 0 audited, no gate tripped; 2 a host failed (gate, refused settings,
+# facts module failed); 4 a host was unreachable.
+audit: audit-venv collection
 	ansible-playbook -i $(INVENTORY) $(CURDIR)/playbooks/audit.yml $(AUDIT_ARGS)
 
 lint: venv collection
@@ -109,7 +121,7 @@ molecule: deps venv collection
 # Everything the lab can prove, beyond make test's time budget: the scenario with fault injection
 # and the extended role-run proofs, then the AMD-Vi variant.
 test-lab-full: deps venv collection
-	HVSEC_MOLECULE_FAULTS=1 HVSEC_LAB_EXTENDED=1 bash tests/run-molecule.sh
+	HVSEC_MOLECULE_FAULTS=1 HVSEC_MOLECULE_SHAPES=1 HVSEC_LAB_EXTENDED=1 bash tests/run-molecule.sh
 	bash tests/run-lab-amd.sh
 
 # The AMD-Vi variant of the lab: boot, facts/harness/audit tests, stop.
@@ -138,8 +150,9 @@ mutation: $(MVENV)/.stamp
 bench: venv collection
 	$(BIN)/python bench/audit_bench.py
 
-# Fleet benchmark: N hosts on 127.0.0.x served by local sshd instances, audit vs a naive baseline.
-bench-fleet: venv collection
+# Fleet benchmark: N hosts on 127.0.x.x served by local sshd instances, audit vs a naive baseline;
+# FLEET_ARGS='--sizes 100,500 --baseline-sizes ""' for 500 hosts, '--slices 4' for a sliced run merged.
+bench-fleet: audit-venv collection
 	$(BIN)/python bench/fleet.py $(FLEET_ARGS)
 
 build: venv

@@ -9,6 +9,8 @@
 #   HVSEC_MOLECULE_CHECK=0  skip Molecule's check step (a --check run after converge)
 #   HVSEC_MOLECULE_FAULTS=1 run the fault-injection phase (tests/lab/test_safety_faults.py);
 #                           quick: only the four faults without a full role run (make test)
+#   HVSEC_MOLECULE_SHAPES=1 run the deployment shapes (tests/lab/test_shapes.py: OpenStack OVS agent,
+#                           libvirt NAT) after the faults
 #   HVSEC_MOLECULE_REBOOT=0 skip the reboot side effect and the boot-time verify
 #   HVSEC_LAB_EXTENDED=1    also run the extended lab proofs in the verify (per-role check/fix
 #                           cycles, the example site playbook; see tests/lab/conftest.py)
@@ -111,6 +113,12 @@ case "${HVSEC_MOLECULE_FAULTS:-0}" in
     1) phase faults "${faults_cmd[@]}" ;;
     quick) phase faults "${faults_cmd[@]}" -k 'bootloader or sshd_validation or ovs_daemons or missing_and_unreadable or zz_summary' ;;
 esac
+# Deployments operators run (tests/lab/test_shapes.py): an OpenStack compute node's OVS agent
+# targets and libvirt's default NAT network keep working after hardening. HVSEC_MOLECULE_SHAPES=1
+# (make test-lab-full).
+if [ "${HVSEC_MOLECULE_SHAPES:-0}" = 1 ]; then
+    phase shapes env HVSEC_LAB_VERIFY_PHASE=shapes pytest -p no:cacheprovider -q -s --durations=0 tests/lab/test_shapes.py
+fi
 # Reboot side effect, then the verify of boot-time state (kernel arguments, IOMMU groups, sshd on
 # the management address, firewall table, VFs, bridge settings). HVSEC_MOLECULE_REBOOT=0 skips it.
 if [ "${HVSEC_MOLECULE_REBOOT:-1}" = 1 ]; then

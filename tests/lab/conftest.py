@@ -164,6 +164,13 @@ def role_play(role):
             '  roles: [hvsec.hypervisor.%s]\n' % (', '.join(files), role))
 
 
+def role_run(role, extra=None, tags=None):
+    """ROLE on the lab with the lab's variables; ``tags`` limits it to the controls a test
+    concerns (plus the always-tagged validation, facts and guards), to keep TCG minutes down."""
+    env = {'ANSIBLE_RUN_TAGS': tags} if tags else None
+    return run_ansible(playbook=role_play(role), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
+
+
 def lab_vars():
     """Every lab group variable (tests/lab/group_vars/hypervisors/*.yml) merged, for runs that
     use the lab's own inventory (which has no group_vars) and must see what Molecule's sees."""

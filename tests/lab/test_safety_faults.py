@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from conftest import REPO, lab_dir, lab_inventory, lab_vars, role_play, run_ansible, ssh_new_connection
+from conftest import REPO, lab_dir, lab_inventory, lab_vars, role_play, role_run, run_ansible, ssh_new_connection
 
 pytestmark = pytest.mark.skipif(os.environ.get('HVSEC_LAB_VERIFY_PHASE') != 'faults',
                                 reason='fault injection runs as its own phase (HVSEC_LAB_VERIFY_PHASE=faults)')
@@ -82,13 +82,6 @@ def module(name, args):
     return rc, out
 
 
-def role_run(role, extra=None, tags=None):
-    """ROLE on the lab with the lab's variables; ``tags`` limits it to the controls a fault
-    concerns (plus the always-tagged validation, facts and guards), to keep TCG minutes down."""
-    env = {'ANSIBLE_RUN_TAGS': tags} if tags else None
-    return run_ansible(playbook=role_play(role), extra=dict(lab_vars(), **(extra or {})), env_extra=env)
-
-
 def mgmt_role(extra=None, tags=None):
     return role_run('mgmt_plane', extra, tags)
 
@@ -132,6 +125,37 @@ def test_sshd_validation_failure_keeps_the_running_sshd(host):
     assert leftovers(host, names) == []
     assert ssh_new_connection()
     _record('sshd -t rejects the configuration', True, len(lost_files(host, before)))
+
+
+# ------------------------------------------------------------------ an sshd change that blocks new logins
+def test_sshd_change_that_blocks_new_logins_is_rolled_back(host):
+    """The lockout guard is bypassed on purpose with its documented switch
+    (hvsec_mgmt_plane_lockout_override): AllowUsers admits nobody the controller logs in as. sshd -t
+    accepts it and sshd -T shows it effective, so the drop-in is written and sshd reloaded; the new
+    login fails, and the timer armed on the host before the reload restores the previous drop-in
+    and reloads sshd by itself. The run fails saying so, after proving a new login works again."""
+    dropin = '/etc/ssh/sshd_config.d/00-hvsec.conf'
+    before, names = files_state(host), listing(host)
+    content = host.file(dropin).content_string
+    t0 = time.time()
+    rc, dummy, out = mgmt_role({'hvsec_mgmt_plane_sshd_extra_options': {'AllowUsers': 'hvsec-nobody-else'},
+                                'hvsec_mgmt_plane_lockout_override': True,
+                                'hvsec_mgmt_plane_firewall_confirm_timeout': 20,
+                                'hvsec_mgmt_plane_firewall_rollback_seconds': 60}, tags='HVS-MGMT-13')
+    print('failed run took %.0f s' % (time.time() - t0))
+    assert rc != 0, out[-3000:]
+    assert 'no new login was confirmed after the reload' in out and 'The change was rolled back' in out, out[-3000:]
+    assert 'A new login works again' in out, out[-3000:]
+    assert ssh_new_connection()
+    assert host.file(dropin).content_string == content
+    assert 'allowusers' not in host.check_output('sshd -T')
+    assert host.run('systemctl is-active hvsec-mgmt-sshd-rollback.timer').stdout.strip() != 'active'
+    assert files_state(host) == before
+    assert leftovers(host, names) == []          # the module's backup (name~) is allowed
+    # with the fault gone, a run with the lab's own variables finds nothing to do
+    rc, changed, out = mgmt_role(tags='HVS-MGMT-13')
+    assert rc == 0 and changed == 0, 'after the rollback a run must find nothing to do:\n' + out[-3000:]
+    _record('sshd change blocks new logins (automatic rollback)', True, len(lost_files(host, before)))
 
 
 # ------------------------------------------------------------------ nft -c rejects
