@@ -1,10 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Generate docs/controls.md from the control catalog (plugins/module_utils/catalog.py).
+"""Generate docs/controls.md and docs/oscal/component-definition.json from the control catalog.
 
-    python tools/gen_docs.py           write docs/controls.md
-    python tools/gen_docs.py --check   exit 1 (with a diff) when docs/controls.md is out of date
+    python tools/gen_docs.py           write docs/controls.md and docs/oscal/component-definition.json
+    python tools/gen_docs.py --check   exit 1 (with a diff) when either is out of date
+
+The OSCAL component definition (plugins/plugin_utils/oscal.py, built and validated with
+compliance-trestle's models) is the same catalog as OSCAL. Its UUIDs are name-based (uuid5), its
+version is galaxy.yml's, and its last-modified time is kept from the file as long as the rest of
+its content is unchanged; `make docs` sets it to the current time when the content changes. So
+the check compares everything but needs no clock.
 
 Besides the catalog it reads the roles' tasks (their control tags, tools/role_tasks.py) and the
 compliance callback (plugins/callback/compliance.py) to say, per control, whether a
@@ -15,8 +21,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import datetime
 import difflib
+import importlib
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -25,6 +34,7 @@ import tempfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CATALOG = os.path.join(ROOT, 'plugins', 'module_utils', 'catalog.py')
 OUTPUT = os.path.join(ROOT, 'docs', 'controls.md')
+OSCAL_OUTPUT = os.path.join(ROOT, 'docs', 'oscal', 'component-definition.json')
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import role_tasks  # noqa: E402  pylint: disable=wrong-import-position
@@ -54,18 +64,48 @@ def load_catalog(path=CATALOG):
     return module
 
 
-def load_callback():
-    """The compliance callback module (needs ansible-core); its rules decide the judgement."""
+def _collection_module(name):
+    """A module of this collection by its dotted name under plugins (needs ansible-core)."""
+    full = 'ansible_collections.hvsec.hypervisor.plugins.' + name
     try:
-        from ansible_collections.hvsec.hypervisor.plugins.callback import compliance
+        return importlib.import_module(full)
     except ImportError:
         # Outside a collections path: link this tree as hvsec.hypervisor in a temporary one.
         base = tempfile.mkdtemp(prefix='hvsec-gen-docs-')
         os.makedirs(os.path.join(base, 'ansible_collections', 'hvsec'))
         os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'hvsec', 'hypervisor'))
         sys.path.insert(0, base)
-        from ansible_collections.hvsec.hypervisor.plugins.callback import compliance
-    return compliance
+        return importlib.import_module(full)
+
+
+def load_callback():
+    """The compliance callback module (needs ansible-core); its rules decide the judgement."""
+    return _collection_module('callback.compliance')
+
+
+def galaxy_version(root=ROOT):
+    return _collection_module('plugin_utils.oscal').collection_version(root)
+
+
+def render_oscal(catalog, previous=None, now=None):
+    """The OSCAL component definition of the catalog as JSON text.
+
+    Its last-modified time is the one of ``previous`` (the current file's text) when the rest of
+    the content is the same, else ``now`` (default: the current UTC time, in seconds).
+    """
+    oscal = _collection_module('plugin_utils.oscal')
+    version = galaxy_version()
+    kept = None
+    try:
+        kept = json.loads(previous)['component-definition']['metadata']['last-modified']
+    except (TypeError, ValueError, KeyError):
+        pass
+    if kept:
+        text = oscal.to_json(oscal.component_definition(catalog.CONTROLS, version, kept))
+        if text == previous:
+            return text
+    now = now or datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    return oscal.to_json(oscal.component_definition(catalog.CONTROLS, version, now))
 
 
 def reports_changed_controls(module, key, root=ROOT):
@@ -250,28 +290,45 @@ def _anchor(title):
     return ''.join(ch for ch in title.lower().replace(' ', '-') if ch.isalnum() or ch == '-')
 
 
+def _read(path):
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except IOError:
+        return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--check', action='store_true', help='fail when the output file is out of date')
+    parser.add_argument('--check', action='store_true', help='fail when an output file is out of date')
     parser.add_argument('--output', default=OUTPUT)
+    parser.add_argument('--oscal-output', default=OSCAL_OUTPUT)
     args = parser.parse_args(argv)
-    text = render(load_catalog())
+    catalog = load_catalog()
+    outputs = []
+    for path, render_text in ((args.output, lambda current: render(catalog)),
+                              (args.oscal_output, lambda current: render_oscal(catalog, current))):
+        current = _read(path)
+        outputs.append((path, current, render_text(current)))
     if args.check:
-        try:
-            with open(args.output) as handle:
-                current = handle.read()
-        except IOError:
-            current = ''
+        stale = 0
+        for path, current, text in outputs:
+            if current != text:
+                stale += 1
+                sys.stdout.writelines(difflib.unified_diff(
+                    (current or '').splitlines(True), text.splitlines(True), path, 'generated'))
+                print('%s is out of date: run `make docs`' % os.path.relpath(path, ROOT), file=sys.stderr)
+            else:
+                print('%s is up to date' % os.path.relpath(path, ROOT))
+        return 1 if stale else 0
+    for path, current, text in outputs:
         if current != text:
-            sys.stdout.writelines(difflib.unified_diff(
-                current.splitlines(True), text.splitlines(True), args.output, 'generated'))
-            print('%s is out of date: run `make docs`' % os.path.relpath(args.output, ROOT), file=sys.stderr)
-            return 1
-        print('%s is up to date' % os.path.relpath(args.output, ROOT))
-        return 0
-    with open(args.output, 'w') as handle:
-        handle.write(text)
-    print('wrote %s (%d controls)' % (os.path.relpath(args.output, ROOT), len(load_catalog().CONTROLS)))
+            if os.path.dirname(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, 'w') as handle:
+                handle.write(text)
+        print('%s %s (%d controls)' % ('wrote' if current != text else 'unchanged', os.path.relpath(path, ROOT),
+                                       len(catalog.CONTROLS)))
     return 0
 
 

@@ -231,12 +231,15 @@ CONTROLS = [
     _c('HVS-VSW-05', 'No plain-TCP OVSDB manager listener', 'vswitch', 'high',
        _BF5 + ': management of the virtual network', ['SC-8', 'AC-17'],
        'A ptcp:/tcp: OVSDB manager gives anyone who reaches the port full control of every virtual switch.',
-       'network.ovs.managers has no ptcp:/tcp: target (not applicable without Open vSwitch).',
+       'network.ovs.managers has no ptcp:/tcp: target reachable beyond the host; a loopback-only one '
+       '(ptcp:6640:127.0.0.1, the OpenStack Neutron agent\'s) passes while hvsec_vswitch_ovs_allow_loopback_tcp '
+       'is true (not applicable without Open vSwitch).',
        variable='hvsec_vswitch_ovs_managers'),
     _c('HVS-VSW-06', 'No plain-TCP OpenFlow controller or listener', 'vswitch', 'high',
        _BF5 + ': management of the virtual network', ['SC-8', 'AC-17'],
        'An unauthenticated OpenFlow channel lets its peer rewrite the flow tables of guest traffic.',
-       'No network.ovs.bridges[].controllers target starts with ptcp: or tcp:.',
+       'No network.ovs.bridges[].controllers target is plain ptcp:/tcp: reachable beyond the host; a loopback-only '
+       'one (tcp:127.0.0.1:6633) passes while hvsec_vswitch_ovs_allow_loopback_tcp is true.',
        variable='hvsec_vswitch_ovs_controllers'),
     _c('HVS-VSW-07', 'fail_mode secure on OVS bridges with a controller', 'vswitch', 'medium',
        _BF5 + ': virtual network configuration (SP 800-125B)', ['SC-7', 'SC-24'],

@@ -18,6 +18,7 @@ plugin overlays the roles' real defaults and then the host's variables.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
 import ipaddress
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import (
@@ -26,7 +27,9 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import (
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft_utils
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import block_name, spec_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import nft_port_table_name
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs
 
 # ---------------------------------------------------------------------------------------
 # FALLBACK DEFAULTS: the agreed role variables and their defaults. Used only until the
@@ -58,6 +61,7 @@ FALLBACK_DEFAULTS = {
     'hvsec_vswitch_ovs_controllers': {},
     'hvsec_vswitch_ovs_ssl': {},
     'hvsec_vswitch_ovs_fail_secure': True,
+    'hvsec_vswitch_ovs_allow_loopback_tcp': True,
     'hvsec_vswitch_ovs_allowed_mirrors': [],
     'hvsec_vswitch_ovs_ports': [],
     'hvsec_vswitch_nwfilter': 'clean-traffic',
@@ -95,7 +99,7 @@ _CHOICES = {
 }
 _TYPES = {
     bool: ('hvsec_iommu_early_dma_protection', 'hvsec_iommu_nosmt', 'hvsec_iommu_nested',
-           'hvsec_vswitch_macvtap_isolation', 'hvsec_mgmt_plane_sshd_password_auth'),
+           'hvsec_vswitch_macvtap_isolation', 'hvsec_vswitch_ovs_allow_loopback_tcp', 'hvsec_mgmt_plane_sshd_password_auth'),
     list: ('hvsec_vfio_allowlist', 'hvsec_vfio_sriov', 'hvsec_vswitch_bridges',
            'hvsec_vswitch_ovs_allowed_mirrors', 'hvsec_vswitch_ovs_ports',
            'hvsec_mgmt_plane_sshd_allow_groups'),
@@ -249,6 +253,15 @@ def _libvirt_conf(facts, name):
     errors = _opt(facts, 'libvirt.config_errors') or {}
     if name in errors:
         raise Unknown('libvirt.config.%s' % name, hint='%s.conf: %s' % (name, errors[name]))
+    configs = _opt(facts, 'libvirt.config')
+    if isinstance(configs, dict) and configs.get(name) is None:
+        # Name this file's own note: the generic lookup matches notes by substring, and
+        # "qemu" is in /etc/libvirt/virtqemud.conf too (a host without virtqemud.conf has a
+        # "not found" note for it, which is no reason for an unreadable qemu.conf).
+        path = '/etc/libvirt/%s.conf' % name
+        notes = [n for n in _opt(facts, 'notes') or [] if isinstance(n, dict) and n.get('path') == path]
+        raise Unknown('libvirt.config.%s' % name,
+                      hint=_note_text(notes[0]) if notes else '%s: unreadable (no reason reported)' % path)
     return _get(facts, 'libvirt.config.%s' % name)
 
 
@@ -598,12 +611,15 @@ def _unsafe_param(facts, module, param):
     if options is None:
         raise Unknown('vfio.modprobe_options')
     for opt in options:
-        # read as the kernel reads a bool parameter: a bare flag, y..., t..., 1... or on is true
-        if opt.get('module') == module and opt.get('option') == param and kernel_bool(opt.get('value') or ''):
-            bad.append('%s sets %s' % (opt.get('file'), param if opt.get('value') is None else '%s=%s' % (param, opt.get('value'))))
+        # read as the kernel reads a bool parameter (pci.kernel_bool: a bare flag, y..., t..., 1...
+        # or on is true), with '-' and '_' alike in the module and parameter names
+        name = str(opt.get('option') or '').replace('-', '_')
+        if str(opt.get('module') or '').replace('-', '_') == module and name == param and kernel_bool(opt.get('value')):
+            bad.append('%s sets %s' % (opt.get('file'), opt.get('option') if opt.get('value') is None
+                                       else '%s=%s' % (opt.get('option'), opt.get('value'))))
     args = _opt(facts, 'cmdline.args') or []
     for value in arg_values(args, '%s.%s' % (module, param)):
-        if kernel_bool(value or ''):
+        if kernel_bool(value):
             bad.append('cmdline %s.%s' % (module, param) + ('' if value is None else '=%s' % value))
     if loaded == 'absent':
         state = 'module loaded, %s not built into this kernel' % param
@@ -916,8 +932,20 @@ def _ovs(facts):
     return ovs
 
 
-def _plain_tcp(target):
-    return str(target).lower().startswith(('ptcp:', 'tcp:'))
+def _ovs_target(target, s):
+    """(ok, text) of an OVSDB manager or OpenFlow controller target, by the rule ovs_security
+    applies (vswitch_ovs.classify_target / target_allowed): a loopback-only plain-TCP target is
+    ok while hvsec_vswitch_ovs_allow_loopback_tcp is true, and the text says so."""
+    allow = s.get(vswitch_ovs.POLICY_VAR, vswitch_ovs.POLICY_DEFAULT)
+    kind, why = vswitch_ovs.classify_target(target)
+    ok = vswitch_ovs.target_allowed(target, allow)
+    if kind == 'loopback' and ok:
+        return True, '%s (loopback-only plain TCP, %s; allowed by %s)' % (target, why, vswitch_ovs.POLICY_VAR)
+    if kind == 'loopback':
+        return False, '%s (%s; %s is false)' % (target, why, vswitch_ovs.POLICY_VAR)
+    if kind == 'plain':
+        return False, '%s (%s)' % (target, why)
+    return ok, '%s' % (target,)
 
 
 def ev_vsw_05(facts, s):
@@ -927,8 +955,9 @@ def ev_vsw_05(facts, s):
     managers = ovs.get('managers')
     if managers is None:
         raise Unknown('network.ovs.managers')
-    bad = [m for m in managers if _plain_tcp(m)]
-    return _result(bad, 'managers: %s' % (_fmt_list(managers) or 'none'), 'plain-TCP OVSDB manager')
+    judged = [_ovs_target(m, s) for m in managers]
+    bad = [text for ok, text in judged if not ok]
+    return _result(bad, 'managers: %s' % (_fmt_list(text for ok, text in judged) or 'none'), 'plain-TCP OVSDB manager')
 
 
 def ev_vsw_06(facts, s):
@@ -936,10 +965,16 @@ def ev_vsw_06(facts, s):
     if ovs is None:
         return ('not_applicable', 'Open vSwitch not installed')
     bad = []
+    kept = []
     for bridge in ovs.get('bridges') or []:
-        bad.extend('%s %s' % (bridge.get('name'), c) for c in bridge.get('controllers') or [] if _plain_tcp(c))
-    return _result(bad, 'no plain-TCP OpenFlow target on %d bridge(s)' % len(ovs.get('bridges') or []),
-                   'plain-TCP OpenFlow')
+        for target in bridge.get('controllers') or []:
+            ok, text = _ovs_target(target, s)
+            if not ok:
+                bad.append('%s %s' % (bridge.get('name'), text))
+            elif vswitch_ovs.classify_target(target)[0] == 'loopback':
+                kept.append('%s %s' % (bridge.get('name'), text))
+    ok_msg = 'no plain-TCP OpenFlow target reachable beyond the host on %d bridge(s)' % len(ovs.get('bridges') or [])
+    return _result(bad, ok_msg + ('; %s' % _fmt_list(kept) if kept else ''), 'plain-TCP OpenFlow')
 
 
 def ev_vsw_07(facts, s):
@@ -1427,14 +1462,78 @@ def _ssh_val(eff, key, default=''):
     return str(value).lower()
 
 
+def _ssh_connections(facts, eff):
+    """``[(connection, effective)]`` for every connection the facts read with ``sshd -T -C``
+    (outside/inside the administrator networks, root, administrator users, one per Match block);
+    ``effective`` is the global reading with that connection's differences applied. Empty for
+    facts without per-connection readings. Unknown when sshd failed for a connection."""
+    conns = (_opt(facts, 'sshd') or {}).get('connections') or []
+    out = []
+    for conn in conns:
+        if conn.get('error') is not None or conn.get('differs') is None:
+            raise Unknown('sshd.connections', hint='sshd -T -C for %s failed: %s'
+                          % (spec_text(conn.get('spec') or {}), conn.get('error') or 'no output'))
+        merged = dict(eff)
+        for key, value in conn['differs'].items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        out.append((conn, merged))
+    return out
+
+
+def _ssh_origin(facts, conn, key):
+    """The Match block that sets ``key`` for this connection (sshd uses the first that applies)."""
+    blocks = (_opt(facts, 'sshd') or {}).get('match_blocks') or []
+    for index in conn.get('matched') or []:
+        if 0 <= index < len(blocks) and key in (blocks[index].get('settings') or {}):
+            return block_name(blocks[index])
+    return 'no Match block named'
+
+
+def _ssh_per_connection(facts, eff, global_bad, check):
+    """Failures of ``check(connection, effective)`` (a message or None) over every connection
+    read with ``sshd -T -C``, after ``global_bad``. A failed per-connection reading is an error
+    unless the global values fail already."""
+    try:
+        conns = _ssh_connections(facts, eff)
+    except Unknown:
+        if global_bad:
+            return global_bad, 0
+        raise
+    bad = list(global_bad)
+    for conn, merged in conns:
+        problem = check(conn, merged)
+        if problem and problem not in bad:
+            bad.append(problem)
+    return bad, len(conns)
+
+
+def _ssh_checked(count):
+    return ' (also for %d connection(s) read with sshd -T -C)' % count if count else ''
+
+
+_ROOT_LOGIN_SAFE = ('no', 'prohibit-password', 'without-password', 'forced-commands-only')
+
+
 def ev_mgmt_13(facts, s):
     eff = _sshd(facts)
     if eff is None:
         return ('not_applicable', 'sshd not installed')
     value = _ssh_val(eff, 'permitrootlogin', 'prohibit-password')
-    if value in ('no', 'prohibit-password', 'without-password', 'forced-commands-only'):
-        return ('pass', 'PermitRootLogin %s' % value)
-    return ('fail', 'PermitRootLogin %s' % value)
+    global_bad = [] if value in _ROOT_LOGIN_SAFE else ['PermitRootLogin %s' % value]
+
+    def check(conn, merged):
+        spec = conn.get('spec') or {}
+        have = _ssh_val(merged, 'permitrootlogin', 'prohibit-password')
+        if spec.get('user') == 'root' and have not in _ROOT_LOGIN_SAFE:
+            return 'PermitRootLogin %s for %s, set by %s' % (have, spec_text(spec), _ssh_origin(facts, conn, 'permitrootlogin'))
+        return None
+    bad, count = _ssh_per_connection(facts, eff, global_bad, check)
+    if bad:
+        return ('fail', '; '.join(bad[:4]) + (' (+%d more)' % (len(bad) - 4) if len(bad) > 4 else ''))
+    return ('pass', 'PermitRootLogin %s%s' % (value, _ssh_checked(count)))
 
 
 def ev_mgmt_14(facts, s):
@@ -1443,13 +1542,23 @@ def ev_mgmt_14(facts, s):
     eff = _sshd(facts)
     if eff is None:
         return ('not_applicable', 'sshd not installed')
-    bad = []
-    for key in ('passwordauthentication', 'kbdinteractiveauthentication'):
+    keys = ('passwordauthentication', 'kbdinteractiveauthentication')
+    global_bad = []
+    for key in keys:
         if key in eff and _ssh_val(eff, key) != 'no':
-            bad.append('%s %s' % (key, _ssh_val(eff, key)))
+            global_bad.append('%s %s' % (key, _ssh_val(eff, key)))
     if 'passwordauthentication' not in eff:
-        bad.append('passwordauthentication unknown (default yes)')
-    return _result(bad, 'password and keyboard-interactive authentication off', 'sshd allows')
+        global_bad.append('passwordauthentication unknown (default yes)')
+
+    def check(conn, merged):
+        found = ['%s %s' % (key, _ssh_val(merged, key)) for key in keys if key in merged and _ssh_val(merged, key) != 'no']
+        if not found:
+            return None
+        key = keys[0] if _ssh_val(merged, keys[0]) != 'no' else keys[1]
+        return '%s for %s, set by %s' % (' and '.join(found), spec_text(conn.get('spec') or {}),
+                                         _ssh_origin(facts, conn, key))
+    bad, count = _ssh_per_connection(facts, eff, global_bad, check)
+    return _result(bad, 'password and keyboard-interactive authentication off%s' % _ssh_checked(count), 'sshd allows')
 
 
 def ev_mgmt_15(facts, s):
@@ -1459,13 +1568,25 @@ def ev_mgmt_15(facts, s):
     eff = _sshd(facts)
     if eff is None:
         return ('not_applicable', 'sshd not installed')
+
+    def problem(groups, where):
+        if not groups:
+            return 'AllowGroups not set%s (wanted %s)' % (where, _fmt_list(wanted))
+        extra = [g for g in groups if g not in wanted]
+        if extra:
+            return 'AllowGroups %s%s includes undeclared %s' % (_fmt_list(groups), where, _fmt_list(extra))
+        return None
     have = _words(eff.get('allowgroups'))
-    if not have:
-        return ('fail', 'AllowGroups not set (wanted %s)' % _fmt_list(wanted))
-    extra = [g for g in have if g not in wanted]
-    if extra:
-        return ('fail', 'AllowGroups %s includes undeclared %s' % (_fmt_list(have), _fmt_list(extra)))
-    return ('pass', 'AllowGroups %s' % _fmt_list(have))
+    first = problem(have, '')
+    global_bad = [first] if first else []
+
+    def check(conn, merged):
+        found = problem(_words(merged.get('allowgroups')), ' for %s' % spec_text(conn.get('spec') or {}))
+        return found and '%s, set by %s' % (found, _ssh_origin(facts, conn, 'allowgroups'))
+    bad, count = _ssh_per_connection(facts, eff, global_bad, check)
+    if bad:
+        return ('fail', '; '.join(bad[:4]) + (' (+%d more)' % (len(bad) - 4) if len(bad) > 4 else ''))
+    return ('pass', 'AllowGroups %s%s' % (_fmt_list(have), _ssh_checked(count)))
 
 
 _WEAK_SSH = ('-cbc', 'hmac-sha1', 'hmac-md5', 'umac-64', 'diffie-hellman-group1-', 'diffie-hellman-group14-sha1',
@@ -1598,8 +1719,40 @@ for _name, _func in list(globals().items()):
 
 
 # ------------------------------------------------------------------------------ driver
+WAIVER_KEYS = ('id', 'reason', 'approved_by', 'ticket', 'expires')
+WAIVER_STATES = ('active', 'expired', 'unneeded')
+
+
+def _waiver_date(value, where):
+    """``expires`` as a datetime.date: a YAML date or an ISO ``YYYY-MM-DD`` string."""
+    if isinstance(value, datetime.datetime):
+        raise SettingsError('%s.expires must be a date (YYYY-MM-DD) without a time, got %s' % (where, value))
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.datetime.strptime(value.strip(), '%Y-%m-%d').date()
+        except ValueError:
+            pass
+    raise SettingsError('%s.expires must be a date (YYYY-MM-DD), got %r' % (where, value))
+
+
+def _waiver_text(value, where, key):
+    """An optional text field (approved_by, ticket): a non-empty string (a ticket may be a number)."""
+    if key == 'ticket' and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError('%s.%s must be a non-empty string, got %r' % (where, key, value))
+    return value.strip()
+
+
 def validate_waivers(waivers, known_ids=None):
-    """Return a normalized {id: reason} dict; raise SettingsError naming the problem."""
+    """Return a normalized {id: waiver} dict; raise SettingsError naming the item and the field.
+
+    A waiver is ``{id, reason}`` with the optional ``approved_by``, ``ticket`` and ``expires``
+    (a date, ``YYYY-MM-DD``; the waiver holds through that day). The normalized waiver has all
+    four keys (``None`` for the missing ones; ``expires`` a ``datetime.date``).
+    """
     known = set(known_ids if known_ids is not None else BY_ID)
     if waivers is None:
         return {}
@@ -1607,21 +1760,69 @@ def validate_waivers(waivers, known_ids=None):
         raise SettingsError('waivers must be a list of {id, reason} dicts, got %s' % type(waivers).__name__)
     out = {}
     for index, item in enumerate(waivers):
+        where = 'waivers[%d]' % index
         if not isinstance(item, dict):
-            raise SettingsError('waivers[%d] must be a dict with keys id and reason' % index)
-        unknown_keys = sorted(set(item) - set(('id', 'reason')))
+            raise SettingsError('%s must be a dict with keys id and reason' % where)
+        unknown_keys = sorted(str(k) for k in set(item) - set(WAIVER_KEYS))
         if unknown_keys:
-            raise SettingsError('waivers[%d] has unknown key(s) %s (allowed: id, reason)' % (index, ', '.join(unknown_keys)))
+            raise SettingsError('%s has unknown key(s) %s (allowed: %s)' % (
+                where, ', '.join(unknown_keys), ', '.join(WAIVER_KEYS)))
         cid = item.get('id')
         reason = item.get('reason')
         if not isinstance(cid, str) or not cid:
-            raise SettingsError('waivers[%d].id must be a control ID string' % index)
+            raise SettingsError('%s.id must be a control ID string' % where)
         if cid not in known:
-            raise SettingsError('waivers[%d].id %s is not a known control ID' % (index, cid))
+            raise SettingsError('%s.id %s is not a known control ID' % (where, cid))
         if not isinstance(reason, str) or not reason.strip():
-            raise SettingsError('waivers[%d] (%s) needs a non-empty reason' % (index, cid))
-        out[cid] = reason.strip()
+            raise SettingsError('%s (%s) needs a non-empty reason' % (where, cid))
+        waiver = {'reason': reason.strip(), 'approved_by': None, 'ticket': None, 'expires': None}
+        for key in ('approved_by', 'ticket'):
+            if item.get(key) is not None:
+                waiver[key] = _waiver_text(item[key], where, key)
+        if item.get('expires') is not None:
+            waiver['expires'] = _waiver_date(item['expires'], where)
+        out[cid] = waiver
     return out
+
+
+def _waiver_details(waiver):
+    parts = []
+    if waiver.get('approved_by'):
+        parts.append('approved by %s' % waiver['approved_by'])
+    if waiver.get('ticket'):
+        parts.append('ticket %s' % waiver['ticket'])
+    if waiver.get('expires'):
+        parts.append('expires %s' % waiver['expires'].isoformat())
+    return ' [%s]' % '; '.join(parts) if parts else ''
+
+
+def apply_waiver(waiver, status, evidence, today):
+    """(status, evidence, waiver record) of a control with a waiver, on the date ``today``.
+
+    - expired (``today`` after ``expires``): the waiver no longer applies; the control keeps its
+      evaluated status (a failing control is ``fail`` again) and the evidence says when it expired;
+    - unneeded: the control passes (or does not apply) without it; status unchanged, the evidence
+      says so;
+    - active: status ``waived``, the evidence keeps the reason and what the evaluation found.
+
+    The record (``waiver`` in the result) has reason, approved_by, ticket, expires (ISO date or
+    None) and ``state`` (active, expired or unneeded).
+    """
+    expires = waiver.get('expires')
+    record = dict(waiver, expires=expires.isoformat() if expires else None)
+    if expires is not None and today > expires:
+        record['state'] = 'expired'
+        evidence = '%s (waiver expired on %s: %s%s)' % (
+            evidence, expires.isoformat(), waiver['reason'], _waiver_details(dict(waiver, expires=None)))
+    elif status in ('pass', 'not_applicable'):
+        record['state'] = 'unneeded'
+        evidence = '%s (waiver unneeded: %s without it; waiver: %s%s)' % (
+            evidence, status, waiver['reason'], _waiver_details(waiver))
+    else:
+        record['state'] = 'active'
+        evidence = 'waived: %s%s (would be: %s - %s)' % (waiver['reason'], _waiver_details(waiver), status, evidence)
+        status = 'waived'
+    return status, evidence, record
 
 
 def validate_settings(settings):
@@ -1701,22 +1902,26 @@ def evaluate_one(control, facts, settings):
     return status, ' '.join(str(evidence).split())
 
 
-def evaluate(facts, settings=None, waivers=None, controls=None):
+def evaluate(facts, settings=None, waivers=None, controls=None, today=None):
     """Evaluate every control; return a list of result dicts in catalog order.
 
+    ``today`` (a datetime.date; the local date when None) decides which waivers have expired.
+    A control with a waiver has a ``waiver`` record in its result (see :func:`apply_waiver`).
     Raises SettingsError (before evaluating anything) for a bad waiver or setting.
     """
     waived = validate_waivers(waivers)
     settings = validate_settings(merge_settings(FALLBACK_DEFAULTS, settings))
+    if today is None:
+        today = datetime.date.today()
     if not isinstance(facts, dict):
         facts = {}
     results = []
     for control in controls if controls is not None else CONTROLS:
         status, evidence = evaluate_one(control, facts, settings)
+        record = None
         if control['id'] in waived:
-            evidence = 'waived: %s (would be: %s - %s)' % (waived[control['id']], status, evidence)
-            status = 'waived'
-        results.append({
+            status, evidence, record = apply_waiver(waived[control['id']], status, evidence, today)
+        result = {
             'id': control['id'],
             'title': control['title'],
             'area': control['area'],
@@ -1724,7 +1929,10 @@ def evaluate(facts, settings=None, waivers=None, controls=None):
             'status': status,
             'evidence': evidence,
             'reboot': control['reboot'],
-        })
+        }
+        if record is not None:
+            result['waiver'] = record
+        results.append(result)
     return results
 
 

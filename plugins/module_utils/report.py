@@ -8,6 +8,15 @@ The report document is::
     {"generated_at": ISO-8601 UTC, "hosts": {HOST: {"summary": {STATUS: COUNT},
                                                      "controls": [{id, title, area, severity,
                                                                    status, evidence}, ...]}}}
+
+A control with a waiver (``hvsec_waivers``) also has ``waiver``: ``{reason, approved_by, ticket,
+expires, state}`` with state ``active`` (the control is ``waived``), ``expired`` (it is judged as
+if it had none) or ``unneeded`` (it passes or does not apply without it).
+
+The audit adds ``slice`` (the label of a sliced run's slice, or null), ``not_audited`` ({HOST:
+reason} for the hosts it could not audit: unreachable, facts failed, settings refused; every control
+of such a host is ``error``) and, in a report merged from slices, ``merged_from`` (each slice's label,
+time and file).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS, STATUSES
 
 REPORT_FIELDS = ('id', 'title', 'area', 'severity', 'status', 'evidence')
+WAIVER_FIELDS = ('reason', 'approved_by', 'ticket', 'expires', 'state')
 
 
 def summarize(controls):
@@ -41,7 +51,12 @@ def build_document(host_results, generated_at):
     """host_results: {host: list of result dicts}. Returns the report document."""
     hosts = {}
     for host in sorted(host_results):
-        controls = [dict((k, r.get(k)) for k in REPORT_FIELDS) for r in host_results[host]]
+        controls = []
+        for r in host_results[host]:
+            control = dict((k, r.get(k)) for k in REPORT_FIELDS)
+            if isinstance(r.get('waiver'), dict):
+                control['waiver'] = dict((k, r['waiver'].get(k)) for k in WAIVER_FIELDS)
+            controls.append(control)
         hosts[host] = {'summary': summarize(controls), 'controls': controls}
     return {'generated_at': generated_at, 'hosts': hosts}
 
@@ -54,9 +69,57 @@ def _md_cell(text):
     return str(text).replace('\\', '\\\\').replace('|', '\\|').replace('\n', ' ')
 
 
+def waiver_rows(document):
+    """Every waiver of the document, as ``(host, control, waiver)`` in host and catalog order."""
+    rows = []
+    for host, data in document['hosts'].items():
+        for c in data['controls']:
+            if isinstance(c.get('waiver'), dict):
+                rows.append((host, c, c['waiver']))
+    return rows
+
+
+def _markdown_waivers(document):
+    rows = waiver_rows(document)
+    if not rows:
+        return []
+    lines = ['## Waivers', '',
+             'From `hvsec_waivers`. Active: the control is `waived`. EXPIRED: past its expiry date, the '
+             'control is judged as without it. Unneeded: the control passes or does not apply without it.', '']
+    lines.append('| Host | Control | Waiver | Status | Reason | Approved by | Ticket | Expires |')
+    lines.append('|------|---------|--------|--------|--------|-------------|--------|---------|')
+    for host, c, w in rows:
+        state = '**EXPIRED**' if w.get('state') == 'expired' else w.get('state')
+        lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+            _md_cell(host), c['id'], state, c['status'], _md_cell(w.get('reason')),
+            _md_cell(w.get('approved_by') or '-'), _md_cell(w.get('ticket') or '-'), w.get('expires') or 'never'))
+    lines.append('')
+    return lines
+
+
+def coverage_line(document):
+    """One sentence on what the run covered: its slice, and the hosts that could not be audited
+    (``not_audited``: {host: reason}), or '' when every host was audited in an unsliced run."""
+    parts = []
+    if document.get('slice') is not None:
+        parts.append('Slice %s of a sliced run (its hosts only).' % document['slice'])
+    skipped = document.get('not_audited') or {}
+    total = len(document.get('hosts') or {})
+    if skipped and len(skipped) >= total:
+        parts.append('NO HOST WAS AUDITED: none of the %d host(s) could be audited (%s).' % (
+            total, '; '.join('%s: %s' % (h, skipped[h]) for h in sorted(skipped))))
+    elif skipped:
+        parts.append('%d of %d host(s) could not be audited: %s.' % (
+            len(skipped), total, '; '.join('%s: %s' % (h, skipped[h]) for h in sorted(skipped))))
+    return ' '.join(parts)
+
+
 def render_markdown(document):
     lines = ['# hvsec.hypervisor audit report', '',
              'Generated at %s. Controls and their references: docs/controls.md.' % document['generated_at'], '']
+    coverage = coverage_line(document)
+    if coverage:
+        lines.extend(['**%s**' % _md_cell(coverage), ''])
     for host, data in document['hosts'].items():
         summary = data['summary']
         lines.append('## %s' % host)
@@ -71,6 +134,7 @@ def render_markdown(document):
             lines.append('| %s | %s | %s | %s | %s | %s |' % (
                 c['id'], _md_cell(c['title']), c['area'], c['severity'], shown, _md_cell(c['evidence'])))
         lines.append('')
+    lines.extend(_markdown_waivers(document))
     return '\n'.join(lines)
 
 

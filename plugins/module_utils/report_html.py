@@ -12,6 +12,8 @@ The page holds
 - a fleet overview: a controls x hosts matrix coloured by status, counts per status,
   per area and per severity;
 - the trend since the previous audit: newly failing and fixed (host, control) pairs;
+- the waivers (when any control has one): per host and control its state (active, expired,
+  unneeded), the control's status, reason, approver, ticket and expiry;
 - filters by area, severity, status, host and trend. Their state lives in the URL
   fragment (``#area=iommu&status=fail&host=hv1``), so a filtered view can be bookmarked;
 - per-control detail: rationale, the SP 800-125A reference, SP 800-53 mappings, the
@@ -23,6 +25,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from html import escape
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import coverage_line
 
 STATUS_ORDER = ('fail', 'error', 'pass', 'not_applicable', 'waived')
 STATUS_LABEL = {'pass': 'pass', 'fail': 'FAIL', 'error': 'ERROR', 'not_applicable': 'n/a', 'waived': 'waived'}
@@ -73,6 +77,8 @@ dt{color:#4b5563}dd{margin:0}
 .ev{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word}
 .muted{color:#6b7280}
 .tlist{max-height:260px;overflow:auto}
+tr.waiver-expired td.wstate{background:#f9d2d0;color:#7f1d1d;font-weight:600}
+tr.waiver-unneeded td.wstate{color:#6b7280}
 [hidden]{display:none!important}
 """
 
@@ -128,7 +134,7 @@ _JS = """
 })();
 """
 
-_CSS_DIM = '#matrix td.c.dim{opacity:.18}'
+_CSS_DIM = '#matrix td.c.dim{opacity:.18}.coverage{border-left:4px solid #b00020;padding:6px 10px}'
 
 
 def _e(value):
@@ -235,6 +241,38 @@ def _trend_list(items, catalog):
     return ''.join(rows)
 
 
+def _waiver_section(hosts, audit, cat):
+    """The waivers of the audit (``waiver`` of each control result): host, control, state, the
+    control's status, reason, approver, ticket and expiry. Empty when no control has one."""
+    rows = []
+    for host in hosts:
+        for c in (audit['hosts'][host] or {}).get('controls') or []:
+            if isinstance(c, dict) and c.get('id') and isinstance(c.get('waiver'), dict):
+                rows.append((host, c, c['waiver']))
+    if not rows:
+        return ''
+    counts = dict((state, sum(1 for r in rows if r[2].get('state') == state)) for state in ('active', 'expired', 'unneeded'))
+    out = ['<section id="waivers"><h2>Waivers</h2><p>From <code>hvsec_waivers</code>: <b id="n-waivers-active">%d</b> '
+           'active, <b id="n-waivers-expired">%d</b> expired (the control is judged as without it), '
+           '<b id="n-waivers-unneeded">%d</b> unneeded (the control passes or does not apply without it).</p>'
+           '<table id="waiver-table"><thead><tr><th>host</th><th>control</th><th>waiver</th><th>status</th>'
+           '<th>reason</th><th>approved by</th><th>ticket</th><th>expires</th></tr></thead><tbody>' % (
+               counts['active'], counts['expired'], counts['unneeded'])]
+    for host, c, w in rows:
+        state = w.get('state') or ''
+        st = c.get('status')
+        out.append('<tr class="waiver waiver-%s" data-host="%s" data-id="%s"><td>%s</td><td><a href="#ctl-%s" title="%s">%s</a></td>'
+                   '<td class="wstate">%s</td><td class="st-%s">%s</td><td>%s</td><td class="approver">%s</td>'
+                   '<td class="ticket">%s</td><td class="expires">%s</td></tr>' % (
+                       _e(state), _e(host), _e(c['id']), _e(host), _e(c['id']),
+                       _e(cat.get(c['id'], {}).get('title', c.get('title'))), _e(c['id']),
+                       _e('EXPIRED' if state == 'expired' else state), _e(st), _e(STATUS_LABEL.get(st, st)),
+                       _e(w.get('reason')), _e(w.get('approved_by') or '-'), _e(w.get('ticket') or '-'),
+                       _e(w.get('expires') or 'never')))
+    out.append('</tbody></table></section>')
+    return ''.join(out)
+
+
 def render_html(audit, previous=None, catalog=None):
     """Render the audit document (and the previous one, for the trend) as one HTML page.
 
@@ -304,6 +342,9 @@ def render_html(audit, previous=None, catalog=None):
     out.append('<header><h1>hvsec.hypervisor audit report</h1><p>Generated at %s &middot; source: '
                '<span id="source">%s</span> &middot; %d host(s), %d control(s) &middot; NIST SP 800-125A Rev. 1</p>'
                '</header><main>' % (_e(audit.get('generated_at')), _e(source), len(hosts), len(order)))
+    coverage = coverage_line(audit)
+    if coverage:
+        out.append('<p id="coverage" class="coverage"><b>%s</b></p>' % _e(coverage))
 
     # Overview
     out.append('<section id="overview"><h2>Fleet overview</h2><div class="cards">')
@@ -333,6 +374,7 @@ def render_html(audit, previous=None, catalog=None):
                    '<div id="trend-fixed"><h3>Fixed</h3><div class="tlist">%s</div></div></div>' % (
                        _trend_list(trend['new_fail'], cat), _trend_list(trend['fixed'], cat)))
     out.append('</section>')
+    out.append(_waiver_section(hosts, audit, cat))
 
     # Filters
     out.append('<section id="filters"><h2>Filters</h2><div class="filters">')

@@ -109,6 +109,8 @@ def _shared(role):
              [W, 'until'], 'spec'),
         Case(role + '_waivers_not_a_list', role, {W: {'id': 'HVS-MGMT-01'}},
              [W, 'list'], 'spec'),
+        Case(role + '_waiver_bad_expiry', role, {W: [{'id': 'HVS-MGMT-01', 'reason': 'x', 'expires': '31.12.2030'}]},
+             [W + '[0].expires must be a date (YYYY-MM-DD)', '31.12.2030']),
         Case(role + '_reboot_ok_not_bool', role, {'hvsec_reboot_ok': 'maybe'},
              ['hvsec_reboot_ok', 'bool'], 'spec'),
     ]
@@ -388,12 +390,15 @@ CASES += [
 
 # The audit's own inputs (playbooks/audit.yml) that tests/e2e/test_audit_localhost.py does not
 # cover already (it covers an unknown waiver ID and an unknown fail_on word). The audit must fail
-# in its evaluation task, before writing any report.
+# in its evaluation task; the only files it writes are its reports, which say that no host was
+# audited (every case here is refused), so that an older report never looks current.
 CASES += [
     Case('audit_waiver_empty_reason', 'audit', {W: [{'id': 'HVS-IOMMU-05', 'reason': ''}]},
          ['waivers[0] (HVS-IOMMU-05) needs a non-empty reason']),
-    Case('audit_waiver_unknown_key', 'audit', {W: [{'id': 'HVS-IOMMU-05', 'reason': 'x', 'expires': '2030-01-01'}]},
-         ['waivers[0]', 'expires']),
+    Case('audit_waiver_unknown_key', 'audit', {W: [{'id': 'HVS-IOMMU-05', 'reason': 'x', 'until': '2030-01-01'}]},
+         ['waivers[0] has unknown key(s) until', 'approved_by, ticket, expires']),
+    Case('audit_waiver_bad_expiry', 'audit', {W: [{'id': 'HVS-IOMMU-05', 'reason': 'x', 'expires': '2030-02-30'}]},
+         ['waivers[0].expires must be a date (YYYY-MM-DD)', '2030-02-30']),
     Case('audit_waivers_not_a_list', 'audit', {W: 'HVS-IOMMU-05'}, ['waivers must be a list']),
     Case('audit_fail_on_number', 'audit', {'hvsec_audit_fail_on': 3}, ['fail_on', '3']),
     Case('audit_policy_unknown', 'audit', {'hvsec_iommu_policy': 'lenient'}, ['hvsec_iommu_policy', 'lenient']),
@@ -404,6 +409,53 @@ CASES += [
 ]
 VALIDATION['audit'] = [r'^Evaluate every control on the controller']
 READ_ONLY['audit'] = [r'^Gather hypervisor facts']
+
+# The sshd lockout guard (issue 13): options that would keep the controller from logging in again
+# are refused before any change, naming the option and why. The guard protects the SSH session the
+# run comes from: these cases run the role locally from a simulated SSH session (SSH_CONNECTION in
+# the environment: root from 198.51.100.20 to 192.0.2.99 port 22, with a key). The sshd_dropin
+# module then judges sshd's own reading (sshd -T -C) on hosts with sshd (unit tests with the real
+# sshd: tests/unit/plugins/modules/test_sshd_dropin_real.py); this machine may have none, so the
+# refusal here is the role's check of the options, which needs no sshd.
+SESSION = 'mgmt_plane_session'
+SESSION_ENV = {SESSION: {'SSH_CONNECTION': '198.51.100.20 50022 192.0.2.99 22'}}
+ROLE_OF = {SESSION: 'mgmt_plane'}
+X = 'hvsec_mgmt_plane_sshd_extra_options'
+LOCKOUT = 'could not log in again'
+
+
+def _session(cid, variables, expect):
+    # libvirt left alone: its host checks (the socket group) are not what these cases test
+    return Case(cid, SESSION, dict({'ansible_user': 'root', 'hvsec_mgmt_plane_libvirt': False}, **variables), expect)
+
+
+CASES += [
+    _session('mgmt_session_allowusers_excludes_the_user', {X: {'AllowUsers': 'nobody-else'}},
+             [X, 'AllowUsers nobody-else: does not admit root from 198.51.100.20', LOCKOUT]),
+    _session('mgmt_session_denyusers_the_user', {X: {'DenyUsers': 'backup root'}},
+             [X, 'DenyUsers backup root: root matches root', LOCKOUT]),
+    _session('mgmt_session_denygroups_a_group_of_the_user', {X: {'DenyGroups': 'root'}},
+             [X, 'DenyGroups root: root is a group of root', LOCKOUT]),
+    _session('mgmt_session_allowgroups_without_the_user', {'hvsec_mgmt_plane_sshd_allow_groups': ['hvsec-nobody']},
+             ['hvsec_mgmt_plane_sshd_allow_groups', 'AllowGroups hvsec-nobody: none of them is a group of root', LOCKOUT]),
+    _session('mgmt_session_port_elsewhere', {X: {'Port': 2222}},
+             [X, 'Port 2222: sshd would not listen on port 22, where this connection arrived', LOCKOUT]),
+    _session('mgmt_session_listenaddress_elsewhere', {'hvsec_mgmt_plane_address': '127.0.0.1'},
+             ['hvsec_mgmt_plane_address', 'ListenAddress 127.0.0.1: sshd would not listen on 192.0.2.99', LOCKOUT]),
+    _session('mgmt_session_authentication_methods_unsatisfiable', {X: {'AuthenticationMethods': 'publickey,password'}},
+             [X, 'AuthenticationMethods publickey,password: no list can be completed by this connection', LOCKOUT]),
+    _session('mgmt_session_pubkey_off', {X: {'PubkeyAuthentication': 'no'}},
+             [X, 'PubkeyAuthentication no: this connection authenticates with a key', LOCKOUT]),
+    _session('mgmt_session_root_login_off', {'hvsec_mgmt_plane_sshd_permit_root_login': 'no'},
+             ['hvsec_mgmt_plane_sshd_permit_root_login', 'PermitRootLogin no: this connection logs in as root', LOCKOUT]),
+]
+# the sshd guard's tasks are validation (or read-only) for every mgmt_plane run
+VALIDATION['mgmt_plane'] += [
+    r'^HVS-MGMT-13 HVS-MGMT-14 HVS-MGMT-15 HVS-MGMT-16 HVS-MGMT-17 \| Refuse sshd options that would lock',
+    r'^HVS-MGMT-13 HVS-MGMT-14 HVS-MGMT-15 HVS-MGMT-16 HVS-MGMT-17 \| Validate the sshd options with sshd -t']
+READ_ONLY['mgmt_plane'] += [r"^Mgmt_plane \| Look up the login user's groups"]
+VALIDATION[SESSION] = VALIDATION['mgmt_plane']
+READ_ONLY[SESSION] = READ_ONLY['mgmt_plane']
 
 IDS = [c.id for c in CASES]
 assert len(IDS) == len(set(IDS)), 'case IDs are unique'
@@ -497,13 +549,17 @@ def run_role(role, cases, workdir):
         playbook = os.path.join(workdir, 'bad-input-%s.yml' % role)
         with open(playbook, 'w') as handle:
             handle.write('- name: Bad input for %s\n  hosts: all\n  gather_facts: false\n'
-                         '  roles:\n    - role: hvsec.hypervisor.%s\n' % (role, role))
+                         '  roles:\n    - role: hvsec.hypervisor.%s\n' % (role, ROLE_OF.get(role, role)))
     env = dict(os.environ)
     env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
                ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_CACHE_PLUGIN='memory',
                ANSIBLE_STDOUT_CALLBACK='default', ANSIBLE_CALLBACK_RESULT_FORMAT='yaml',
                ANSIBLE_DISPLAY_ARGS_TO_STDOUT='0', ANSIBLE_FORKS='10')
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    # a local run guards the SSH session it comes from: none, unless the case group simulates one
+    for var in ('SSH_CONNECTION', 'SSH_CLIENT'):
+        env.pop(var, None)
+    env.update(SESSION_ENV.get(role, {}))
     before = checksums()
     start = time.time()
     proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), '-i', inv_path, '--check', playbook],
@@ -511,12 +567,25 @@ def run_role(role, cases, workdir):
     seconds = time.time() - start
     after = checksums()
     changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
-    # the audit writes its reports under ./reports: a refused input writes none
+    # the audit writes its reports under ./reports: with every host refused, only reports that say so
     reports = os.path.join(workdir, 'reports')
-    if os.path.isdir(reports):
+    if os.path.isdir(reports) and not (role == 'audit' and _no_host_audited(reports)):
         changed.extend(os.path.join(reports, name) for name in sorted(os.listdir(reports)))
     return {'rc': proc.returncode, 'stdout': proc.stdout, 'stderr': proc.stderr, 'seconds': seconds,
             'hosts': parse_default_callback(proc.stdout), 'files_changed': changed, 'files_watched': len(before)}
+
+
+def _no_host_audited(reports):
+    """The audit's reports exist only to say that no host was audited (every host refused)."""
+    try:
+        with open(os.path.join(reports, 'audit.json')) as handle:
+            data = json.load(handle)
+        with open(os.path.join(reports, 'audit.md')) as handle:
+            markdown = handle.read()
+    except (IOError, OSError, ValueError):
+        return False
+    return bool(data.get('hosts')) and sorted(data.get('not_audited') or {}) == sorted(data['hosts']) and \
+        'NO HOST WAS AUDITED' in markdown.split('\n## ', 1)[0]
 
 
 def _matches(task, patterns):

@@ -35,10 +35,56 @@ def test_every_control_is_documented_once():
 
 def test_check_detects_stale_file(tmp_path):
     out = tmp_path / 'controls.md'
-    assert gen_docs.main(['--output', str(out)]) == 0
-    assert gen_docs.main(['--check', '--output', str(out)]) == 0
+    args = ['--output', str(out), '--oscal-output', str(tmp_path / 'oscal' / 'component-definition.json')]
+    assert gen_docs.main(args) == 0
+    assert gen_docs.main(['--check'] + args) == 0
     out.write_text(out.read_text().replace('HVS-IOMMU-01', 'HVS-IOMMU-0X', 1))
-    assert gen_docs.main(['--check', '--output', str(out)]) == 1
+    assert gen_docs.main(['--check'] + args) == 1
+
+
+# ------------------------------------------------------------------ OSCAL component definition
+
+OSCAL_FILE = os.path.join(ROOT, 'docs', 'oscal', 'component-definition.json')
+
+
+def test_oscal_component_definition_is_current():
+    with open(OSCAL_FILE) as handle:
+        current = handle.read()
+    assert current == gen_docs.render_oscal(gen_docs.load_catalog(), current), \
+        'docs/oscal/component-definition.json is out of date: run make docs'
+
+
+class _Catalog(object):
+    def __init__(self, controls):
+        self.CONTROLS = controls
+
+
+def test_oscal_last_modified_is_kept_until_the_content_changes():
+    import datetime
+    import json
+    catalog = gen_docs.load_catalog()
+    then = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    later = datetime.datetime(2026, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    first = gen_docs.render_oscal(catalog, None, now=then)
+    assert '"last-modified": "2026-01-02T03:04:05+00:00"' in first
+    assert gen_docs.render_oscal(catalog, first, now=later) == first
+    changed = [dict(c) for c in catalog.CONTROLS]
+    changed[0]['rationale'] = 'A new rationale.'
+    second = gen_docs.render_oscal(_Catalog(changed), first, now=later)
+    meta = json.loads(second)['component-definition']['metadata']
+    assert meta['last-modified'] == '2026-05-06T07:08:09+00:00'
+    assert json.loads(second)['component-definition']['uuid'] != json.loads(first)['component-definition']['uuid']
+
+
+def test_check_detects_a_stale_oscal_file(tmp_path):
+    oscal_out = tmp_path / 'component-definition.json'
+    args = ['--output', str(tmp_path / 'controls.md'), '--oscal-output', str(oscal_out)]
+    assert gen_docs.main(args) == 0
+    written = oscal_out.read_text()
+    assert gen_docs.main(args) == 0 and oscal_out.read_text() == written  # unchanged: nothing rewritten
+    assert gen_docs.main(['--check'] + args) == 0
+    oscal_out.write_text(written.replace('"control-id": "sc-39"', '"control-id": "sc-40"', 1))
+    assert gen_docs.main(['--check'] + args) == 1
 
 
 # ------------------------------------------------------------------ judged by roles (check mode)

@@ -9,7 +9,8 @@ A fixture ``fixtures/NAME/`` holds:
   colons (PCI addresses), symlinks (driver, iommu_group, physfn, /sys/class/net, /proc/PID/fd),
   empty directories and UNIX sockets with their mode (/run/libvirt/*-sock):
   {"files": {path: text}, "links": {path: target}, "dirs": [path], "sockets": {path: "0660"}};
-- ``cmd/``: captured outputs of the tools, looked up by ``fake_runner``.
+- ``cmd/``: captured outputs of the tools, looked up by ``fake_runner`` (``sshd_T_C.json``: real
+  ``sshd -T -C SPEC`` outputs by SPEC, for a fixture with Match blocks).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -101,6 +102,21 @@ def fake_bin_path(name):
     return get_bin_path
 
 
+def _sshd_for_connection(cmd_dir, spec):
+    """``sshd -T -C SPEC``: the captured answer in cmd/sshd_T_C.json ({spec: output}); without
+    that file the fixture has no Match block and every connection reads like ``sshd -T``."""
+    answers = os.path.join(cmd_dir, 'sshd_T_C.json')
+    if os.path.exists(answers):
+        with open(answers) as handle:
+            known = json.load(handle)
+        if spec not in known:
+            return 127, '', 'no captured sshd -T -C %s' % spec
+        return 0, known[spec], ''
+    path = os.path.join(cmd_dir, 'sshd_T.txt')
+    with open(path) as handle:
+        return 0, handle.read(), ''
+
+
 def fake_runner(name, calls=None):
     """run_command replacement answering from fixtures/NAME/cmd/.
 
@@ -112,6 +128,8 @@ def fake_runner(name, calls=None):
         if calls is not None:
             calls.append(list(args))
         key = tuple([os.path.basename(args[0])] + list(args[1:]))
+        if key[:3] == ('sshd', '-T', '-C') and len(key) == 4:
+            return _sshd_for_connection(cmd_dir, key[3])
         filename = COMMANDS.get(key)
         if filename is None:
             return 127, '', 'unexpected command %r' % (args,)

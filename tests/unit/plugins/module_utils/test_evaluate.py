@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import datetime
 import json
 import os
 
@@ -408,6 +409,120 @@ def test_bad_waivers_raise_before_evaluation(waivers, message):
     assert message in str(exc.value)
 
 
+# Waivers with approver, ticket and expiry. "today" is always passed in: no test here depends on
+# the real date.
+KSM_ON = (('ksm.run', 1),)
+FULL_WAIVER = {'id': 'HVS-IOMMU-13', 'reason': 'dev box', 'approved_by': 'alice (CISO)', 'ticket': 'SEC-12',
+               'expires': '2026-03-31'}
+
+
+def _waived(waiver, today, changes=KSM_ON):
+    facts = copy.deepcopy(HARDENED)
+    for path, value in changes:
+        _set(facts, path, value)
+    results = dict((r['id'], r) for r in ev.evaluate(facts, SETTINGS, [waiver], today=today))
+    return results['HVS-IOMMU-13']
+
+
+def test_waiver_before_expiry_is_active_and_names_approver_ticket_expiry():
+    result = _waived(FULL_WAIVER, datetime.date(2026, 3, 1))
+    assert result['status'] == 'waived'
+    assert result['evidence'].startswith(
+        'waived: dev box [approved by alice (CISO); ticket SEC-12; expires 2026-03-31] (would be: fail - ksm run=1')
+    assert result['waiver'] == {'reason': 'dev box', 'approved_by': 'alice (CISO)', 'ticket': 'SEC-12',
+                                'expires': '2026-03-31', 'state': 'active'}
+
+
+def test_waiver_holds_on_its_expiry_day_and_expires_the_day_after():
+    on_the_day = _waived(FULL_WAIVER, datetime.date(2026, 3, 31))
+    assert (on_the_day['status'], on_the_day['waiver']['state']) == ('waived', 'active')
+    day_after = _waived(FULL_WAIVER, datetime.date(2026, 4, 1))
+    assert (day_after['status'], day_after['waiver']['state']) == ('fail', 'expired')
+
+
+def test_expired_waiver_turns_the_control_back_into_fail_saying_when():
+    result = _waived(FULL_WAIVER, datetime.date(2027, 1, 15))
+    assert result['status'] == 'fail'
+    assert result['evidence'].startswith('ksm run=1')
+    assert result['evidence'].endswith(
+        '(waiver expired on 2026-03-31: dev box [approved by alice (CISO); ticket SEC-12])')
+    assert result['waiver']['state'] == 'expired'
+
+
+def test_expired_waiver_trips_the_gate_an_active_one_does_not():
+    facts = copy.deepcopy(HARDENED)
+    facts['ksm']['run'] = 1
+    severity = BY_ID['HVS-IOMMU-13']['severity']
+    expired = ev.evaluate(facts, SETTINGS, [FULL_WAIVER], today=datetime.date(2026, 4, 1))
+    active = ev.evaluate(facts, SETTINGS, [FULL_WAIVER], today=datetime.date(2026, 3, 31))
+    assert ev.gate_failures(expired, severity) == ['HVS-IOMMU-13']
+    assert ev.gate_failures(active, severity) == []
+
+
+def test_waiver_on_a_passing_control_is_unneeded_and_the_control_passes():
+    result = _waived(FULL_WAIVER, datetime.date(2026, 3, 1), changes=())
+    assert result['status'] == 'pass'
+    assert result['waiver']['state'] == 'unneeded'
+    assert '(waiver unneeded: pass without it; waiver: dev box [approved by alice (CISO)' in result['evidence']
+
+
+def test_waiver_on_a_control_that_does_not_apply_is_unneeded():
+    facts = copy.deepcopy(HARDENED)
+    results = dict((r['id'], r) for r in ev.evaluate(
+        facts, SETTINGS, [{'id': 'HVS-MGMT-17', 'reason': 'r'}], today=datetime.date(2026, 1, 1)))
+    settings = dict(SETTINGS, hvsec_mgmt_plane_address='')
+    na = dict((r['id'], r) for r in ev.evaluate(
+        facts, settings, [{'id': 'HVS-MGMT-17', 'reason': 'r'}], today=datetime.date(2026, 1, 1)))
+    assert results['HVS-MGMT-17']['status'] == 'pass'
+    assert na['HVS-MGMT-17']['status'] == 'not_applicable'
+    assert na['HVS-MGMT-17']['waiver']['state'] == 'unneeded'
+    assert 'waiver unneeded: not_applicable without it' in na['HVS-MGMT-17']['evidence']
+
+
+def test_expired_waiver_on_a_passing_control_says_expired():
+    result = _waived(FULL_WAIVER, datetime.date(2026, 5, 1), changes=())
+    assert (result['status'], result['waiver']['state']) == ('pass', 'expired')
+    assert 'waiver expired on 2026-03-31' in result['evidence']
+
+
+def test_todays_form_without_the_new_fields_stays_valid_and_never_expires():
+    result = _waived({'id': 'HVS-IOMMU-13', 'reason': 'dev box'}, datetime.date(2999, 1, 1))
+    assert result['status'] == 'waived'
+    assert result['evidence'].startswith('waived: dev box (would be: fail - ksm run=1')
+    assert result['waiver'] == {'reason': 'dev box', 'approved_by': None, 'ticket': None, 'expires': None,
+                                'state': 'active'}
+
+
+def test_expiry_as_a_yaml_date_equals_the_iso_string_and_a_numeric_ticket_is_text():
+    waiver = dict(FULL_WAIVER, expires=datetime.date(2026, 3, 31), ticket=4711)
+    assert ev.validate_waivers([waiver])['HVS-IOMMU-13'] == {
+        'reason': 'dev box', 'approved_by': 'alice (CISO)', 'ticket': '4711', 'expires': datetime.date(2026, 3, 31)}
+    assert _waived(waiver, datetime.date(2026, 4, 1))['status'] == 'fail'
+
+
+def test_controls_without_a_waiver_have_no_waiver_record():
+    results = ev.evaluate(HARDENED, SETTINGS, [FULL_WAIVER], today=datetime.date(2026, 1, 1))
+    assert [r['id'] for r in results if 'waiver' in r] == ['HVS-IOMMU-13']
+
+
+@pytest.mark.parametrize('changes,message', [
+    ({'expires': '2026-02-30'}, "waivers[0].expires must be a date (YYYY-MM-DD), got '2026-02-30'"),
+    ({'expires': '31.03.2026'}, "waivers[0].expires must be a date (YYYY-MM-DD), got '31.03.2026'"),
+    ({'expires': 20260331}, 'waivers[0].expires must be a date (YYYY-MM-DD), got 20260331'),
+    ({'expires': datetime.datetime(2026, 3, 31, 12, 0)},
+     'waivers[0].expires must be a date (YYYY-MM-DD) without a time, got 2026-03-31 12:00:00'),
+    ({'approved_by': ''}, "waivers[0].approved_by must be a non-empty string, got ''"),
+    ({'approved_by': ['alice']}, "waivers[0].approved_by must be a non-empty string, got ['alice']"),
+    ({'ticket': True}, 'waivers[0].ticket must be a non-empty string, got True'),
+    ({'approver': 'alice'},
+     'waivers[0] has unknown key(s) approver (allowed: id, reason, approved_by, ticket, expires)'),
+])
+def test_malformed_waiver_fields_are_refused_naming_the_field(changes, message):
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.evaluate(HARDENED, SETTINGS, [dict(FULL_WAIVER, **changes)], today=datetime.date(2026, 1, 1))
+    assert str(exc.value) == message
+
+
 @pytest.mark.parametrize('settings,message', [
     ({'hvsec_iommu_policy': 'lazy'}, 'hvsec_iommu_policy must be one of strict, passthrough'),
     ({'hvsec_vfio_allowlist': '0000:00:03.0'}, 'hvsec_vfio_allowlist must be a list'),
@@ -446,7 +561,9 @@ def test_gate_rejects_unknown_severity():
 
 
 def test_summary_counts_every_status():
-    summary = summarize(ev.evaluate(HARDENED, SETTINGS, [{'id': 'HVS-MGMT-18', 'reason': 'r'}]))
+    facts = copy.deepcopy(HARDENED)
+    facts['ksm']['run'] = 1
+    summary = summarize(ev.evaluate(facts, SETTINGS, [{'id': 'HVS-IOMMU-13', 'reason': 'r'}]))
     assert set(summary) == set(STATUSES)
     assert summary['waived'] == 1 and summary['pass'] == len(CONTROLS) - 1
 

@@ -29,6 +29,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd_dropin as sd
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd as su
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t
 
 FAST = settings(max_examples=150, deadline=None)
@@ -36,8 +37,9 @@ ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=('Cs',)), max_siz
 
 
 # ------------------------------------------------------------------ libvirt configuration files
-_NAMES = ['listen_tcp', 'auth_tcp', 'unix_sock_group', 'access_drivers', 'vnc_listen', 'log_level', 'x.y-z']
-_scalar = st.one_of(st.integers(-5, 70000), st.sampled_from(['"none"', "'sasl'", '"127.0.0.1"', '""']))
+_NAMES = ['listen_tcp', 'auth_tcp', 'unix_sock_group', 'access_drivers', 'vnc_listen', 'log_level', 'X9_y']
+_scalar = st.one_of(st.integers(-5, 70000), st.sampled_from(['"none"', "'sasl'", '"127.0.0.1"', '""',
+                                                             '"""two\nlines"""', '+1']))
 _list = st.lists(st.sampled_from(['"polkit"', '"a b"', "'c'"]), max_size=3)
 
 
@@ -55,7 +57,8 @@ def _entry(draw):
     return '%s%s%s=%s%s%s' % (draw(st.sampled_from(['', ' '])), name, sp1, sp2, value, comment)
 
 
-_conf_line = st.one_of(_entry(), st.sampled_from(['', '# comment', '#listen_tcp = 1', '   ', '# vnc_listen = "0.0.0.0"']))
+_conf_line = st.one_of(_entry(), st.builds(lambda a, b: a + '; ' + b, _entry(), _entry()),
+                       st.sampled_from(['', '# comment', '#listen_tcp = 1', '   ', '# vnc_listen = "0.0.0.0"']))
 _conf = st.builds(lambda lines, end: '\n'.join(lines) + end, st.lists(_conf_line, max_size=10),
                   st.sampled_from(['\n', '']))
 _wanted = st.dictionaries(st.sampled_from(_NAMES), st.one_of(st.integers(0, 9), st.sampled_from(['none', 'a b']),
@@ -95,7 +98,15 @@ def test_libvirt_edit_keeps_other_lines_and_is_idempotent(text, wanted, unset):
         return
     new, dummy = lce.edit(text, wanted, unset)
     touched = set(wanted) | set(unset)
-    assert _untouched_lines(new, touched) == _untouched_lines(text, touched)
+    kept, now = _untouched_lines(text, touched), _untouched_lines(new, touched)
+    if new == '':   # all that was left were blank lines, which libvirt refuses on their own
+        assert all(not line.strip() for line in kept)
+    else:
+        # every untouched line is still there, in order; a line that appears is what is left of a
+        # line whose other statement (after a ";") was removed
+        rest = iter(now)
+        assert all(line in rest for line in kept)
+        assert all(line in kept or any(line.strip() in old for old in text.splitlines()) for line in now)
     values = lce.parse(new)
     for name, value in wanted.items():
         assert lce.normalize_value(values[name]) == lce.normalize_value(value)
@@ -132,12 +143,15 @@ _modprobe = st.builds(lambda lines, end: '\n'.join(lines) + end, st.lists(_modpr
 
 def _enabled_unsafe(text):
     """Unsafe options left enabled, read the way the audit (hypervisor_facts) reads modprobe.d."""
-    out = []
-    for opt in procfs.parse_modprobe_options(text, 'f.conf'):
-        if (opt['module'], opt['option'].replace('-', '_')) in pci._UNSAFE_OPTS and \
-                pci.kernel_bool('' if opt['value'] is None else opt['value']):
-            out.append(opt)
-    return out
+    return [opt for opt in procfs.parse_modprobe_options(text, 'f.conf')
+            if pci.option_is_unsafe(opt['module'], opt['option'], opt['value'])]
+
+
+def _safe_options(text):
+    """Every other option, as modprobe passes it on (module names with '_')."""
+    return sorted((opt['module'], opt['option'], opt['value'] or '')
+                  for opt in procfs.parse_modprobe_options(text, 'f.conf')
+                  if not pci.option_is_unsafe(opt['module'], opt['option'], opt['value']))
 
 
 @FAST
@@ -153,10 +167,22 @@ def test_modprobe_parsers_never_crash(text):
 def test_disabling_unsafe_options_keeps_other_lines(text):
     new = pci.disable_unsafe_lines(text)
     old_lines, new_lines = pci.physical_lines(text), pci.physical_lines(new)
-    assert len(old_lines) == len(new_lines)
-    for old, line in zip(old_lines, new_lines):
-        assert line == old or line == pci.DISABLED_PREFIX + old
+    # every old line is still there, in order, as it was or commented out; the lines added
+    # after a commented-out one carry the other options of its line (or end a dangling continuation)
+    added = []
+    rest = iter(new_lines)
+    for old in old_lines:
+        for line in rest:
+            if line in (old, pci.DISABLED_PREFIX + old, pci.DISABLED_PREFIX + old + '\n'):
+                break
+            added.append(line)
+        else:
+            raise AssertionError('line %r lost' % old)
+    added.extend(rest)
+    assert all(line == '\n' or line.startswith('options ') for line in added), added
     assert _enabled_unsafe(new) == []
+    # the other options of a disabled line survive (dma_entry_limit next to allow_unsafe_interrupts)
+    assert _safe_options(new) == _safe_options(text)
     assert pci.unsafe_option_lines(new) == []
     assert pci.disable_unsafe_lines(new) == new
     # only lines that really enabled something were touched
@@ -187,11 +213,13 @@ def test_boot_loader_parsers_never_crash(text):
 @given(st.lists(st.one_of(st.sampled_from(['# comment', '  # indented', 'root=ZFS=rpool quiet', '']),
                           st.text(alphabet='abc=# ', max_size=12)), max_size=6),
        st.lists(st.text(alphabet='abc=.,/_-0123', min_size=1, max_size=8), max_size=6))
-def test_kernel_cmdline_file_keeps_its_comments(lines, words):
+def test_kernel_cmdline_file_is_written_as_one_line(lines, words):
+    # every reader of /etc/kernel/cmdline (kernel-install before and after systemd 257,
+    # proxmox-boot-tool) takes one line without comments the same way: that is all it renders
     old = '\n'.join(lines) + '\n'
     new = bl.render_kernel_cmdline_file(old, words)
-    comments = [line for line in old.splitlines() if line.lstrip().startswith('#')]
-    assert new.splitlines()[:len(comments)] == comments
+    assert new.count('\n') == 1 and bl.kernel_cmdline_file_comments(new) == []
+    assert bl.kernel_cmdline_file_is_canonical(new)
     assert bl.parse_kernel_cmdline_file(new) == words
     assert bl.render_kernel_cmdline_file(new, words) == new
 
@@ -213,7 +241,17 @@ def test_sshd_config_readers_never_crash(text):
     sd.include_pattern(text, '/etc/ssh/sshd_config.d/00-hvsec.conf')
     sd.include_status(text, '/etc/ssh/sshd_config.d/00-hvsec.conf', ['PermitRootLogin', 'Ciphers'])
     sd.shadowing_in('x', text, ['PermitRootLogin'])
-    parse_sshd_t(text)
+    sd.conflicts_in('x', text, [('PermitRootLogin', 'no'), ('Ciphers', ['aes256-ctr']), ('AllowGroups', ['a'])])
+    sd.candidate_main(text, '/etc/ssh/sshd_config.d/00-hvsec.conf', '/tmp/c/00-hvsec.conf', lambda pattern: [])
+    eff = parse_sshd_t(text)
+    sd.access_problems(eff, {'login_user': 'root', 'user_groups': ['root'], 'client_address': '10.0.2.2',
+                             'server_address': '10.0.2.15', 'server_port': '22'})
+    state = su.read_config(lambda path: text if path == su.MAIN_CONFIG else None, lambda pattern: [])
+    spec = {'user': 'root', 'host': '10.0.0.1', 'addr': '10.0.0.1', 'laddr': '10.0.2.15', 'lport': '22'}
+    for block in state['match_blocks']:
+        su.criteria_apply(block['criteria'], spec, ['root'])
+        su.spec_for_block(block['criteria'], spec, lambda group: None)
+    su.connection_specs(eff, state['match_blocks'], ['10.0.0.0/8', text[:20]], [text[:10]], '')
 
 
 _keyword = st.one_of(st.sampled_from(['PermitRootLogin', 'Ciphers', 'ListenAddress', 'AllowGroups', 'Banner']),

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import datetime
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -32,11 +33,77 @@ def _document():
     broken['cpu']['vulnerabilities'] = None
     broken['libvirt']['domains'][0]['name'] = 'evil | <guest> & "x"'
     broken['libvirt']['domains'][0]['vcpus'] = 64
+    waived = copy.deepcopy(hardened)
+    waived['nftables']['tables'] = []
     results = {
-        'hv1': ev.evaluate(hardened, settings, [{'id': 'HVS-MGMT-18', 'reason': 'perimeter firewall'}]),
+        'hv1': ev.evaluate(waived, settings, [{'id': 'HVS-MGMT-18', 'reason': 'perimeter firewall'}]),
         'hv2': ev.evaluate(broken, settings, []),
     }
     return report.build_document(results, '2026-01-01T00:00:00Z')
+
+
+TODAY = datetime.date(2026, 6, 15)
+
+
+def _waiver_document():
+    """hv1: an active waiver with approver, ticket and expiry, an expired one on a failing control
+    and an unneeded one on a passing control; hv2: today's form (id and reason only)."""
+    hardened = _load('facts_hardened.json')
+    settings = _load('settings_hardened.json')
+    failing = copy.deepcopy(hardened)
+    failing['ksm']['run'] = 1
+    failing['nftables']['tables'] = []
+    waivers = [
+        {'id': 'HVS-MGMT-18', 'reason': 'perimeter | firewall', 'approved_by': 'Alice <ciso@example.org>',
+         'ticket': 'SEC-42', 'expires': '2026-12-31'},
+        {'id': 'HVS-IOMMU-13', 'reason': 'KSM needed for density', 'approved_by': 'Bob', 'ticket': 'SEC-7',
+         'expires': '2026-06-14'},
+        {'id': 'HVS-MGMT-22', 'reason': 'no NTP in the lab', 'approved_by': 'Carol', 'expires': '2027-01-01'},
+    ]
+    results = {
+        'hv1': ev.evaluate(failing, settings, waivers, today=TODAY),
+        'hv2': ev.evaluate(failing, settings, [{'id': 'HVS-MGMT-18', 'reason': 'old form'}], today=TODAY),
+    }
+    return report.build_document(results, '2026-06-15T08:00:00Z')
+
+
+def test_document_carries_each_waiver_with_its_state():
+    doc = _waiver_document()
+    waivers = dict(((h, c['id']), c['waiver']) for h, d in doc['hosts'].items() for c in d['controls'] if 'waiver' in c)
+    assert waivers == {
+        ('hv1', 'HVS-MGMT-18'): {'reason': 'perimeter | firewall', 'approved_by': 'Alice <ciso@example.org>',
+                                 'ticket': 'SEC-42', 'expires': '2026-12-31', 'state': 'active'},
+        ('hv1', 'HVS-IOMMU-13'): {'reason': 'KSM needed for density', 'approved_by': 'Bob', 'ticket': 'SEC-7',
+                                  'expires': '2026-06-14', 'state': 'expired'},
+        ('hv1', 'HVS-MGMT-22'): {'reason': 'no NTP in the lab', 'approved_by': 'Carol', 'ticket': None,
+                                 'expires': '2027-01-01', 'state': 'unneeded'},
+        ('hv2', 'HVS-MGMT-18'): {'reason': 'old form', 'approved_by': None, 'ticket': None, 'expires': None,
+                                 'state': 'active'},
+    }
+    status = dict(((h, c['id']), c['status']) for h, d in doc['hosts'].items() for c in d['controls'])
+    assert status[('hv1', 'HVS-IOMMU-13')] == 'fail'
+    assert status[('hv1', 'HVS-MGMT-22')] == 'pass'
+    assert doc['hosts']['hv1']['summary']['waived'] == 1
+    assert json.loads(report.render_json(doc)) == doc
+
+
+def test_markdown_lists_waivers_with_approver_ticket_and_expiry():
+    text = report.render_markdown(_waiver_document())
+    section = text.split('## Waivers\n', 1)[1]
+    rows = [l for l in section.splitlines() if l.startswith('| hv')]
+    assert rows == [
+        '| hv1 | HVS-IOMMU-13 | **EXPIRED** | fail | KSM needed for density | Bob | SEC-7 | 2026-06-14 |',
+        '| hv1 | HVS-MGMT-18 | active | waived | perimeter \\| firewall | Alice <ciso@example.org> | SEC-42 | 2026-12-31 |',
+        '| hv1 | HVS-MGMT-22 | unneeded | pass | no NTP in the lab | Carol | - | 2027-01-01 |',
+        '| hv2 | HVS-MGMT-18 | active | waived | old form | - | - | never |',
+    ]
+    expired = [l for l in text.splitlines() if l.startswith('| HVS-IOMMU-13 ')][0]
+    assert '**FAIL**' in expired and '(waiver expired on 2026-06-14: KSM needed for density [approved by Bob; ticket SEC-7])' in expired
+
+
+def test_markdown_has_no_waiver_section_without_waivers():
+    assert '## Waivers' not in report.render_markdown(report.build_document(
+        {'hv1': ev.evaluate(_load('facts_hardened.json'), _load('settings_hardened.json'), [])}, 'x'))
 
 
 def test_document_structure_and_counts():
@@ -49,7 +116,8 @@ def test_document_structure_and_counts():
         assert set(data['summary']) == set(STATUSES)
         assert sum(data['summary'].values()) == len(CONTROLS)
         for c in data['controls']:
-            assert sorted(c) == sorted(report.REPORT_FIELDS)
+            waiver = ('waiver',) if c['id'] == 'HVS-MGMT-18' and host == 'hv1' else ()
+            assert sorted(c) == sorted(report.REPORT_FIELDS + waiver)
     hv2 = doc['hosts']['hv2']['summary']
     assert hv2['fail'] == 3 and hv2['error'] == 1
     assert doc['hosts']['hv1']['summary']['waived'] == 1

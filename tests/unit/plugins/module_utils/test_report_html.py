@@ -5,6 +5,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import datetime
 import json
 import os
 import re
@@ -12,6 +13,8 @@ import re
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import evaluate
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import build_document
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import compute_trend, render_html
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'report_html')
@@ -117,3 +120,56 @@ def test_bad_document(bad):
 
 def test_default_catalog(audit):
     assert render_html(audit) == render_html(audit, None, CONTROLS)
+
+
+def _waiver_audit():
+    """Two hosts: hv1 with an active waiver (approver, ticket, expiry), an expired one on a failing
+    control and an unneeded one; hv2 with today's form (id and reason only). Fixed "today"."""
+    fixtures = os.path.join(os.path.dirname(__file__), 'fixtures', 'audit')
+    with open(os.path.join(fixtures, 'facts_hardened.json')) as f:
+        facts = json.load(f)
+    with open(os.path.join(fixtures, 'settings_hardened.json')) as f:
+        settings = json.load(f)
+    facts['ksm']['run'] = 1
+    facts['nftables']['tables'] = []
+    today = datetime.date(2026, 6, 15)
+    waivers = [
+        {'id': 'HVS-MGMT-18', 'reason': 'perimeter <firewall>', 'approved_by': 'Alice & Co', 'ticket': 'SEC-42',
+         'expires': '2026-12-31'},
+        {'id': 'HVS-IOMMU-13', 'reason': 'density', 'approved_by': 'Bob', 'ticket': 'SEC-7', 'expires': '2026-06-14'},
+        {'id': 'HVS-MGMT-22', 'reason': 'lab', 'expires': '2027-01-01'},
+    ]
+    return build_document({'hv1': evaluate(facts, settings, waivers, today=today),
+                           'hv2': evaluate(facts, settings, [{'id': 'HVS-MGMT-18', 'reason': 'old form'}], today=today)},
+                          '2026-06-15T08:00:00Z')
+
+
+def _waiver_table(html):
+    section = re.search(r'<section id="waivers">(.*?)</section>', html).group(1)
+    rows = re.findall(r'<tr class="waiver waiver-(\w+)" data-host="([^"]+)" data-id="([^"]+)">(.*?)</tr>', section)
+    return section, [(state, host, cid, [re.sub(r'<[^>]+>', '', td) for td in re.findall(r'<td[^>]*>(.*?)</td>', cells)])
+                     for state, host, cid, cells in rows]
+
+
+def test_html_lists_waivers_with_approver_ticket_and_expiry():
+    html = render_html(_waiver_audit(), None, CONTROLS)
+    section, rows = _waiver_table(html)
+    assert rows == [
+        ('expired', 'hv1', 'HVS-IOMMU-13', ['hv1', 'HVS-IOMMU-13', 'EXPIRED', 'FAIL', 'density', 'Bob', 'SEC-7', '2026-06-14']),
+        ('active', 'hv1', 'HVS-MGMT-18', ['hv1', 'HVS-MGMT-18', 'active', 'waived', 'perimeter &lt;firewall&gt;',
+                                          'Alice &amp; Co', 'SEC-42', '2026-12-31']),
+        ('unneeded', 'hv1', 'HVS-MGMT-22', ['hv1', 'HVS-MGMT-22', 'unneeded', 'pass', 'lab', '-', '-', '2027-01-01']),
+        ('active', 'hv2', 'HVS-MGMT-18', ['hv2', 'HVS-MGMT-18', 'active', 'waived', 'old form', '-', '-', 'never']),
+    ]
+    counts = dict(re.findall(r'<b id="n-waivers-(\w+)">(\d+)</b>', section))
+    assert counts == {'active': '2', 'expired': '1', 'unneeded': '1'}
+    # the expired waiver's control is a failure in the matrix, with the expiry in its tooltip
+    cell = re.search(r'<td class="c st-fail[^"]*" data-host="hv1" data-status="fail" data-trend="" title="HVS-IOMMU-13 on hv1: ([^"]*)"', html)
+    assert 'waiver expired on 2026-06-14' in cell.group(1)
+
+
+def test_html_has_no_waiver_section_without_waivers(audit):
+    for data in audit['hosts'].values():
+        for c in data['controls']:
+            c.pop('waiver', None)
+    assert 'id="waivers"' not in render_html(audit, None, CONTROLS)
