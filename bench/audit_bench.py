@@ -3,10 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark the audit: wall time per host and remote module invocations per host.
 
-    python bench/audit_bench.py [--runs N] [--inventory FILE] [--playbook FILE]      (make bench)
+    python bench/audit_bench.py [--runs N] [--inventory FILE] [--playbook FILE] [--oscal off|on|both]  (make bench)
 
 --playbook times another audit playbook, e.g. bench/variants/per_host_tasks.yml (the former
 per-host evaluation, report and gate tasks) to compare with playbooks/audit.yml.
+
+--oscal on runs the audit with hvsec_audit_oscal=true (it also writes audit.oscal.json, which
+imports compliance-trestle); --oscal both alternates runs without and with it (N of each) and
+prints both series, so the two see the same machine load.
 
 Timing: N plain runs of `ansible-playbook playbooks/audit.yml` (as `make audit` does), wall
 clock per run divided by the number of hosts, and the CPU time (user+sys) of all processes of
@@ -58,6 +62,8 @@ def _env(tmp):
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
     return env
 
+
+OSCAL_ON = ('-e', 'hvsec_audit_oscal=true')
 
 EMPTY_PLAY = """- name: Empty play (start-up floor)
   hosts: all
@@ -115,6 +121,8 @@ def main(argv=None):
     parser.add_argument('--inventory', default=os.path.join(ROOT, 'playbooks', 'inventory', 'localhost.yml'))
     parser.add_argument('--playbook', default=os.path.join(ROOT, 'playbooks', 'audit.yml'),
                         help='an audit playbook that writes reports/audit.json')
+    parser.add_argument('--oscal', choices=('off', 'on', 'both'), default='off',
+                        help='write audit.oscal.json too (on), or alternate runs without and with it (both)')
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error('--runs must be at least 1')
@@ -124,20 +132,35 @@ def main(argv=None):
         cpus = []
         loads = []
         hosts = None
+        modes = {'off': [False], 'on': [True], 'both': [False, True]}[args.oscal]
+        series = dict((mode, {'wall': [], 'cpu': []}) for mode in modes)
         for index in range(args.runs):
-            load = os.getloadavg()[0]
-            rc, wall, cpu, output = run_audit(args.inventory, tmp, playbook=os.path.abspath(args.playbook))
-            if rc != 0:
-                print(output[-3000:])
-                print('run %d failed (rc=%d)' % (index + 1, rc), file=sys.stderr)
-                return 1
-            with open(os.path.join(tmp, 'reports', 'audit.json')) as handle:
-                hosts = sorted(json.load(handle)['hosts'])
-            walls.append(wall)
-            cpus.append(cpu)
-            loads.append(load)
-            print('run %d: %.2f s wall, %.2f s CPU (user+sys of all processes), %d host(s), %.2f s wall per host'
-                  ' (load average %.2f)' % (index + 1, wall, cpu, len(hosts), wall / len(hosts), load))
+            for oscal in modes:
+                load = os.getloadavg()[0]
+                oscal_file = os.path.join(tmp, 'reports', 'audit.oscal.json')
+                if os.path.exists(oscal_file):
+                    os.unlink(oscal_file)
+                rc, wall, cpu, output = run_audit(args.inventory, tmp, playbook=os.path.abspath(args.playbook),
+                                                  extra=OSCAL_ON if oscal else ())
+                if rc != 0:
+                    print(output[-3000:])
+                    print('run %d failed (rc=%d)' % (index + 1, rc), file=sys.stderr)
+                    return 1
+                if os.path.exists(oscal_file) != oscal:
+                    print('run %d: audit.oscal.json %s' % (index + 1, 'missing' if oscal else 'written unasked'),
+                          file=sys.stderr)
+                    return 1
+                with open(os.path.join(tmp, 'reports', 'audit.json')) as handle:
+                    hosts = sorted(json.load(handle)['hosts'])
+                series[oscal]['wall'].append(wall)
+                series[oscal]['cpu'].append(cpu)
+                if oscal == modes[-1]:
+                    walls.append(wall)
+                    cpus.append(cpu)
+                loads.append(load)
+                print('run %d%s: %.2f s wall, %.2f s CPU (user+sys of all processes), %d host(s), %.2f s wall per host'
+                      ' (load average %.2f)' % (index + 1, ' with OSCAL' if oscal else '', wall, cpu, len(hosts),
+                                                wall / len(hosts), load))
         empty = os.path.join(tmp, 'empty.yml')
         with open(empty, 'w') as handle:
             handle.write(EMPTY_PLAY)
@@ -151,7 +174,8 @@ def main(argv=None):
                     return 1
                 times.append(wall)
             floor[name] = {'wall_min_s': round(min(times), 3), 'wall_median_s': round(statistics.median(times), 3)}
-        rc, dummy, dummy, output = run_audit(args.inventory, tmp, verbose=True, playbook=os.path.abspath(args.playbook))
+        rc, dummy, dummy, output = run_audit(args.inventory, tmp, verbose=True, playbook=os.path.abspath(args.playbook),
+                                             extra=OSCAL_ON if modes[-1] else ())
         if rc != 0:
             print(output[-3000:])
             return 1
@@ -176,7 +200,15 @@ def main(argv=None):
         'cpu_s': [round(c, 3) for c in cpus],
         'cpu_median_s': round(statistics.median(cpus), 3),
         'remote_invocations': per_host,
+        'oscal': args.oscal,
     }
+    if args.oscal == 'both':
+        result['oscal_comparison'] = dict(
+            ('with_oscal' if oscal else 'without_oscal',
+             {'wall_s': [round(w, 3) for w in data['wall']], 'wall_min_s': round(min(data['wall']), 3),
+              'wall_median_s': round(statistics.median(data['wall']), 3),
+              'cpu_s': [round(c, 3) for c in data['cpu']], 'cpu_median_s': round(statistics.median(data['cpu']), 3)})
+            for oscal, data in series.items())
     os.makedirs(RESULTS, exist_ok=True)
     path = os.path.join(RESULTS, 'audit-%s.json' % datetime.datetime.now().strftime('%Y%m%dT%H%M%S'))
     with open(path, 'w') as handle:
@@ -186,6 +218,9 @@ def main(argv=None):
           % (result['wall_min_s'], result['wall_median_s'], result['wall_per_host_min_s'],
              result['wall_per_host_median_s'], result['cpu_median_s'], args.runs, min(loads), max(loads),
              result['cpu_count']))
+    for key, data in sorted(result.get('oscal_comparison', {}).items(), reverse=True):
+        print('%s: min %.2f s / median %.2f s wall, %.2f s CPU median' % (
+            key.replace('_', ' '), data['wall_min_s'], data['wall_median_s'], data['cpu_median_s']))
     print('floor: ansible-playbook --version %.2f s, empty play %.2f s (min of %d; medians %.2f s, %.2f s)'
           % (floor['version']['wall_min_s'], floor['empty_play']['wall_min_s'], args.runs,
              floor['version']['wall_median_s'], floor['empty_play']['wall_median_s']))

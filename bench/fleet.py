@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fleet benchmark: audit N simulated hosts over real SSH, against a naive baseline.
 
-Each simulated host is a distinct loopback address 127.0.0.2 .. 127.0.0.(N+1), served by
+Each simulated host is a distinct loopback address (127.0.0.2 .. 127.0.0.251, then 127.0.1.2 ..
+for more than 250 hosts: every 127.x address is this machine's loopback), served by
 local OpenSSH daemons that this script starts and stops itself: one sshd instance per
 ``--hosts-per-sshd`` (default 10) addresses, each instance with one ``ListenAddress`` line per
 address (so the daemons are separate processes with their own logs, but we do not need 100 of
@@ -40,7 +41,11 @@ instances, the temporary directory. Results: bench/results/fleet-<UTC time>.{jso
 
 Usage: .venv/bin/python bench/fleet.py [--sizes 10,50,100] [--baseline-sizes 10,50,100]
        [--baseline-timeout 600] [--timeout 900] [--forks N] [--hosts-per-sshd 10]
-       [--repeat R] [--audit-playbook FILE]
+       [--repeat R] [--audit-playbook FILE] [--slices K]
+--slices K also audits each size as K slices run in parallel (``--limit``, round-robin as AWX
+job slicing deals hosts out, each with ``hvsec_audit_slice``), merges their reports with
+playbooks/audit_merge.yml and checks that the merged report has the same content as the
+unsliced run's (times aside); the sizes go up to 1000 hosts (500: ``--sizes 100,500``).
 --repeat runs every audit R times (the ratios use the fastest); --audit-playbook times another
 playbook in place of playbooks/audit.yml (bench/variants/: the facts task alone, ping, raw, the
 former per-host evaluation tasks), e.g. to see what the simulated hosts alone cost. Ansible
@@ -69,6 +74,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 RESULTS = os.path.join(ROOT, 'bench', 'results')
 BIN = os.path.join(ROOT, '.venv', 'bin')
 PLAYBOOK = os.path.join(ROOT, 'playbooks', 'audit.yml')
+MERGE_PLAYBOOK = os.path.join(ROOT, 'playbooks', 'audit_merge.yml')
+MAX_HOSTS = 1000
 NAIVE = os.path.join(ROOT, 'bench', 'fleet_naive.yml')
 PR_SET_CHILD_SUBREAPER = 36
 PAGE_KIB = os.sysconf('SC_PAGE_SIZE') // 1024
@@ -127,9 +134,9 @@ def _pss_kib(pid):
 class MemorySampler(threading.Thread):
     """Peak of the summed PSS of the controller-side process tree (ansible + ssh clients)."""
 
-    def __init__(self, root_pid, exclude_trees):
+    def __init__(self, root_pids, exclude_trees):
         super(MemorySampler, self).__init__(daemon=True)
-        self.root_pid = root_pid
+        self.root_pids = list(root_pids)
         self.exclude_trees = exclude_trees
         self.peak_kib = 0
         self.peak_procs = 0
@@ -141,7 +148,7 @@ class MemorySampler(threading.Thread):
             table = _proc_table()
             excluded = _descendants(table, self.exclude_trees)
             # ansible's tree, plus orphans re-parented to us (ssh ControlPersist masters).
-            roots = [self.root_pid] + [p for p, (pp, comm) in table.items() if pp == me and comm == 'ssh']
+            roots = self.root_pids + [p for p, (pp, comm) in table.items() if pp == me and comm == 'ssh']
             pids = _descendants(table, roots, excluded)
             total = sum(_pss_kib(p) for p in pids)
             if total > self.peak_kib:
@@ -192,8 +199,12 @@ def find_sshd(cache):
         log('no sshd on this machine: unpacking Debian openssh-server into %s (nothing installed)' % cache)
         os.makedirs(cache, exist_ok=True)
         for pkg in ('openssh-server', 'libwrap0'):
-            subprocess.run(['apt-get', 'download', pkg], cwd=cache, check=True, timeout=300,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cmd = ['apt-get', 'download', pkg]
+            if subprocess.run(cmd, cwd=cache, check=False, timeout=300, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL).returncode != 0:
+                # a fresh machine may have no package lists yet
+                subprocess.run(['apt-get', 'update', '-qq'], check=True, timeout=600, stdout=subprocess.DEVNULL)
+                subprocess.run(cmd, cwd=cache, check=True, timeout=300, stdout=subprocess.DEVNULL)
         for deb in glob.glob(os.path.join(cache, '*.deb')):
             subprocess.run(['dpkg-deb', '-x', deb, root], check=True, timeout=120)
     libdirs = [os.path.join(root, 'usr', 'lib', 'x86_64-linux-gnu'), os.path.join(root, 'lib', 'x86_64-linux-gnu')]
@@ -264,19 +275,24 @@ LogLevel INFO
 '''
 
 
+def address(index):
+    """Loopback address of simulated host ``index`` (0-based): 127.0.0.2-251, 127.0.1.2-251, ..."""
+    return '127.0.%d.%d' % (index // 250, index % 250 + 2)
+
+
 class Fleet(object):
     def __init__(self, work, size, per_sshd):
         self.work = work
         self.size = size
         self.per_sshd = per_sshd
-        self.addresses = ['127.0.0.%d' % (i + 2) for i in range(size)]
+        self.addresses = [address(i) for i in range(size)]
         self.port = None
         self.sshd = []
         self.exec_log = os.path.join(work, 'exec.log')
 
     def start(self):
-        if self.size > 250:
-            raise SystemExit('at most 250 hosts (127.0.0.2-127.0.0.251)')
+        if self.size > MAX_HOSTS:
+            raise SystemExit('at most %d hosts' % MAX_HOSTS)
         binary, env = find_sshd(os.path.join(RESULTS, '.sshd'))
         ensure_privsep()
         w = self.work
@@ -385,8 +401,7 @@ class Fleet(object):
 
 
 # ----------------------------------------------------------------------------- runs
-def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
-    inventory = fleet.inventory(n)
+def ansible_env(fleet, forks):
     env = dict(os.environ)
     env.update({
         'ANSIBLE_CONFIG': os.path.join(ROOT, 'ansible.cfg'),
@@ -398,31 +413,61 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
     })
     if forks:
         env['ANSIBLE_FORKS'] = str(forks)
-    out_path = os.path.join(fleet.work, '%s.out' % name)
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook] + extra
+    return env
+
+
+def slice_hosts(n, count):
+    """Inventory names of each of ``count`` slices of the first ``n`` hosts, dealt out round-robin
+    (as AWX job slicing does: slice i gets hosts i, i+count, ...)."""
+    names = ['hv%03d' % (i + 1) for i in range(n)]
+    return [names[i::count] for i in range(count)]
+
+
+def run_playbook(fleet, n, playbook, name, timeout, forks, extra, slices=None):
+    """Run ``playbook`` on the first ``n`` hosts and measure it; with ``slices`` (a list of host-name
+    lists), as one ansible-playbook per slice, all at once (``--limit``), measured together."""
+    inventory = fleet.inventory(n)
+    env = ansible_env(fleet, forks)
+    base = [os.path.join(BIN, 'ansible-playbook'), '-i', inventory, playbook] + extra
+    if slices:
+        runs = [('%s-slice%d' % (name, i),
+                 base + ['--limit', ','.join(hosts), '-e', 'hvsec_audit_slice=%d' % (i + 1),
+                         '-e', 'hvsec_audit_report_dir=%s' % slice_dir(fleet, n, i)])
+                for i, hosts in enumerate(slices)]
+    else:
+        runs = [(name, base)]
     fleet.take_exec_log('stale-%s' % name)
     load0 = os.getloadavg()[0]
     remote0 = fleet.cpu_seconds()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    with open(out_path, 'w') as out:
-        proc = subprocess.Popen(cmd, cwd=fleet.work, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        sampler = MemorySampler(proc.pid, [p.pid for p in fleet.sshd])
-        sampler.start()
-        timed_out = False
+    procs, outs = [], []
+    for run_name, cmd in runs:
+        out_path = os.path.join(fleet.work, '%s.out' % run_name)
+        out = open(out_path, 'w')
+        outs.append((out, out_path))
+        procs.append(subprocess.Popen(cmd, cwd=fleet.work, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True))
+    sampler = MemorySampler([p.pid for p in procs], [p.pid for p in fleet.sshd])
+    sampler.start()
+    timed_out = False
+    rcs = []
+    deadline = time.monotonic() + timeout
+    for proc in procs:
         try:
-            rc = proc.wait(timeout=timeout)
+            rcs.append(proc.wait(timeout=max(1, deadline - time.monotonic())))
         except subprocess.TimeoutExpired:
             timed_out = True
             os.killpg(proc.pid, signal.SIGTERM)
             try:
-                rc = proc.wait(timeout=15)
+                rcs.append(proc.wait(timeout=15))
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-                rc = proc.wait()
-        wall = time.monotonic() - start
-        sampler.stop()
+                rcs.append(proc.wait())
+    wall = time.monotonic() - start
+    sampler.stop()
+    for out, dummy in outs:
+        out.close()
     masters = _reap_ssh_clients()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -435,18 +480,104 @@ def run_playbook(fleet, n, playbook, name, timeout, forks, extra):
     per_host = [counts.get(a, {}) for a in fleet.addresses[:n]]
     totals = [sum(c.values()) for c in per_host]
     modules = [c.get('module', 0) for c in per_host]
-    with open(out_path) as f:
-        tail = f.read()[-3000:]
-    recap_ok = 'PLAY RECAP' in tail and not timed_out
+    tails, recaps = [], []
+    for dummy, out_path in outs:
+        with open(out_path) as f:
+            text = f.read()
+        tails.append(text[-3000:])
+        recaps.append('PLAY RECAP' in text)
+    recap_ok = all(recaps) and not timed_out
     return {
-        'run': name, 'hosts': n, 'rc': rc, 'timed_out': timed_out, 'wall_s': round(wall, 2),
+        'run': name, 'hosts': n, 'rc': max(rcs), 'timed_out': timed_out, 'wall_s': round(wall, 2),
+        'slices': len(slices) if slices else 0,
         'remote_execs_total': sum(totals), 'remote_execs_per_host_min': min(totals),
         'remote_execs_per_host_max': max(totals), 'module_invocations_per_host_max': max(modules),
         'module_invocations_per_host_min': min(modules),
-        'controller_cpu_s': round(cpu, 1), 'controller_peak_pss_mib': round(sampler.peak_kib / 1024.0, 1), 'controller_peak_processes': sampler.peak_procs,
+        'controller_cpu_s': round(cpu, 1), 'controller_cpu_ms_per_host': round(1000.0 * cpu / n, 1),
+        'controller_peak_pss_mib': round(sampler.peak_kib / 1024.0, 1),
+        'controller_peak_pss_mib_per_host': round(sampler.peak_kib / 1024.0 / n, 2),
+        'controller_peak_processes': sampler.peak_procs,
         'simulated_hosts_cpu_s': round(remote_cpu, 1), 'load_1m_before': round(load0, 2), 'load_1m_after': round(os.getloadavg()[0], 2),
-        'ssh_masters_stopped': masters, 'remote_sessions_killed': killed, 'recap': recap_ok, 'output_tail': tail,
+        'ssh_masters_stopped': masters, 'remote_sessions_killed': killed, 'recap': recap_ok, 'output_tail': tails[-1],
     }
+
+
+def report_dir(fleet, n):
+    return os.path.join(fleet.work, 'reports-%d' % n)
+
+
+def slice_dir(fleet, n, index):
+    return os.path.join(fleet.work, 'slices-%d' % n, str(index + 1))
+
+
+def merge_slices(fleet, n, count, forks=0):
+    """playbooks/audit_merge.yml over the slices' report directories; (rc, seconds, fleet report dir)."""
+    target = os.path.join(fleet.work, 'merged-%d' % n)
+    cmd = [os.path.join(BIN, 'ansible-playbook'), MERGE_PLAYBOOK,
+           '-e', json.dumps({'hvsec_audit_merge': [slice_dir(fleet, n, i) for i in range(count)]}),
+           '-e', 'hvsec_audit_report_dir=%s' % target]
+    start = time.monotonic()
+    with open(os.path.join(fleet.work, 'merge-%d.out' % n), 'w') as out:
+        rc = subprocess.run(cmd, cwd=fleet.work, env=ansible_env(fleet, forks), stdout=out,
+                            stderr=subprocess.STDOUT, check=False, timeout=600).returncode
+    return rc, round(time.monotonic() - start, 2), target
+
+
+def _without_times(name, text, stamps):
+    for stamp in stamps:
+        text = text.replace(stamp, '<time>')
+    return text
+
+
+def compare_reports(one_run, merged):
+    """Differences between an unsliced run's reports and the merged slices' reports, timestamps
+    (and the merge's provenance, ``merged_from``) aside: [] when they have the same content."""
+    docs = []
+    for directory in (one_run, merged):
+        with open(os.path.join(directory, 'audit.json')) as f:
+            docs.append(json.load(f))
+    stamps = [d['generated_at'] for d in docs] + [m.get('generated_at') for m in docs[1].get('merged_from') or []]
+    diffs = []
+    plain = [dict((k, v) for k, v in d.items() if k not in ('generated_at', 'merged_from')) for d in docs]
+    if plain[0] != plain[1]:
+        for host in sorted(set(plain[0]['hosts']) | set(plain[1]['hosts'])):
+            if plain[0]['hosts'].get(host) != plain[1]['hosts'].get(host):
+                diffs.append('audit.json: host %s differs' % host)
+        for key in sorted(set(plain[0]) | set(plain[1])):
+            if key != 'hosts' and plain[0].get(key) != plain[1].get(key):
+                diffs.append('audit.json: %s differs: %r != %r' % (key, plain[0].get(key), plain[1].get(key)))
+    for name in ('audit.md', 'audit.junit.xml'):
+        texts = []
+        for directory in (one_run, merged):
+            with open(os.path.join(directory, name)) as f:
+                texts.append(_without_times(name, f.read(), [s for s in stamps if s]))
+        if texts[0] != texts[1]:
+            diffs.append('%s differs' % name)
+    return diffs
+
+
+def run_sliced(fleet, n, count, playbook, timeout, forks):
+    """N hosts as ``count`` parallel --limit slices, merged; compared with the unsliced run's reports."""
+    log('N=%d: hvsec audit in %d slices run in parallel, then merged ...' % (n, count))
+    r = run_playbook(fleet, n, playbook, 'sliced-%d' % n, timeout, forks, [], slices=slice_hosts(n, count))
+    merge_rc, merge_s, merged = merge_slices(fleet, n, count, forks)
+    diffs = None
+    if os.path.exists(os.path.join(report_dir(fleet, n), 'audit.json')) and merge_rc == 0:
+        diffs = compare_reports(report_dir(fleet, n), merged)
+    labels = []
+    for i in range(count):
+        try:
+            with open(os.path.join(slice_dir(fleet, n, i), 'audit.json')) as f:
+                data = json.load(f)
+            labels.append([data.get('slice'), sorted(data['hosts'])])
+        except (OSError, ValueError, KeyError):
+            labels.append(None)
+    r.update(playbook=os.path.relpath(playbook, ROOT), merge_rc=merge_rc, merge_s=merge_s, slice_reports=labels,
+             merged_equals_unsliced=None if diffs is None else not diffs, merge_differences=diffs)
+    log('N=%d sliced (%d): %.1f s + merge %.1f s (rc=%s), %s remote exec(s)/host, rc=%s, merged report %s' % (
+        n, count, r['wall_s'], merge_s, merge_rc, r['remote_execs_per_host_max'], r['rc'],
+        'not compared' if diffs is None else ('EQUAL to the unsliced run' if not diffs else 'DIFFERS: %s' % diffs)))
+    return r
 
 
 def extrapolate(result, expected_execs):
@@ -468,16 +599,21 @@ def main(argv=None):
     parser.add_argument('--keep', action='store_true', help='keep the work directory (logs) for debugging')
     parser.add_argument('--repeat', type=int, default=1, help='audit runs per size (the ratios use the fastest)')
     parser.add_argument('--audit-playbook', default=PLAYBOOK, help='playbook timed as the audit')
+    parser.add_argument('--json', help='also write the results JSON here (tests read it)')
+    parser.add_argument('--slices', type=int, default=0,
+                        help='also run each size as K parallel --limit slices, merge them and compare (0: no)')
     args = parser.parse_args(argv)
     try:
         sizes = [int(s) for s in args.sizes.split(',') if s]
         baseline_sizes = [int(s) for s in args.baseline_sizes.split(',') if s]
     except ValueError:
         parser.error('--sizes/--baseline-sizes: comma-separated integers expected')
-    if not sizes or min(sizes + baseline_sizes) < 1 or max(sizes + baseline_sizes) > 250:
-        parser.error('--sizes/--baseline-sizes: between 1 and 250 hosts')
+    if not sizes or min(sizes + baseline_sizes) < 1 or max(sizes + baseline_sizes) > MAX_HOSTS:
+        parser.error('--sizes/--baseline-sizes: between 1 and %d hosts' % MAX_HOSTS)
     if args.repeat < 1:
         parser.error('--repeat must be at least 1')
+    if args.slices < 0 or args.slices == 1 or (args.slices and args.slices > min(sizes)):
+        parser.error('--slices: 0 (none) or between 2 and the smallest size')
     if os.geteuid() != 0:
         parser.error('run as root: sshd instances and root logins are needed')
     if not os.path.exists(os.path.join(ROOT, '.build', 'collections', 'ansible_collections', 'hvsec', 'hypervisor')):
@@ -506,12 +642,16 @@ def main(argv=None):
             for index in range(args.repeat):
                 log('N=%d: hvsec audit (%s) ...' % (n, os.path.relpath(playbook, ROOT)))
                 r = run_playbook(fleet, n, playbook, 'audit-%d' % n, args.timeout, args.forks,
-                                 ['-e', 'hvsec_audit_report_dir=%s' % os.path.join(work, 'reports-%d' % n)])
+                                 ['-e', 'hvsec_audit_report_dir=%s' % report_dir(fleet, n)])
                 r.update(playbook=os.path.relpath(playbook, ROOT), repeat=index + 1)
-                log('N=%d audit: %.1f s, %s remote exec(s)/host, peak %.0f MiB, rc=%s, load %.1f -> %.1f' % (
-                    n, r['wall_s'], r['remote_execs_per_host_max'], r['controller_peak_pss_mib'], r['rc'],
-                    r['load_1m_before'], r['load_1m_after']))
+                log('N=%d audit: %.1f s, %s remote exec(s)/host, controller %.1f CPU-s (%.0f ms/host), peak %.0f MiB, '
+                    'rc=%s, load %.1f -> %.1f' % (
+                        n, r['wall_s'], r['remote_execs_per_host_max'], r['controller_cpu_s'],
+                        r['controller_cpu_ms_per_host'], r['controller_peak_pss_mib'], r['rc'],
+                        r['load_1m_before'], r['load_1m_after']))
                 rows.append(r)
+            if args.slices:
+                rows.append(run_sliced(fleet, n, args.slices, playbook, args.timeout, args.forks))
         for n in sorted(set(baseline_sizes)):
             if n in baseline_sizes:
                 log('N=%d: naive baseline (%d tasks, one per control) ...' % (n, naive_tasks))
@@ -539,13 +679,15 @@ def main(argv=None):
     report = render(rows, ru, args, naive_tasks)
     print(report)
     base = os.path.join(RESULTS, 'fleet-%s' % stamp)
-    with open(base + '.json', 'w') as f:
-        json.dump({'generated_at': stamp, 'cpus': os.cpu_count(), 'load_before': os.getloadavg(),
-                   'max_single_process_rss_mib': round(ru / 1024.0, 1), 'runs': rows}, f, indent=2)
+    for path in [base + '.json'] + ([args.json] if args.json else []):
+        with open(path, 'w') as f:
+            json.dump({'generated_at': stamp, 'cpus': os.cpu_count(), 'load_before': os.getloadavg(),
+                       'max_single_process_rss_mib': round(ru / 1024.0, 1), 'runs': rows}, f, indent=2)
     with open(base + '.md', 'w') as f:
         f.write(report)
     log('results: %s.json / .md' % base)
-    failed = [r for r in rows if r['run'].startswith('audit') and (r['rc'] != 0 or r['timed_out'])]
+    failed = [r for r in rows if r['run'].startswith(('audit', 'sliced')) and (r['rc'] != 0 or r['timed_out'])]
+    failed += [r for r in rows if r.get('merged_equals_unsliced') is False or r.get('merge_rc')]
     return 1 if failed or not rows else 0
 
 
@@ -553,10 +695,10 @@ def render(rows, ru_maxrss, args, naive_tasks):
     lines = ['# Fleet benchmark (%s cores, load %.1f at the end)' % (os.cpu_count(), os.getloadavg()[0]), '',
              'Audit playbook: %s%s.' % (os.path.relpath(os.path.abspath(args.audit_playbook), ROOT),
                                         ', %d runs per size' % args.repeat if args.repeat > 1 else ''), '',
-             '| N | run | wall s | remote execs/host | module runs/host | controller CPU s | simulated hosts CPU s '
-             '| controller peak PSS MiB | load before -> after | rc |',
-             '|---|-----|--------|-------------------|------------------|------------------|-----------------------'
-             '|-------------------------|----------------------|----|']
+             '| N | run | wall s | remote execs/host | module runs/host | controller CPU s | controller CPU ms/host '
+             '| simulated hosts CPU s | controller peak PSS MiB | peak PSS MiB/host | load before -> after | rc |',
+             '|---|-----|--------|-------------------|------------------|------------------|------------------------'
+             '|-----------------------|-------------------------|-------------------|----------------------|----|']
     for r in rows:
         wall = '%.1f' % r['wall_s']
         if r.get('wall_s_extrapolated'):
@@ -566,10 +708,15 @@ def render(rows, ru_maxrss, args, naive_tasks):
         mods = '%d' % r['module_invocations_per_host_max'] if r['module_invocations_per_host_min'] == \
             r['module_invocations_per_host_max'] else '%d-%d' % (r['module_invocations_per_host_min'],
                                                                  r['module_invocations_per_host_max'])
-        lines.append('| %d | %s | %s | %s | %s | %.1f | %.1f | %.0f | %.1f -> %.1f | %s |' % (
-            r['hosts'], r['run'].split('-')[0], wall, execs, mods, r['controller_cpu_s'], r['simulated_hosts_cpu_s'],
-            r['controller_peak_pss_mib'], r['load_1m_before'], r['load_1m_after'],
-            'timeout' if r['timed_out'] else r['rc']))
+        kind = r['run'].split('-')[0]
+        if r.get('slices'):
+            kind = '%d slices + merge (%.1f s)' % (r['slices'], r.get('merge_s') or 0)
+            if r.get('merged_equals_unsliced') is not None:
+                kind += ', merged %s unsliced' % ('=' if r['merged_equals_unsliced'] else '!=')
+        lines.append('| %d | %s | %s | %s | %s | %.1f | %.0f | %.1f | %.0f | %.2f | %.1f -> %.1f | %s |' % (
+            r['hosts'], kind, wall, execs, mods, r['controller_cpu_s'], r['controller_cpu_ms_per_host'],
+            r['simulated_hosts_cpu_s'], r['controller_peak_pss_mib'], r['controller_peak_pss_mib_per_host'],
+            r['load_1m_before'], r['load_1m_after'], 'timeout' if r['timed_out'] else r['rc']))
     lines += ['', 'Ratios (naive / hvsec audit):', '']
     by = {}
     for r in rows:  # the fastest run of each name

@@ -31,7 +31,7 @@ ARGUMENT_SPEC = dict(
 )
 
 # Host variables that are results, not settings.
-_NOT_SETTINGS = ('hvsec_audit', 'hvsec_audit_run')
+_NOT_SETTINGS = ('hvsec_audit', 'hvsec_audit_run', 'hvsec_audit_facts')
 
 
 def role_defaults(loader, roles_dir=None):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write the audit reports (JSON, Markdown, JUnit, HTML) on the controller for every host of the play.
+"""Write the audit reports (JSON, Markdown, JUnit, HTML; OSCAL with ``oscal: true``) on the controller
+for every host of the play.
 
 With ``evaluate: true`` it also evaluates every host itself, from each host's
 ``ansible_facts.hvsec`` and ``hvsec_*`` variables, in this one task: the audit playbook needs no
@@ -31,9 +32,12 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import (
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
     atomic_write,
-    build_document, render_json, render_junit, render_markdown, summary_line, unreachable_controls,
+    build_document, coverage_line, render_json, render_junit, render_markdown, summary_line, unreachable_controls,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_fleet import (
+    AUDITED, UNREACHABLE, MergeError, facts_outcome, load_document, merge_documents, report_files,
+)
 
 display = Display()
 
@@ -44,9 +48,26 @@ ARGUMENT_SPEC = dict(
     quiet=dict(type='bool', default=False),
     evaluate=dict(type='bool', default=False),
     fail_on=dict(type='str', choices=list(FAIL_ON_CHOICES)),
+    oscal=dict(type='bool', default=False),
+    facts_var=dict(type='str'),
+    slice=dict(type='str'),
+    merge=dict(type='list', elements='str'),
+    outcome=dict(type='dict'),
 )
 
 NO_RESULT = 'no audit result (facts task failed or host unreachable)'
+COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+
+
+def _load_oscal():
+    """plugin_utils.oscal with compliance-trestle imported: only when OSCAL output is asked for."""
+    try:
+        from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import oscal
+        oscal.models()
+    except ImportError as exc:
+        raise AnsibleActionFail('oscal: OSCAL output needs compliance-trestle on the controller (%s); '
+                                'install it with pip install compliance-trestle==5.2.0' % exc)
+    return oscal
 
 
 def _read_previous(path):
@@ -68,6 +89,27 @@ def _raw_vars(hostvars, host):
     return data if isinstance(data, dict) else {}
 
 
+def _host_outcome(run, host):
+    """This host's verdict from the audit's registered result (``outcome``): unreachable when its
+    facts task could not reach it (ansible-playbook then exits 4), failed when it was not audited
+    otherwise, its settings were refused or its severity gate tripped (exit 2), else ok."""
+    run = run if isinstance(run, dict) else {}
+    if host in (run.get('unreachable_hosts') or []):
+        return dict(changed=False, unreachable=True,
+                    msg='not audited: %s' % (run.get('not_audited') or {}).get(host, 'host unreachable'))
+    refused = run.get('refused') or {}
+    if host in refused:
+        return dict(changed=False, failed=True, msg=refused[host])
+    not_audited = run.get('not_audited') or {}
+    if host in not_audited:
+        return dict(changed=False, failed=True, msg='not audited: %s' % not_audited[host])
+    gate = (run.get('gate_failures') or {}).get(host)
+    if gate:
+        return dict(changed=False, failed=True, msg='%d control(s) at or above severity %s failed: %s' % (
+            len(gate), (run.get('fail_on') or {}).get(host, '?'), ', '.join(gate)))
+    return dict(changed=False, msg='audited; no gate failure')
+
+
 def _is_setting(key):
     return isinstance(key, str) and key.startswith('hvsec_') and key not in _NOT_SETTINGS
 
@@ -84,17 +126,35 @@ class ActionModule(ActionBase):
         del tmp
 
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args.get('outcome') is not None:
+            result.update(_host_outcome(args['outcome'], task_vars.get('inventory_hostname')))
+            return result
+        oscal = _load_oscal() if args['oscal'] else None
         hosts = args.get('hosts')
         if hosts is None:
             hosts = task_vars.get('ansible_play_hosts_all') or []
-        refused = {}
-        if args['evaluate']:
-            per_host, gates, refused, levels = self._evaluate_hosts(hosts, task_vars, args.get('fail_on'))
-        else:
-            per_host, gates = self._registered_results(hosts, task_vars, args['var'])
-
+        refused, not_audited, unreachable = {}, {}, []
         now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        document = build_document(per_host, now.isoformat().replace('+00:00', 'Z'))
+        stamp = now.isoformat().replace('+00:00', 'Z')
+        if args.get('merge'):
+            try:
+                files_in = report_files(args['merge'])
+                document = merge_documents([(f, load_document(f)) for f in files_in], stamp)
+            except MergeError as exc:
+                raise AnsibleActionFail(str(exc))
+            per_host = dict((h, d['controls']) for h, d in document['hosts'].items())
+            gates = {}
+            not_audited = document['not_audited']
+        else:
+            if args['evaluate']:
+                per_host, gates, refused, levels, not_audited, unreachable = self._evaluate_hosts(
+                    hosts, task_vars, args.get('fail_on'), args.get('facts_var'))
+            else:
+                per_host, gates, not_audited = self._registered_results(hosts, task_vars, args['var'])
+            built = build_document(per_host, stamp)
+            document = {'generated_at': built['generated_at'], 'slice': args.get('slice'),
+                        'not_audited': dict((h, not_audited[h]) for h in sorted(not_audited)),
+                        'hosts': built['hosts']}
 
         report_dir = os.path.abspath(args['report_dir'])
         files = {}
@@ -103,14 +163,14 @@ class ActionModule(ActionBase):
         lines = [summary_line(host, per_host[host], gates.get(host)) for host in sorted(per_host)]
         result.update(changed=False, files=files, summary_lines=lines,
                       hosts=dict((h, d['summary']) for h, d in document['hosts'].items()))
+        # Not 'unreachable': a true value there would make Ansible take this task itself as unreachable.
+        result.update(not_audited=document['not_audited'], unreachable_hosts=sorted(unreachable))
         if args['evaluate']:
             tripped = dict((h, g) for h, g in gates.items() if g)
             result.update(refused=refused, gate_failures=tripped, fail_on=levels,
-                          failed_hosts=sorted(set(refused) | set(tripped)))
-            if not gates:
-                # Every host refused (bad input) or without facts: no report is written.
-                result['msg'] = 'no host could be evaluated: no report written'
-                return result
+                          # Not those Ansible itself already failed or found unreachable (out of the play).
+                          failed_hosts=sorted(set(refused) | set(tripped) | (
+                              set(not_audited) & set(task_vars.get('ansible_play_hosts') or []))))
         try:
             os.makedirs(report_dir, exist_ok=True)
             current = os.path.join(report_dir, 'audit.json')
@@ -120,6 +180,7 @@ class ActionModule(ActionBase):
                 fd, tmpcopy = tempfile.mkstemp(prefix='.audit.previous.', dir=report_dir)
                 os.close(fd)
                 shutil.copyfile(current, tmpcopy)
+                os.chmod(tmpcopy, 0o644)  # the reports' mode (atomic_write), not mkstemp's 0600
                 os.replace(tmpcopy, previous)
                 files['previous'] = previous
             for key, name, render in (('json', 'audit.json', render_json),
@@ -135,14 +196,34 @@ class ActionModule(ActionBase):
             else:
                 files['html'] = os.path.join(report_dir, 'audit.html')
                 atomic_write(files['html'], html)
+            if oscal is not None:
+                try:
+                    text = oscal.to_json(oscal.assessment_results(document, CONTROLS,
+                                                                  oscal.collection_version(COLLECTION_ROOT)))
+                except ValueError as exc:
+                    warnings.append('audit.oscal.json not written: %s' % exc)
+                    stale = os.path.join(report_dir, 'audit.oscal.json')
+                    if os.path.exists(stale):
+                        os.unlink(stale)  # an older run's results must not pass for this run's
+                else:
+                    files['oscal'] = os.path.join(report_dir, 'audit.oscal.json')
+                    atomic_write(files['oscal'], text)
+            elif os.path.exists(os.path.join(report_dir, 'audit.oscal.json')):
+                # an earlier run's OSCAL results next to this run's reports would pass for this run's
+                os.unlink(os.path.join(report_dir, 'audit.oscal.json'))
         except (OSError, IOError) as exc:
             raise AnsibleActionFail('report_dir: cannot write reports in %s: %s' % (report_dir, exc))
         if warnings:
             result['warnings'] = warnings
 
+        coverage = coverage_line(document)
         if not args['quiet']:
-            display.display('hvsec audit (%d host(s), reports in %s):\n  %s' % (len(lines), report_dir, '\n  '.join(lines)))
-        result['msg'] = 'reports written to %s' % report_dir
+            display.display('hvsec audit (%d host(s), reports in %s):\n  %s%s' % (
+                len(lines), report_dir, '\n  '.join(lines), '\n  ' + coverage if coverage else ''))
+        if document['hosts'] and len(document['not_audited']) >= len(document['hosts']):
+            result['msg'] = 'no host could be audited: the reports in %s say so' % report_dir
+        else:
+            result['msg'] = 'reports written to %s' % report_dir
         return result
 
     def _registered_results(self, hosts, task_vars, var):
@@ -150,6 +231,7 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get('hostvars') or {}
         per_host = {}
         gates = {}
+        not_audited = {}
         for host in hosts:
             audit = None
             if host in hostvars:
@@ -160,15 +242,18 @@ class ActionModule(ActionBase):
             else:
                 reason = (audit or {}).get('msg') if isinstance(audit, dict) else None
                 per_host[host] = unreachable_controls(reason or NO_RESULT)
-        return per_host, gates
+                not_audited[host] = reason or NO_RESULT
+        return per_host, gates, not_audited
 
-    def _evaluate_hosts(self, hosts, task_vars, fail_on):
-        """Evaluate every host that gathered its facts in this play (``ansible_play_hosts``).
+    def _evaluate_hosts(self, hosts, task_vars, fail_on, facts_var=None):
+        """Evaluate every host that gathered its facts in this play (``ansible_play_hosts``; with
+        ``facts_var``, also only the hosts whose registered facts result there succeeded).
 
         A host outside it (facts task failed, unreachable) is reported with every control as
         ``error``, never from facts an older run left in the fact cache. A host whose settings,
         waivers or gate level are wrong is refused (reported as ``error``, message in
-        ``refused``) without stopping the others.
+        ``refused``) without stopping the others. Every host not evaluated is in ``not_audited``
+        with the reason; the unreachable ones are also listed in ``unreachable``.
         """
         hostvars = task_vars.get('hostvars') or {}
         active = set(task_vars.get('ansible_play_hosts') or [])
@@ -180,12 +265,21 @@ class ActionModule(ActionBase):
         play_level = dict((k, v) for k, v in task_vars.items()
                           if _is_setting(k) and (k not in inventory_view or inventory_view[k] != v))
         defaults = role_defaults(self._loader)
-        per_host, gates, refused, levels = {}, {}, {}, {}
+        per_host, gates, refused, levels, not_audited, unreachable = {}, {}, {}, {}, {}, []
         for host in hosts:
             if host not in active:
                 per_host[host] = unreachable_controls(NO_RESULT)
+                not_audited[host] = NO_RESULT
                 continue
             host_vars = task_vars if host == me else _raw_vars(hostvars, host)
+            if facts_var:
+                outcome, reason = facts_outcome(host_vars.get(facts_var))
+                if outcome != AUDITED:
+                    per_host[host] = unreachable_controls(reason)
+                    not_audited[host] = reason
+                    if outcome == UNREACHABLE:
+                        unreachable.append(host)
+                    continue
             facts = (host_vars.get('ansible_facts') or {}).get('hvsec')
             try:
                 if not isinstance(facts, dict):
@@ -201,7 +295,8 @@ class ActionModule(ActionBase):
             except (SettingsError, AnsibleError) as exc:
                 message = str(exc) if isinstance(exc, SettingsError) else 'settings: %s' % exc
                 refused[host] = message
+                not_audited[host] = 'settings refused: %s' % message
                 per_host[host] = unreachable_controls(message, prefix='not evaluated')
                 continue
             per_host[host], gates[host], levels[host] = results, gate, level
-        return per_host, gates, refused, levels
+        return per_host, gates, refused, levels, not_audited, unreachable

@@ -140,6 +140,38 @@ def build_compliance_document(records, hosts, generated_at, source, catalog=None
     return {'generated_at': generated_at, 'source': source, 'hosts': doc_hosts}
 
 
+SEVERITIES = ('critical', 'high', 'medium', 'low')
+
+
+def failing_lines(controls, indent='    '):
+    """Console lines naming one host's failing (``fail``) and broken (``error``) controls with their
+    titles, grouped by severity, most severe first; [] when there is none."""
+    bad = [c for c in controls if c.get('status') in ('fail', 'error')]
+    order = list(SEVERITIES) + sorted(set(c.get('severity') for c in bad) - set(SEVERITIES), key=str)
+    lines = []
+    for severity in order:
+        group = [c for c in bad if c.get('severity') == severity]
+        if not group:
+            continue
+        lines.append('%s%s (%d):' % (indent, severity, len(group)))
+        for c in group:
+            lines.append('%s  %-5s %s  %s' % (indent, 'FAIL' if c['status'] == 'fail' else 'ERROR', c['id'], c.get('title', '')))
+    return lines
+
+
+def console_summary(document, report_dir):
+    """The end-of-run console text: one count line per host, then its failing controls by severity."""
+    judged = sum(1 for h in document['hosts'].values() for c in h['controls'] if c.get('judged'))
+    out = ['hvsec compliance (%s): %d host(s), %d judged control verdict(s), reports in %s' % (
+        document['source'], len(document['hosts']), judged, report_dir)]
+    for host, data in document['hosts'].items():
+        bad = [c for c in data['controls'] if c['status'] in ('fail', 'error')]
+        out.append('  %s: %s%s' % (host, ' '.join('%s=%d' % kv for kv in sorted(data['summary'].items())),
+                                   ' | %d non-compliant control(s):' % len(bad) if bad else ' | compliant'))
+        out.extend(failing_lines(bad))
+    return '\n'.join(out)
+
+
 def write_reports(document, report_dir, basename):
     """Write the four report files; return {kind: path}."""
     os.makedirs(report_dir, exist_ok=True)
@@ -224,13 +256,8 @@ class CallbackModule(CallbackBase):
             self._display.warning('hvsec.hypervisor.compliance: report_dir: cannot write reports in %s: %s'
                                   % (report_dir, exc))
             return
-        judged = sum(1 for h in document['hosts'].values() for c in h['controls'] if c['judged'])
-        self._display.display('hvsec compliance (%s): %d host(s), %d judged control verdict(s), reports in %s' % (
-            document['source'], len(document['hosts']), judged, report_dir))
-        for host, data in document['hosts'].items():
-            failing = [c['id'] for c in data['controls'] if c['status'] in ('fail', 'error')]
-            self._display.display('  %s: %s%s' % (host, ' '.join('%s=%d' % kv for kv in sorted(data['summary'].items())),
-                                                  ' | non-compliant: %s' % ' '.join(failing) if failing else ''))
+        self._display.display(console_summary(document, report_dir))
 
 
-__all__ = ['CHANGED_CONTROLS_KEY', 'CallbackModule', 'build_compliance_document', 'control_ids', 'verdict']
+__all__ = ['CHANGED_CONTROLS_KEY', 'CallbackModule', 'build_compliance_document', 'console_summary', 'control_ids',
+           'failing_lines', 'verdict']

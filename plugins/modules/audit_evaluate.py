@@ -29,6 +29,9 @@ options:
   waivers:
     description:
       - Controls to waive, each with a reason. Defaults to the C(hvsec_waivers) variable.
+      - Each item is C({id, reason}) with the optional C(approved_by), C(ticket) and C(expires) (a date
+        C(YYYY-MM-DD), the last day the waiver holds; the controller's local date decides). An expired waiver
+        no longer applies; a waiver on a control that passes or does not apply is reported as unneeded.
       - A waiver naming an unknown control ID is an error, raised before anything is evaluated.
     type: list
     elements: dict
@@ -122,6 +125,14 @@ results:
     reboot:
       description: Whether fixing the control needs a reboot.
       type: bool
+    waiver:
+      description:
+        - Only for a control with a waiver. Its V(reason), V(approved_by), V(ticket), V(expires) (ISO date or
+          null) and V(state) - V(active) (the control is V(waived)), V(expired) (after its expiry date the control
+          is judged as without it) or V(unneeded) (the control passes or does not apply without it).
+      type: dict
+      returned: when the control has a waiver
+      sample: {reason: perimeter firewall, approved_by: Jane Doe, ticket: SEC-1234, expires: '2026-12-31', state: active}
 summary:
   description: Count of controls per status.
   returned: success

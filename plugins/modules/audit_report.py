@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: audit_report
-short_description: Write the hvsec audit reports (JSON, Markdown, JUnit, HTML) on the controller
+short_description: Write the hvsec audit reports (JSON, Markdown, JUnit, HTML, OSCAL) on the controller
 description:
   - Collects the registered M(hvsec.hypervisor.audit_evaluate) result of every host of the play and writes
     C(audit.json), C(audit.md), C(audit.junit.xml) and the self-contained C(audit.html) (with the trend
@@ -20,7 +20,11 @@ description:
     per-host tasks cost Ansible about 21 seconds).
   - Each file is written atomically (temporary file, then rename). An existing C(audit.json) is kept as
     C(audit.previous.json).
-  - A host without an audit result (unreachable, facts failed) is reported with every control in status V(error).
+  - A host without an audit result (unreachable, facts failed) is reported with every control in status V(error)
+    and listed with the reason under C(not_audited) in C(audit.json); the reports are written even when no host
+    could be audited, and then say so in their first lines, so an older report never passes for this run's.
+  - With O(merge), it merges the reports of the slices of a sliced run into one instead (see
+    C(playbooks/audit_merge.yml)).
   - Prints one summary line per host on the console.
   - Run it once per play (C(run_once)); it never contacts a managed host.
 version_added: 0.1.0
@@ -57,8 +61,7 @@ options:
         group and host variables, extra variables, facts set earlier). C(hvsec_*) variables of the play (or
         of this task) that the host running this task sees apply to every host.
       - A host whose waivers, settings or gate level are wrong is refused. It is reported with every control
-        as V(error), its message is returned in RV(refused), and the other hosts are still evaluated. When
-        no host could be evaluated, no report is written.
+        as V(error), its message is returned in RV(refused), and the other hosts are still evaluated.
     type: bool
     default: false
   fail_on:
@@ -69,6 +72,44 @@ options:
         the hosts in RV(failed_hosts).
     type: str
     choices: [none, low, medium, high, critical]
+  oscal:
+    description:
+      - Also write C(audit.oscal.json), the run as OSCAL assessment results (one result, an observation per host
+        and control with its evidence, a finding per failed control, waivers as properties of their
+        observations), built and validated with compliance-trestle's OSCAL models.
+      - Needs the Python package C(compliance-trestle) on the controller (it is in the collection's
+        C(requirements.txt)); it is imported only when this is V(true). Without it the task fails before
+        anything is written.
+    type: bool
+    default: false
+  facts_var:
+    description:
+      - With O(evaluate=true), the variable each host registered its M(hvsec.hypervisor.hypervisor_facts) result
+        in. A host whose result there is unreachable, failed or missing is not evaluated (every control
+        V(error), the reason in RV(not_audited)); the unreachable ones are listed in RV(unreachable_hosts).
+      - This lets the facts task run with C(ignore_unreachable) and C(ignore_errors), so that the reports are
+        written even when no host could be audited.
+    type: str
+  slice:
+    description:
+      - Label of this run's slice when the inventory is split into slices run apart (AWX job slicing,
+        C(--limit) slices). Written as C(slice) in C(audit.json) and in the first lines of the other reports.
+    type: str
+  merge:
+    description:
+      - Merge the C(audit.json) of the slices of one run into one fleet report in O(report_dir) instead of
+        reporting the play's hosts. Slice report directories, C(audit.json) files, or globs of either.
+      - The result has the same content as one unsliced run of the same hosts, and C(merged_from) (each
+        slice's label, time and file). A host found in two slices is an error.
+    type: list
+    elements: str
+  outcome:
+    description:
+      - The registered result of the reporting task (O(evaluate=true)). In this mode the task reports only
+        the current host's verdict, for a play over RV(failed_hosts), and writes nothing. V(unreachable) when
+        its facts task could not reach it (C(ansible-playbook) then exits 4), failed with the reason when it
+        was not audited otherwise, its settings were refused or its gate tripped (exit 2).
+    type: dict
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.conn
@@ -112,11 +153,19 @@ EXAMPLES = r'''
   run_once: true
   delegate_to: localhost
   register: hvsec_audit_run
+
+- name: Merge the reports of a sliced run into one fleet report
+  hvsec.hypervisor.audit_report:
+    merge: [reports/slices/*]
+    report_dir: reports/fleet
+  run_once: true
+  delegate_to: localhost
 '''
 
 RETURN = r'''
 files:
-  description: Paths written (keys json, markdown, junit, html and, when an older report existed, previous).
+  description: Paths written (keys json, markdown, junit, html, oscal with O(oscal=true) and, when an older report
+    existed, previous).
   returned: success
   type: dict
   sample: {json: /work/reports/audit.json, markdown: /work/reports/audit.md, junit: /work/reports/audit.junit.xml}
@@ -148,8 +197,19 @@ fail_on:
   returned: success and O(evaluate=true)
   type: dict
   sample: {hv01: high, hv03: high}
+not_audited:
+  description: The hosts that could not be audited in this run (unreachable, facts failed, settings refused), with
+    the reason; the same mapping as C(not_audited) in C(audit.json).
+  returned: success
+  type: dict
+  sample: {hv07: "host unreachable: Failed to connect to the host via ssh: Connection refused"}
+unreachable_hosts:
+  description: The hosts whose facts task could not reach them (with O(facts_var)), sorted.
+  returned: success
+  type: list
+  elements: str
 failed_hosts:
-  description: With O(evaluate=true), the hosts in RV(refused) or RV(gate_failures), sorted.
+  description: With O(evaluate=true), the hosts in RV(refused), RV(gate_failures) or RV(not_audited), sorted.
   returned: success and O(evaluate=true)
   type: list
   elements: str

@@ -55,7 +55,8 @@ def load_reports(report_dir):
 
 def check_reports(report_dir, hosts=('localhost',)):
     data, markdown, junit = load_reports(report_dir)
-    assert set(data) == {'generated_at', 'hosts'}
+    assert set(data) == {'generated_at', 'slice', 'not_audited', 'hosts'}
+    assert data['slice'] is None and set(data['not_audited']) <= set(data['hosts'])
     assert data['generated_at'].endswith('Z')
     assert sorted(data['hosts']) == sorted(hosts)
     statuses = set(CATALOG.STATUSES)
@@ -64,7 +65,7 @@ def check_reports(report_dir, hosts=('localhost',)):
         assert sorted(ids) == sorted(CATALOG_IDS), 'every catalog control exactly once'
         assert len(ids) == len(set(ids))
         for control in result['controls']:
-            assert set(control) == {'id', 'title', 'area', 'severity', 'status', 'evidence'}
+            assert set(control) - {'waiver'} == {'id', 'title', 'area', 'severity', 'status', 'evidence'}
             assert control['status'] in statuses
             assert control['evidence'] and '\n' not in control['evidence']
             catalog = [c for c in CATALOG.CONTROLS if c['id'] == control['id']][0]
@@ -140,7 +141,10 @@ def test_unknown_waiver_fails_with_clear_message(tmp_path):
     rc, out, report_dir = audit(tmp_path, '-e', extra)
     assert rc != 0
     assert 'waivers[0].id HVS-NOPE-99 is not a known control ID' in out
-    assert not (report_dir / 'audit.json').exists()
+    # the reports say that no host was audited (an older report must never look current)
+    data = json.loads((report_dir / 'audit.json').read_text())
+    assert list(data['not_audited']) == ['localhost'] and 'HVS-NOPE-99' in data['not_audited']['localhost']
+    assert 'NO HOST WAS AUDITED' in (report_dir / 'audit.md').read_text().split('\n## ', 1)[0]
 
 
 def test_bad_fail_on_names_the_option(tmp_path):
@@ -211,3 +215,45 @@ def test_facts_of_the_audit_are_cached_for_the_next_run(tmp_path):
     rc, out, dummy = audit(tmp_path, playbook=str(playbook))
     assert rc == 0, out
     assert 'ok: [localhost]' in out
+
+
+def test_waivers_with_expiry_and_oscal_results(tmp_path):
+    """Waivers from a YAML vars file (an unquoted date is a YAML date) through the real playbook:
+    an expired waiver no longer applies, the reports list approver and expiry, and
+    audit.oscal.json loads with compliance-trestle's models with one observation per control and
+    one finding per failure."""
+    from trestle.oscal.assessment_results import AssessmentResults
+    vars_file = tmp_path / 'waivers.yml'
+    vars_file.write_text(
+        'hvsec_audit_oscal: true\n'
+        'hvsec_waivers:\n'
+        '  - {id: HVS-IOMMU-05, reason: e2e expired, approved_by: E2E Approver, ticket: SEC-1, expires: 2000-01-01}\n'
+        '  - {id: HVS-IOMMU-04, reason: e2e current, approved_by: E2E Approver, ticket: 4711, expires: 9999-12-31}\n')
+    rc, out, report_dir = audit(tmp_path, '-e', '@%s' % vars_file)
+    assert rc == 0, out
+    data = check_reports(report_dir)
+    controls = dict((c['id'], c) for c in data['hosts']['localhost']['controls'])
+    expired = controls['HVS-IOMMU-05']
+    assert expired['status'] in ('fail', 'pass', 'not_applicable', 'error')
+    assert expired['waiver'] == {'reason': 'e2e expired', 'approved_by': 'E2E Approver', 'ticket': 'SEC-1',
+                                 'expires': '2000-01-01', 'state': 'expired'}
+    assert '(waiver expired on 2000-01-01: e2e expired [approved by E2E Approver; ticket SEC-1])' in expired['evidence']
+    current = controls['HVS-IOMMU-04']
+    assert current['waiver']['state'] == ('active' if current['status'] == 'waived' else 'unneeded')
+    assert (current['waiver']['ticket'], current['waiver']['expires']) == ('4711', '9999-12-31')
+    with open(str(report_dir / 'audit.md')) as handle:
+        markdown = handle.read()
+    assert '| localhost | HVS-IOMMU-05 | **EXPIRED** | %s | e2e expired | E2E Approver | SEC-1 | 2000-01-01 |' % (
+        expired['status']) in markdown
+    with open(str(report_dir / 'audit.html')) as handle:
+        html = handle.read()
+    assert re.search(r'<tr class="waiver waiver-expired" data-host="localhost" data-id="HVS-IOMMU-05">.*?'
+                     r'<td class="approver">E2E Approver</td><td class="ticket">SEC-1</td>'
+                     r'<td class="expires">2000-01-01</td></tr>', html)
+    results = AssessmentResults.oscal_read(report_dir / 'audit.oscal.json')
+    result = results.results[0]
+    assert len(result.observations) == len(CATALOG_IDS)
+    failed = [c['id'] for c in data['hosts']['localhost']['controls'] if c['status'] == 'fail']
+    assert [f.target.target_id for f in result.findings or []] == failed
+    waiver_props = [dict((p.name, p.value) for p in o.props) for o in result.observations]
+    assert [p['waiver-state'] for p in waiver_props if p['hvsec-control-id'] == 'HVS-IOMMU-05'] == ['expired']

@@ -109,6 +109,41 @@ def test_run_to_reports(callback, tmp_path):
     assert '<span id="source">check-mode harden</span>' in html
 
 
+def test_console_names_failing_controls_by_host_and_severity(callback, tmp_path, monkeypatch):
+    """The end-of-run summary names each failing control with its title, per host, most severe first."""
+    shown = []
+    monkeypatch.setattr(callback._display, 'display', shown.append)
+    hv1, hv2 = Host('hv1'), Host('hv2')
+    cmdline = _task('HVS-IOMMU-06 | Remove IOMMU-disabling kernel arguments', ['iommu', 'HVS-IOMMU-06'])
+    ksm = _task('HVS-IOMMU-13 | KSM off', ['iommu', 'HVS-IOMMU-13'])
+    sshd = _task('HVS-MGMT-13 | sshd drop-in', ['mgmt_plane', 'HVS-MGMT-13'])
+    callback.v2_runner_on_ok(_result(hv1, cmdline, {'changed': True}))
+    callback.v2_runner_on_ok(_result(hv1, ksm, {'changed': True}))
+    callback.v2_runner_on_failed(_result(hv1, sshd, {'failed': True, 'msg': 'boom'}))
+    callback.v2_runner_on_ok(_result(hv2, cmdline, {'changed': False}))
+    callback.v2_playbook_on_stats(Stats(['hv1', 'hv2']))
+    text = '\n'.join(shown)
+    by_id = dict((c['id'], c) for c in CONTROLS)
+    lines = text.splitlines()
+    start = [i for i, line in enumerate(lines) if line.startswith('  hv1: ')][0]
+    end = [i for i, line in enumerate(lines) if line.startswith('  hv2: ')][0]
+    hv1_block = lines[start:end]
+    assert '3 non-compliant control(s):' in hv1_block[0]
+    for cid, word in (('HVS-IOMMU-06', 'FAIL'), ('HVS-IOMMU-13', 'FAIL'), ('HVS-MGMT-13', 'ERROR')):
+        row = [line for line in hv1_block if cid in line]
+        assert len(row) == 1 and by_id[cid]['title'] in row[0] and word in row[0], (cid, row)
+    # Grouped by severity: each control sits under its own severity's heading, most severe first.
+    headings = [(i, line.strip().split(' ')[0]) for i, line in enumerate(hv1_block) if line.strip().endswith(':')
+                and line.startswith('    ') and not line.startswith('      ')]
+    ranks = [compliance.SEVERITIES.index(h) for dummy, h in headings]
+    assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)
+    for cid in ('HVS-IOMMU-06', 'HVS-IOMMU-13', 'HVS-MGMT-13'):
+        at = [i for i, line in enumerate(hv1_block) if cid in line][0]
+        heading = [h for i, h in headings if i < at][-1]
+        assert heading == by_id[cid]['severity'], cid
+    assert lines[end].endswith('| compliant') and not any('HVS-' in line for line in lines[end + 1:])
+
+
 def test_unreachable_and_not_check_mode(callback, tmp_path, monkeypatch):
     monkeypatch.setattr(context, 'CLIARGS', {'check': False})
     hv = Host('hv3')
