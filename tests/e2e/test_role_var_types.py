@@ -34,7 +34,6 @@ import subprocess
 import sys
 
 import pytest
-import yaml
 from jinja2 import Environment, nodes
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))

@@ -68,8 +68,9 @@ def test_main_returns_facts(capsys, tmp_path):
 
 
 def test_main_passes_the_sshd_connections_of_interest(capsys, tmp_path):
-    rc, out, calls, dummy = run_module(capsys, tmp_path, {'gather': ['sshd'], 'sshd_admin_cidrs': ['203.0.113.0/24'],
-                                                         'sshd_users': ['admin'], 'sshd_local_address': '10.0.2.15'})
+    args = {'gather': ['sshd'], 'sshd_admin_cidrs': ['203.0.113.0/24'], 'sshd_users': ['admin'],
+            'sshd_local_address': '10.0.2.15'}
+    rc, out, calls, dummy = run_module(capsys, tmp_path, args)
     assert rc == 0
     specs = [c[3] for c in calls if c[1:3] == ['-T', '-C']]
     # the outside address avoids the administrator network; root and admin from each side
