@@ -175,7 +175,7 @@ def test_group_sharing_entry_fails_naming_the_other_device(host):
     ({'hvsec_vfio_allowlist': [{'id': 'dead:beef'}], 'hvsec_vfio_sriov': []},
      'no PCI device matches vendor:device id dead:beef on this host'),
     ({'hvsec_vfio_sriov': [{'pf': PF, 'numvfs': 2, 'vfs': [{'vf': 0, 'mac': '52:54:00:4c:10:00', 'vlan': 4095}]}]},
-     'hvsec_vfio_sriov[0].vfs[0].vlan: 4095 is outside 1-4094'),
+     'hvsec_vfio_sriov[0].vfs[0].vlan: VLAN 4095 is outside 1-4094'),
     ({'hvsec_vfio_sriov': [{'pf': PF, 'numvfs': 64, 'vfs': []}]},
      'numvfs 64 is above the device total sriov_totalvfs='),
 ])
