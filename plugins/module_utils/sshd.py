@@ -223,7 +223,8 @@ def pattern_list_match(value, patterns, lower=False):
     return positive
 
 
-def _ip(text):
+def ip_or_none(text):
+    """TEXT as an IP address (brackets of [::1] allowed), or None when it is not one."""
     try:
         return ipaddress.ip_address(str(text).strip('[]'))
     except ValueError:
@@ -234,7 +235,7 @@ def address_list_match(addr, patterns):
     """sshd's addr_match_list: CIDR entries or wildcard patterns, ``!`` negates."""
     if not addr:
         return False
-    ip = _ip(addr)
+    ip = ip_or_none(addr)
     positive = False
     for pattern in str(patterns).split(','):
         negated = pattern.startswith('!')
@@ -302,7 +303,7 @@ def _representative_address(pattern):
             return None
         return str(net.network_address + 1) if net.num_addresses > 2 else str(net.network_address)
     candidate = pattern.replace('*', '1').replace('?', '1')
-    return candidate if _ip(candidate) is not None else None
+    return candidate if ip_or_none(candidate) is not None else None
 
 
 def spec_for_block(criteria, base, group_member=None):
@@ -402,7 +403,7 @@ def connection_specs(effective, blocks, cidrs=None, users=None, local_address=''
     if not laddr:
         for item in effective.get('listenaddress') or []:
             host = _listen_host(item)
-            if _ip(host) is not None and host not in ('0.0.0.0', '::'):
+            if ip_or_none(host) is not None and host not in ('0.0.0.0', '::'):
                 laddr = host
                 break
     laddr = laddr or '0.0.0.0'

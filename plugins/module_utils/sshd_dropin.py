@@ -18,12 +18,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fnmatch
-import ipaddress
 import re
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import (
-    address_list_match, canonical_keyword, config_directives, include_paths, parse_sshd_t, split_args,
-    wildcard_match)
+    address_list_match, canonical_keyword, config_directives, include_paths, ip_or_none, parse_sshd_t,
+    split_args, wildcard_match)
 
 HEADER = ('# Managed by hvsec.hypervisor (role mgmt_plane). Local changes are overwritten.\n'
           '# sshd uses the first value it reads: this file is included at the top of sshd_config.\n')
@@ -220,14 +219,6 @@ def _addr_host(item):
     return item
 
 
-def _is_ip(text):
-    try:
-        ipaddress.ip_address(text)
-        return True
-    except ValueError:
-        return False
-
-
 _ALIASES = {'without-password': 'prohibit-password'}
 
 
@@ -288,19 +279,12 @@ def _split_listen(item):
 
 
 def _listen_covers(host, server_ip):
-    ip = _ip(host)
+    ip = ip_or_none(host)
     if ip is None:
         return None                      # a host name: cannot tell
     if ip.is_unspecified:
         return ip.version == server_ip.version
     return ip == server_ip
-
-
-def _ip(text):
-    try:
-        return ipaddress.ip_address(str(text).strip('[]'))
-    except ValueError:
-        return None
 
 
 def _host_part_match(pattern_list, client):
@@ -341,7 +325,7 @@ def access_problems(eff, conn):
     groups = conn.get('user_groups')
 
     # where sshd listens: ListenAddress entries carry their port in sshd -T output
-    server_ip = _ip(server)
+    server_ip = ip_or_none(server)
     listen = _list(eff.get('listenaddress'))
     ports = _list(eff.get('port'))
     if listen and server_ip is not None:
