@@ -9,6 +9,7 @@ the audit apply, so a role refuses exactly what its module or the audit would re
 
 ``waiver_errors``: hvsec_waivers items need a known control ID and a non-empty reason; approved_by,
 ticket and expires (a date) are optional, any other key is refused.
+``waived_ids``: the control IDs whose waiver is in force today (what the roles skip).
 ``vswitch_port_errors``: a guest port's anti-spoofing declaration (mac, ips).
 ``sshd_option_errors``: extra sshd options that would be unsafe or contradict a role variable.
 ``sshd_lockout_errors``: sshd options that would keep the controller's connection from logging in
@@ -18,11 +19,13 @@ again (our reading of the options alone; the sshd_dropin module then asks sshd i
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+
 from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import SettingsError, validate_waivers
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import SettingsError, validate_waivers, waiver_in_force
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import canonical_keyword
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import access_problems, model_effective, render
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import validate_port_address
@@ -46,6 +49,16 @@ def waiver_errors(waivers, name='hvsec_waivers'):
         except SettingsError as exc:
             errors.append('%s[%d]%s' % (name, index, str(exc)[len('waivers[0]'):]))
     return errors
+
+
+def waived_ids(waivers, today=None):
+    """The control IDs whose waiver is in force on ``today`` (the controller's date by default):
+    what the roles skip. An expired waiver no longer skips its control, as in the audit."""
+    if today is None:
+        today = datetime.date.today()
+    elif not isinstance(today, datetime.date):
+        today = datetime.date.fromisoformat(str(today))
+    return sorted(cid for cid, waiver in validate_waivers(waivers).items() if waiver_in_force(waiver, today))
 
 
 def vswitch_port_errors(port, where):
@@ -130,6 +143,7 @@ class FilterModule(object):
     def filters(self):
         return {
             'waiver_errors': waiver_errors,
+            'waived_ids': waived_ids,
             'vswitch_port_errors': vswitch_port_errors,
             'sshd_option_errors': sshd_option_errors,
             'sshd_lockout_errors': sshd_lockout_errors,

@@ -1796,6 +1796,12 @@ def _waiver_details(waiver):
     return ' [%s]' % '; '.join(parts) if parts else ''
 
 
+def waiver_in_force(waiver, today):
+    """True while a normalized waiver applies on the date ``today`` (through its expiry day)."""
+    expires = waiver.get('expires')
+    return expires is None or today <= expires
+
+
 def apply_waiver(waiver, status, evidence, today):
     """(status, evidence, waiver record) of a control with a waiver, on the date ``today``.
 
@@ -1810,7 +1816,7 @@ def apply_waiver(waiver, status, evidence, today):
     """
     expires = waiver.get('expires')
     record = dict(waiver, expires=expires.isoformat() if expires else None)
-    if expires is not None and today > expires:
+    if not waiver_in_force(waiver, today):
         record['state'] = 'expired'
         evidence = '%s (waiver expired on %s: %s%s)' % (
             evidence, expires.isoformat(), waiver['reason'], _waiver_details(dict(waiver, expires=None)))

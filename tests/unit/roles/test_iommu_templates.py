@@ -89,6 +89,15 @@ def test_amd_passthrough_nosmt_and_waiver():
     assert 'HVS-IOMMU-10' not in d['cmdline_controls']
 
 
+def test_an_expired_waiver_no_longer_skips_its_control():
+    facts = copy.deepcopy(FACTS)
+    facts['iommu'].update({'firmware_table': 'IVRS', 'vendor': 'amd'})
+    facts['cpu']['vendor'] = 'AuthenticAMD'
+    d = render('derive.j2', facts, hvsec_iommu_policy='passthrough',
+               hvsec_waivers=[{'id': 'HVS-IOMMU-10', 'reason': 'no EFI', 'expires': '2000-01-01'}])
+    assert 'HVS-IOMMU-10' in d['cmdline_controls']
+
+
 def test_tags_limit_the_request():
     d = render('derive.j2', FACTS, ansible_run_tags=['HVS-IOMMU-06'])
     assert d['present'] == [] and d['absent'] == ['iommu=off', 'intel_iommu=off', 'amd_iommu=off']

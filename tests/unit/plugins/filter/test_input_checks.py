@@ -4,10 +4,12 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.filter.input_checks import (
-    sshd_lockout_errors, sshd_option_errors, vswitch_port_errors, waiver_errors)
+    sshd_lockout_errors, sshd_option_errors, vswitch_port_errors, waived_ids, waiver_errors)
 
 RESERVED = {'permitrootlogin': 'hvsec_mgmt_plane_sshd_permit_root_login'}
 
@@ -111,3 +113,26 @@ def test_sshd_lockout_errors_without_a_connection_or_with_fine_options():
     assert sshd_lockout_errors(ROLE_OPTIONS + [{'name': 'AllowUsers', 'value': 'nobody-else'}], {}) == []
     # groups unknown: AllowGroups/DenyGroups are left to the module, which looks them up
     assert sshd_lockout_errors([{'name': 'AllowGroups', 'value': ['admins']}], dict(CONN, user_groups=None)) == []
+
+
+# ----------------------------------------------------------------------------- waived_ids
+WAIVERS = [
+    {'id': 'HVS-MGMT-18', 'reason': 'perimeter firewall', 'expires': '2026-03-31'},
+    {'id': 'HVS-IOMMU-14', 'reason': 'nested lab hosts', 'expires': datetime.date(2026, 4, 2)},
+    {'id': 'HVS-VSW-05', 'reason': 'no expiry'},
+]
+
+
+@pytest.mark.parametrize('today,expected', [
+    ('2026-03-31', ['HVS-IOMMU-14', 'HVS-MGMT-18', 'HVS-VSW-05']),   # the expiry day itself holds
+    ('2026-04-01', ['HVS-IOMMU-14', 'HVS-VSW-05']),                  # HVS-MGMT-18 expired
+    (datetime.date(2026, 4, 3), ['HVS-VSW-05']),                     # both dated waivers expired
+])
+def test_waived_ids_leaves_out_expired_waivers(today, expected):
+    assert waived_ids(WAIVERS, today=today) == expected
+
+
+def test_waived_ids_of_no_waivers_and_today_by_default():
+    assert waived_ids(None) == []
+    assert waived_ids([{'id': 'HVS-VSW-05', 'reason': 'r'}]) == ['HVS-VSW-05']
+    assert waived_ids([{'id': 'HVS-VSW-05', 'reason': 'r', 'expires': '2000-01-01'}]) == []
