@@ -377,7 +377,8 @@ def admin_networks(cidrs):
     return nets, bad
 
 
-def _listen_host(item):
+def listen_host(item):
+    """The address part of a ListenAddress value (``addr``, ``addr:port``, ``[v6]:port``)."""
     item = str(item).strip()
     if item.startswith('['):
         return item[1:].split(']', 1)[0]
@@ -402,7 +403,7 @@ def connection_specs(effective, blocks, cidrs=None, users=None, local_address=''
     laddr = str(local_address or '')
     if not laddr:
         for item in effective.get('listenaddress') or []:
-            host = _listen_host(item)
+            host = listen_host(item)
             if ip_or_none(host) is not None and host not in ('0.0.0.0', '::'):
                 laddr = host
                 break

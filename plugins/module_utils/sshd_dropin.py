@@ -21,8 +21,8 @@ import fnmatch
 import re
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import (
-    address_list_match, canonical_keyword, config_directives, include_paths, ip_or_none, parse_sshd_t,
-    split_args, wildcard_match)
+    address_list_match, canonical_keyword, config_directives, include_paths, ip_or_none, listen_host,
+    parse_sshd_t, split_args, wildcard_match)
 
 HEADER = ('# Managed by hvsec.hypervisor (role mgmt_plane). Local changes are overwritten.\n'
           '# sshd uses the first value it reads: this file is included at the top of sshd_config.\n')
@@ -210,15 +210,6 @@ def candidate_main(main_text, dropin_path, candidate_path, glob_paths):
     return '\n'.join(out) + '\n'
 
 
-def _addr_host(item):
-    item = str(item).strip()
-    if item.startswith('['):
-        return item[1:].split(']', 1)[0]
-    if item.count(':') == 1:
-        return item.split(':', 1)[0]
-    return item
-
-
 _ALIASES = {'without-password': 'prohibit-password'}
 
 
@@ -242,8 +233,8 @@ def effective_mismatches(options, effective):
             value = [value]
         if isinstance(value, (list, tuple)):
             if low == 'listenaddress':
-                want_set = set(_addr_host(v) for v in value)
-                have_set = set(_addr_host(v) for v in (have if isinstance(have, list) else [have]))
+                want_set = set(listen_host(v) for v in value)
+                have_set = set(listen_host(v) for v in (have if isinstance(have, list) else [have]))
             else:
                 want_set = set(_norm(v) for v in value)
                 have_list = have if isinstance(have, list) else re.split(r'[ ,]+', str(have))
