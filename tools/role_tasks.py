@@ -45,6 +45,15 @@ def load_yaml(path):
         return yaml.safe_load(handle)
 
 
+def strings(obj):
+    """Every string in a loaded YAML structure (dict values and list items, recursively)."""
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, (dict, list)):
+        for value in obj.values() if isinstance(obj, dict) else obj:
+            yield from strings(value)
+
+
 def _as_list(value):
     if value is None:
         return []

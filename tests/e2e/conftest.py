@@ -3,6 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Shared set-up of the end-to-end tests (localhost only)."""
 
+import hashlib
 import os
 
 import pytest
@@ -19,3 +20,20 @@ def collection_link():
     if not os.path.exists(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
         os.symlink(ROOT, link)
+
+
+def tree_checksums(tops):
+    """sha256 of every regular file under the directories TOPS (those that exist); links by their
+    target, other special files marked: what a refused or check-mode run must leave as it was."""
+    out = {}
+    for top in tops:
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    out[path] = 'link:%s' % os.readlink(path) if os.path.islink(path) else 'special'
+                    continue
+                with open(path, 'rb') as handle:
+                    out[path] = hashlib.sha256(handle.read()).hexdigest()
+    return out

@@ -23,7 +23,6 @@ sriov_totalvfs, a device sharing an IOMMU group, an OVS bridge that does not exi
 tests/lab/test_vfio.py and tests/lab/test_vswitch.py.
 """
 
-import hashlib
 import json
 import os
 import re
@@ -33,6 +32,8 @@ import time
 
 import pytest
 import yaml
+
+from conftest import tree_checksums
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BIN = os.path.dirname(sys.executable)
@@ -466,19 +467,7 @@ RESULTS = {}
 
 # ------------------------------------------------------------------ helpers
 def checksums():
-    """sha256 of every file under the watched directories (those that exist)."""
-    out = {}
-    for top in WATCHED:
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                if os.path.islink(path) or not os.path.isfile(path):
-                    out[path] = 'link:%s' % os.readlink(path) if os.path.islink(path) else 'special'
-                    continue
-                with open(path, 'rb') as handle:
-                    out[path] = hashlib.sha256(handle.read()).hexdigest()
-    return out
+    return tree_checksums(WATCHED)
 
 
 _TASK = re.compile(r'^TASK \[(?:[\w.]+ : )?(.*)\] \**$')

@@ -26,7 +26,6 @@ Run with ``make e2e`` or ``.venv/bin/pytest tests/e2e/test_role_var_types.py``.
 """
 
 import concurrent.futures
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,8 @@ import sys
 
 import pytest
 from jinja2 import Environment, nodes
+
+from conftest import tree_checksums
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BIN = os.path.dirname(sys.executable)
@@ -150,14 +151,6 @@ def test_text_converts_like_the_typed_value(role):
 
 # ----------------------------------------------------------------------------------------- static
 
-def _strings(obj):
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, (dict, list)):
-        for value in obj.values() if isinstance(obj, dict) else obj:
-            yield from _strings(value)
-
-
 def _role_texts(role):
     """(where, Jinja text) of every task, handler, role var and template of the role."""
     base = os.path.join(ROOT, 'roles', role)
@@ -171,16 +164,16 @@ def _role_texts(role):
         if isinstance(action, dict) and 'that' in action:
             for expr in role_tasks._as_list(action['that']):
                 out.append((task['file'] + ': ' + task['name'], '{{ %s }}' % expr))
-        for text in _strings(body):
+        for text in role_tasks.strings(body):
             out.append((task['file'] + ': ' + task['name'], text))
     for handler in role_tasks.handlers(role):
         for item in role_tasks.load_yaml(os.path.join(ROOT, handler['file'])) or []:
-            for text in _strings(item):
+            for text in role_tasks.strings(item):
                 out.append((handler['file'], text))
     for sub in ('vars', 'defaults'):
         path = os.path.join(base, sub, 'main.yml')
         if os.path.exists(path):
-            for text in _strings(role_tasks.load_yaml(path) or {}):
+            for text in role_tasks.strings(role_tasks.load_yaml(path) or {}):
                 out.append((os.path.relpath(path, ROOT), text))
     templates = os.path.join(base, 'templates')
     for name in sorted(os.listdir(templates)) if os.path.isdir(templates) else []:
@@ -224,16 +217,7 @@ def test_the_static_check_sees_raw_reads():
 # ----------------------------------------------------------------------------------------- roles
 
 def checksums():
-    out = {}
-    for top in WATCHED:
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                if os.path.isfile(path) and not os.path.islink(path):
-                    with open(path, 'rb') as handle:
-                        out[path] = hashlib.sha256(handle.read()).hexdigest()
-    return out
+    return tree_checksums(WATCHED)
 
 
 def assignments(role):

@@ -376,7 +376,7 @@ def _selected_with(dependency, dependant):
 def test_tag_selection_keeps_dependencies_together(role):
     tasks = TASKS[role]
     for index, task in enumerate(tasks):
-        text = '\n'.join(_strings(dict((k, v) for k, v in task['task'].items() if k != 'name')))
+        text = '\n'.join(role_tasks.strings(dict((k, v) for k, v in task['task'].items() if k != 'name')))
         if task['module'] == 'meta' and 'flush_handlers' in str(task['task'].get(task['action'])):
             # every task that notifies before this flush must select the flush with it
             for earlier in tasks[:index]:
@@ -408,14 +408,6 @@ def _jinja_names(text, env=Environment(extensions=['jinja2.ext.do', 'jinja2.ext.
     return loaded, stored
 
 
-def _strings(obj):
-    if isinstance(obj, str):
-        yield obj
-    elif isinstance(obj, (dict, list)):
-        for value in obj.values() if isinstance(obj, dict) else obj:
-            yield from _strings(value)
-
-
 BARE = ('when', 'changed_when', 'failed_when', 'until')
 
 
@@ -429,10 +421,10 @@ def _task_templates(task):
             continue
         elif isinstance(value, dict) and 'that' in value:
             for k, v in value.items():
-                for expr in role_tasks._as_list(v) if k == 'that' else _strings(v):
+                for expr in role_tasks._as_list(v) if k == 'that' else role_tasks.strings(v):
                     yield '{{ %s }}' % expr if k == 'that' else expr
         else:
-            yield from _strings(value)
+            yield from role_tasks.strings(value)
 
 
 @pytest.mark.parametrize('role', ROLES)
@@ -464,7 +456,7 @@ def test_role_reads_only_documented_or_own_variables(role):
         for handler in role_tasks.load_yaml(os.path.join(ROOT, handler_file)) or []:
             texts.extend(_task_templates(handler))
     for data in (defaults, own_vars):
-        texts.extend(_strings(data))
+        texts.extend(role_tasks.strings(data))
     templates = os.path.join(base, 'templates')
     for name in sorted(os.listdir(templates)) if os.path.isdir(templates) else []:
         with open(os.path.join(templates, name)) as handle:
