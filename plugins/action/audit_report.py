@@ -26,7 +26,7 @@ from ansible.utils.display import Display
 from ansible_collections.hvsec.hypervisor.plugins.action.audit_evaluate import (
     _NOT_SETTINGS, evaluate_host, host_settings, role_defaults,
 )
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import (
     FAIL_ON_CHOICES, SettingsError, validate_fail_on,
 )

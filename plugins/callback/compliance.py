@@ -59,7 +59,7 @@ import re
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
     atomic_write,
     render_json, render_junit, render_markdown, summarize,

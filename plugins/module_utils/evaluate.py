@@ -21,7 +21,7 @@ __metaclass__ = type
 import datetime
 import ipaddress
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import (
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import (
     BY_ID, CONTROLS, SEVERITIES, severity_rank,
 )
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values

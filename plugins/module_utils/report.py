@@ -27,7 +27,7 @@ import os
 import tempfile
 from xml.sax.saxutils import escape, quoteattr
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS, STATUSES
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS, STATUSES
 
 REPORT_FIELDS = ('id', 'title', 'area', 'severity', 'status', 'evidence')
 WAIVER_FIELDS = ('reason', 'approved_by', 'ticket', 'expires', 'state')

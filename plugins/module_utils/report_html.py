@@ -143,7 +143,7 @@ def _e(value):
 
 def _catalog_map(catalog):
     if catalog is None:
-        from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+        from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
         catalog = CONTROLS
     if isinstance(catalog, dict):
         return dict(catalog)

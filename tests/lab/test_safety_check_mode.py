@@ -269,5 +269,5 @@ def test_audit_passes_after_hardening_and_agrees_with_check_mode_roles():
 def _roles():
     import sys
     sys.path.insert(0, os.path.join(REPO, '.build', 'collections'))
-    from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+    from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
     return dict((c['id'], c.get('role')) for c in CONTROLS)

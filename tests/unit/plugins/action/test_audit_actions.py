@@ -17,7 +17,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.template import Templar
 
 from ansible_collections.hvsec.hypervisor.plugins.action import audit_evaluate, audit_report
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'audit')
 

@@ -18,7 +18,7 @@ from ansible.inventory.host import Host
 from ansible.playbook.task import Task
 
 from ansible_collections.hvsec.hypervisor.plugins.callback import compliance
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import CONTROLS
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 
 
 def _task(name, tags, ignore_errors=False):

@@ -19,7 +19,7 @@ import os
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import BY_ID, CONTROLS, STATUSES
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID, CONTROLS, STATUSES
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import summarize
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'audit')

@@ -21,7 +21,7 @@ from trestle.oscal.component import ComponentDefinition
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import report
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.catalog import BY_ID, CONTROLS
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID, CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import oscal
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -12,14 +12,15 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import catalog
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog
 
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 ID_RE = re.compile(r'^HVS-(IOMMU|VFIO|VSW|MGMT)-\d{2}$')
 AREA_PREFIX = {'iommu': 'IOMMU', 'vfio': 'VFIO', 'vswitch': 'VSW', 'mgmt_plane': 'MGMT'}
 KNOWN_SR = {'HY-SR-1', 'HY-SR-2', 'HY-SR-3', 'HY-SR-4', 'HY-SR-5'}
 REQUIRED_KEYS = {'id', 'title', 'area', 'severity', 'sp800_125a', 'sp800_53', 'rationale',
-                 'check', 'reboot', 'role', 'variable', 'remediation'}
+                 'check', 'reboot', 'role', 'variable', 'remediation', 'evaluator', 'params',
+                 'kernel_args', 'check_mode'}
 
 
 def _role_dirs():
