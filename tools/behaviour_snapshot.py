@@ -26,7 +26,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(ROOT, '.build', 'collections')
-FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'module_utils', 'fixtures')
+AUDIT_FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'plugin_utils', 'fixtures', 'audit')
 
 
 def _import(name):
@@ -37,7 +37,7 @@ def _import(name):
 
 def _evaluator():
     for mod in ('ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate',
-                'ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate'):
+                'ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate'):
         try:
             return _import(mod)
         except ImportError:
@@ -66,10 +66,10 @@ def audits(out):
             hosts[name] = hvfacts.gather_facts(root, ft.fake_runner(name), ft.fake_bin_path(name), euid=0)
         finally:
             shutil.rmtree(dest, ignore_errors=True)
-    for path in sorted(glob.glob(os.path.join(FIXTURES, 'audit', 'facts_*.json'))):
+    for path in sorted(glob.glob(os.path.join(AUDIT_FIXTURES, 'facts_*.json'))):
         with open(path) as fh:
             hosts[os.path.basename(path)[:-5]] = json.load(fh)
-    with open(os.path.join(FIXTURES, 'audit', 'settings_hardened.json')) as fh:
+    with open(os.path.join(AUDIT_FIXTURES, 'settings_hardened.json')) as fh:
         hardened = json.load(fh)
     defaults = role_defaults()
     layers = {'defaults': defaults, 'hardened': dict(defaults, **hardened)}

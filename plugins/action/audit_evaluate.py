@@ -15,10 +15,10 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import (
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import (
     FAIL_ON_CHOICES, SettingsError, evaluate, gate_failures, merge_settings,
 )
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import summarize, summary_line
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import summarize, summary_line
 
 ROLES_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'roles'))
 

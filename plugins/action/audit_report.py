@@ -27,14 +27,14 @@ from ansible_collections.hvsec.hypervisor.plugins.action.audit_evaluate import (
     _NOT_SETTINGS, evaluate_host, host_settings, role_defaults,
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import (
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import (
     FAIL_ON_CHOICES, SettingsError, validate_fail_on,
 )
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import (
     atomic_write,
     build_document, coverage_line, render_json, render_junit, render_markdown, summary_line, unreachable_controls,
 )
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report_html import render_html
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_fleet import (
     AUDITED, UNREACHABLE, MergeError, facts_outcome, load_document, merge_documents, report_files,
 )

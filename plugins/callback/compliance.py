@@ -60,11 +60,11 @@ from ansible import context
 from ansible.plugins.callback import CallbackBase
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import (
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import (
     atomic_write,
     render_json, render_junit, render_markdown, summarize,
 )
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import render_html
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report_html import render_html
 
 CONTROL_TAG = re.compile(r'^HVS-[A-Z]+-[0-9]+$')
 # A task result may name the controls it would really change (the others of its tags then pass).

@@ -23,7 +23,7 @@ import time
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'module_utils', 'fixtures', 'report_html')
+FIXTURES = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'plugin_utils', 'fixtures', 'report_html')
 OUTPUT = os.path.join(ROOT, 'tests', 'output')
 BAD = ('fail', 'error')
 
@@ -34,7 +34,7 @@ def _import_renderer():
     os.makedirs(os.path.join(base, 'ansible_collections', 'hvsec'))
     os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'hvsec', 'hypervisor'))
     sys.path.insert(0, base)
-    from ansible_collections.hvsec.hypervisor.plugins.module_utils import report_html, catalog
+    from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import report_html, catalog
     return report_html, catalog
 
 

@@ -19,7 +19,7 @@ from ansible.template import Templar
 from ansible_collections.hvsec.hypervisor.plugins.action import audit_evaluate, audit_report
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 
-FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'audit')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'plugin_utils', 'fixtures', 'audit')
 
 
 def _load(name):

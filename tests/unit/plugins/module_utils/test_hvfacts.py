@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft

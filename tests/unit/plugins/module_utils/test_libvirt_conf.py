@@ -21,7 +21,7 @@ import re
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf_edit as lce

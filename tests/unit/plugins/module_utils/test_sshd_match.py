@@ -21,7 +21,8 @@ import os
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate, hvfacts
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd as su
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import real_sshd

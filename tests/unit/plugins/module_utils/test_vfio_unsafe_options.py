@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
 

@@ -19,13 +19,13 @@ import pytest
 from trestle.oscal.assessment_results import AssessmentResults
 from trestle.oscal.component import ComponentDefinition
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import report
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import report
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID, CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import oscal
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, '..', 'module_utils', 'fixtures', 'audit')
+FIXTURES = os.path.join(HERE, 'fixtures', 'audit')
 COLLECTION_ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..'))
 COMPONENT_DEFINITION = os.path.join(COLLECTION_ROOT, 'docs', 'oscal', 'component-definition.json')
 TODAY = datetime.date(2026, 6, 15)

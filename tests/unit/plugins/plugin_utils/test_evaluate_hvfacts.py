@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft

@@ -26,7 +26,7 @@ __metaclass__ = type
 
 from html import escape
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import coverage_line
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import coverage_line
 
 STATUS_ORDER = ('fail', 'error', 'pass', 'not_applicable', 'waived')
 STATUS_LABEL = {'pass': 'pass', 'fail': 'FAIL', 'error': 'ERROR', 'not_applicable': 'n/a', 'waived': 'waived'}

@@ -12,8 +12,8 @@ import json
 import os
 import xml.etree.ElementTree as ET
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import report
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import report
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS, STATUSES
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'audit')

@@ -13,9 +13,9 @@ import re
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.evaluate import evaluate
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import build_document
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report_html import compute_trend, render_html
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import evaluate
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import build_document
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report_html import compute_trend, render_html
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'report_html')
 

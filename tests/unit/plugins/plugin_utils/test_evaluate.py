@@ -18,9 +18,9 @@ import os
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID, CONTROLS, STATUSES
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.report import summarize
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import summarize
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'audit')
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -635,7 +635,7 @@ SPOOF_SETTINGS = {
 
 def _with_ruleset(name):
     from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft
-    with open(os.path.join(os.path.dirname(__file__), 'fixtures', 'vswitch', name)) as handle:
+    with open(os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'vswitch', name)) as handle:
         data, error = nft.parse_ruleset(handle.read())
     assert error is None
     facts = copy.deepcopy(HARDENED)

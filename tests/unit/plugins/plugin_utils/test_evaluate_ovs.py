@@ -13,11 +13,11 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 
-FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'vswitch')
+FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils', 'fixtures', 'vswitch')
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 VAR = 'hvsec_vswitch_ovs_allow_loopback_tcp'
 
