@@ -116,17 +116,17 @@ lab-ssh:
 	@bash lab/ssh.sh
 
 molecule: deps venv collection
-	bash tests/run-molecule.sh
+	bash lab/run-molecule.sh
 
 # Everything the lab can prove, beyond make test's time budget: the scenario with fault injection
 # and the extended role-run proofs, then the AMD-Vi variant.
 test-lab-full: deps venv collection
-	HVSEC_MOLECULE_FAULTS=1 HVSEC_MOLECULE_SHAPES=1 HVSEC_LAB_EXTENDED=1 bash tests/run-molecule.sh
-	bash tests/run-lab-amd.sh
+	HVSEC_MOLECULE_FAULTS=1 HVSEC_MOLECULE_SHAPES=1 HVSEC_LAB_EXTENDED=1 bash lab/run-molecule.sh
+	bash lab/run-lab-amd.sh
 
 # The AMD-Vi variant of the lab: boot, facts/harness/audit tests, stop.
 lab-amd: deps venv collection
-	bash tests/run-lab-amd.sh
+	bash lab/run-lab-amd.sh
 
 # Mutation testing (docs/testing.md): a measurement like the benchmarks, not part of `make test`.
 # One area at a time, at the lowest CPU priority; the summary goes to tests/output/mutation/AREA.txt.

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -a PHASES=()
-# The lab scripts write the cause of a failure here in a few lines (tests/failure_excerpt.py);
+# The lab scripts write the cause of a failure here in a few lines (lab/failure_excerpt.py);
 # it is printed last, after the phase times, since CI keeps only the tail of the output.
 HVSEC_FAILURE_EXCERPT=$(mktemp)
 export HVSEC_FAILURE_EXCERPT
