@@ -20,7 +20,7 @@ For speed the cases of one role run as one ``ansible-playbook --check``: every c
 a generated inventory (all local connections) carrying that case's variables, so each case gets
 its own task results and recap line. Cases that need real hardware (a VF count above the device's
 sriov_totalvfs, a device sharing an IOMMU group, an OVS bridge that does not exist) are in
-tests/lab/test_vfio.py and tests/lab/test_vswitch.py.
+lab/tests/test_vfio.py and lab/tests/test_vswitch.py.
 """
 
 import json

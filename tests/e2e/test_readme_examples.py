@@ -7,7 +7,7 @@
   inventory aside: make lab-up writes it); the example playbook with the example inventory passes
   --syntax-check and --list-tasks (the validation play first, then the site plays); the roles the
   README's YAML excerpt imports are imported the same way (role, tasks_from, import or include) by
-  playbooks/examples/site.yml, the file that tests/lab/test_site_playbook.py runs on the lab VM.
+  playbooks/examples/site.yml, the file that lab/tests/test_site_playbook.py runs on the lab VM.
 - "Audit" / "Fleets and AWX": the collection playbooks the README names exist and pass --syntax-check.
 """
 
