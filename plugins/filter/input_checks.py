@@ -25,7 +25,8 @@ from ansible.module_utils.common.collections import is_sequence
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import SettingsError, validate_waivers, waiver_in_force
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import SettingsError
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.waivers import validate_waivers, waiver_in_force
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import canonical_keyword
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import access_problems, model_effective, render
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import validate_port_address

@@ -22,6 +22,7 @@ import re
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import eval_mgmt_plane
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf_edit as lce
@@ -253,5 +254,5 @@ def test_unreadable_daemon_conf_without_a_note_says_so():
     facts = {'libvirt': {'installed': True, 'config': {'qemu': None}}, 'notes': [
         {'probe': 'libvirt', 'path': '/etc/libvirt/virtqemud.conf', 'reason': 'not found'}]}
     with pytest.raises(ev.Unknown) as exc:
-        ev._libvirt_conf(facts, 'qemu')
+        eval_mgmt_plane._libvirt_conf(facts, 'qemu')
     assert exc.value.hint == '/etc/libvirt/qemu.conf: unreadable (no reason reported)'

@@ -23,6 +23,7 @@ import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd as su
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import real_sshd
@@ -30,6 +31,12 @@ from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import
 OPTIONS = {'admin_cidrs': ['192.0.2.0/24'], 'users': ['admin'], 'local_address': '10.0.2.15'}
 LEGACY = '/etc/ssh/sshd_config.d/50-legacy-backup.conf'
 SETTINGS = dict(evaluate.FALLBACK_DEFAULTS, hvsec_mgmt_plane_sshd_allow_groups=['root', 'admins'])
+
+
+def _judge(cid, facts, settings):
+    """(status, evidence) of the evaluator of control ``cid``, called directly (Unknown propagates)."""
+    control = BY_ID[cid]
+    return evaluate.evaluator_for(control)(facts, settings, control)
 
 
 @pytest.fixture(scope='module')
@@ -144,14 +151,14 @@ def test_facts_read_every_connection_with_sshd_T_C(facts):
 
 
 def test_match_block_reopening_root_and_password_login_fails_the_audit(facts):
-    status, evidence = evaluate.ev_mgmt_13(facts[0], SETTINGS)
+    status, evidence = _judge('HVS-MGMT-13', facts[0], SETTINGS)
     assert status == 'fail', evidence
     assert evidence == ('PermitRootLogin yes for root from 10.0.0.1 to 10.0.2.15 port 22, set by '
                         'Match Address 10.0.0.0/8 (%s line 2)' % LEGACY)
-    status, evidence = evaluate.ev_mgmt_14(facts[0], SETTINGS)
+    status, evidence = _judge('HVS-MGMT-14', facts[0], SETTINGS)
     assert status == 'fail', evidence
     assert 'passwordauthentication yes for root from 10.0.0.1' in evidence and LEGACY + ' line 2' in evidence
-    status, evidence = evaluate.ev_mgmt_15(facts[0], SETTINGS)
+    status, evidence = _judge('HVS-MGMT-15', facts[0], SETTINGS)
     assert status == 'pass' and 'also for 6 connection(s)' in evidence
 
 
@@ -160,27 +167,27 @@ def test_without_the_match_block_every_connection_passes(facts):
     for conn in closed['sshd']['connections']:
         for key in ('permitrootlogin', 'passwordauthentication'):
             conn['differs'].pop(key, None)
-    assert evaluate.ev_mgmt_13(closed, SETTINGS) == \
+    assert _judge('HVS-MGMT-13', closed, SETTINGS) == \
         ('pass', 'PermitRootLogin without-password (also for 6 connection(s) read with sshd -T -C)')
-    assert evaluate.ev_mgmt_14(closed, SETTINGS)[0] == 'pass'
+    assert _judge('HVS-MGMT-14', closed, SETTINGS)[0] == 'pass'
 
 
 def test_a_failed_per_connection_reading_is_an_error_unless_the_global_values_fail(facts):
     broken = json.loads(json.dumps(facts[0]))
     broken['sshd']['connections'][1].update(differs=None, matched=None, error='sshd: bad spec')
     with pytest.raises(evaluate.Unknown) as exc:
-        evaluate.ev_mgmt_13(broken, SETTINGS)
+        _judge('HVS-MGMT-13', broken, SETTINGS)
     assert 'admin from 203.0.113.7' in exc.value.hint and 'sshd: bad spec' in exc.value.hint
     broken['sshd']['effective']['permitrootlogin'] = 'yes'
-    assert evaluate.ev_mgmt_13(broken, SETTINGS) == ('fail', 'PermitRootLogin yes')
+    assert _judge('HVS-MGMT-13', broken, SETTINGS) == ('fail', 'PermitRootLogin yes')
 
 
 def test_facts_without_per_connection_readings_evaluate_the_global_values(facts):
     old = json.loads(json.dumps(facts[0]))
     for key in ('connections', 'match_blocks', 'config_files', 'connections_left_out'):
         del old['sshd'][key]
-    assert evaluate.ev_mgmt_13(old, SETTINGS) == ('pass', 'PermitRootLogin without-password')
-    assert evaluate.ev_mgmt_14(old, SETTINGS) == ('pass', 'password and keyboard-interactive authentication off')
+    assert _judge('HVS-MGMT-13', old, SETTINGS) == ('pass', 'PermitRootLogin without-password')
+    assert _judge('HVS-MGMT-14', old, SETTINGS) == ('pass', 'password and keyboard-interactive authentication off')
 
 
 # ------------------------------------------------------------------ real sshd
@@ -224,11 +231,11 @@ def test_real_sshd_match_in_the_main_file_inside_the_admin_network(tmp_path, mon
     assert sshd['effective']['passwordauthentication'] == 'no'
     inside = [c for c in sshd['connections'] if c['spec']['addr'] == '192.0.2.1'][0]
     assert inside['differs'] == {'passwordauthentication': 'yes'} and inside['why'] == 'administrator network 192.0.2.0/24'
-    status, evidence = evaluate.ev_mgmt_14(result, SETTINGS)
+    status, evidence = _judge('HVS-MGMT-14', result, SETTINGS)
     assert status == 'fail'
     assert ('passwordauthentication yes for root from 192.0.2.1, set by Match Address 192.0.2.0/24,198.51.100.0/24 '
             '(%s line 6)' % os.path.join(base, 'sshd_config')) in evidence
-    assert evaluate.ev_mgmt_13(result, SETTINGS)[0] == 'pass'
+    assert _judge('HVS-MGMT-13', result, SETTINGS)[0] == 'pass'
 
 
 def test_real_sshd_agrees_with_the_captured_fixture(tmp_path, monkeypatch, facts):

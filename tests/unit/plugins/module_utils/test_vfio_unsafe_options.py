@@ -11,7 +11,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import eval_vfio
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
 
@@ -62,19 +63,19 @@ def _facts(text, args=()):
 @pytest.mark.parametrize('key', ['allow_unsafe_interrupts', 'allow-unsafe-interrupts'])
 def test_audit_reads_modprobe_d_like_the_kernel(value, key):
     facts = _facts(_line(value, key, 'vfio-iommu-type1'))
-    assert ev.ev_vfio_01(facts, {})[0] == 'fail'
+    assert eval_vfio.vfio_unsafe_interrupts_refused(facts, {}, BY_ID['HVS-VFIO-01'])[0] == 'fail'
 
 
 @pytest.mark.parametrize('value', DISABLED)
 def test_audit_passes_disabled_values(value):
-    assert ev.ev_vfio_01(_facts(_line(value)), {})[0] == 'pass'
+    assert eval_vfio.vfio_unsafe_interrupts_refused(_facts(_line(value)), {}, BY_ID['HVS-VFIO-01'])[0] == 'pass'
 
 
 @pytest.mark.parametrize('value, status', [(None, 'fail'), ('T', 'fail'), ('on', 'fail'), ('', 'pass'),
                                            ('0', 'pass')])
 def test_audit_reads_the_command_line_like_the_kernel(value, status):
     arg = {'key': 'vfio_iommu_type1.allow-unsafe-interrupts', 'value': value}
-    assert ev.ev_vfio_01(_facts('', [arg]), {})[0] == status
+    assert eval_vfio.vfio_unsafe_interrupts_refused(_facts('', [arg]), {}, BY_ID['HVS-VFIO-01'])[0] == status
 
 
 def test_rewrite_keeps_the_other_options():

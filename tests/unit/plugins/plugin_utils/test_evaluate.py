@@ -64,9 +64,30 @@ def _run(cid, changes=(), settings=None, facts=None):
     return results[0]
 
 
-def test_every_catalog_control_has_exactly_one_evaluator():
-    assert set(ev.EVALUATORS) == set(BY_ID)
-    assert len(ev.EVALUATORS) == len(CONTROLS)
+def test_every_record_names_a_function_of_its_area_module():
+    missing = ['%s: %s not in eval_%s.py' % (c['id'], c['evaluator'], c['area']) for c in CONTROLS
+               if c['evaluator'] not in ev.AREA_EVALUATORS.get(c['area'], {})]
+    assert missing == []
+    for control in CONTROLS:
+        func = ev.evaluator_for(control)
+        assert func.__name__ == control['evaluator']
+        assert func.__module__.endswith('.eval_%s' % control['area'])
+
+
+def test_every_evaluator_function_is_used_by_exactly_one_record():
+    used = [(c['area'], c['evaluator']) for c in CONTROLS]
+    assert len(set(used)) == len(used), 'two records share an evaluator'
+    unused = ['eval_%s.%s' % (area, name) for area, funcs in sorted(ev.AREA_EVALUATORS.items())
+              for name in sorted(funcs) if (area, name) not in used]
+    assert unused == []
+    assert sum(len(funcs) for funcs in ev.AREA_EVALUATORS.values()) == len(CONTROLS)
+
+
+def test_area_modules_list_their_evaluators_in_catalog_order():
+    for area, funcs in ev.AREA_EVALUATORS.items():
+        assert list(funcs) == [c['evaluator'] for c in CONTROLS if c['area'] == area]
+        for func in funcs.values():
+            assert func.__doc__ and len(func.__doc__.strip().splitlines()) == 1
 
 
 def test_hardened_fixture_passes_every_control():

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 
@@ -30,7 +31,7 @@ def _facts(name):
 
 
 def _audit(facts, control, **settings):
-    results = ev.evaluate(facts, settings=settings, controls=[ev.BY_ID[control]])
+    results = ev.evaluate(facts, settings=settings, controls=[BY_ID[control]])
     return results[0]['status'], results[0]['evidence']
 
 

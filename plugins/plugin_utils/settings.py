@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Settings of an audit: the role variables (``hvsec_*``) the evaluators read, merged and checked."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class SettingsError(ValueError):
+    """A role variable or option has the wrong type or value."""
+
+
+# Types the evaluators rely on, checked before anything is evaluated.
+_CHOICES = {
+    'hvsec_iommu_policy': ('strict', 'passthrough'),
+}
+_TYPES = {
+    bool: ('hvsec_iommu_early_dma_protection', 'hvsec_iommu_nosmt', 'hvsec_iommu_nested',
+           'hvsec_vswitch_macvtap_isolation', 'hvsec_vswitch_ovs_allow_loopback_tcp', 'hvsec_mgmt_plane_sshd_password_auth'),
+    list: ('hvsec_vfio_allowlist', 'hvsec_vfio_sriov', 'hvsec_vswitch_bridges',
+           'hvsec_vswitch_ovs_allowed_mirrors', 'hvsec_vswitch_ovs_ports',
+           'hvsec_mgmt_plane_sshd_allow_groups'),
+    str: ('hvsec_vswitch_nwfilter', 'hvsec_mgmt_plane_address'),
+}
+
+
+def validate_settings(settings):
+    """Check the variables the evaluators rely on; raise SettingsError naming the variable."""
+    if not isinstance(settings, dict):
+        raise SettingsError('settings must be a dict of hvsec_* variables')
+    for kind, names in _TYPES.items():
+        for name in names:
+            if name in settings and not isinstance(settings[name], kind):
+                raise SettingsError('%s must be a %s, got %s' % (name, kind.__name__, type(settings[name]).__name__))
+    for name, choices in _CHOICES.items():
+        if name in settings and settings[name] not in choices:
+            raise SettingsError('%s must be one of %s, got %r' % (name, ', '.join(choices), settings[name]))
+    for index, entry in enumerate(settings.get('hvsec_vfio_allowlist') or []):
+        if not isinstance(entry, dict) or not (entry.get('address') or entry.get('id')):
+            raise SettingsError('hvsec_vfio_allowlist[%d] must be a dict with address or id' % index)
+    for var in ('hvsec_vfio_sriov', 'hvsec_vswitch_bridges', 'hvsec_vswitch_ovs_ports'):
+        for index, entry in enumerate(settings.get(var) or []):
+            if not isinstance(entry, dict):
+                raise SettingsError('%s[%d] must be a dict' % (var, index))
+    return settings
+
+
+def merge_settings(*layers):
+    """Overlay dicts left to right, keeping only hvsec_* keys."""
+    out = {}
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if isinstance(key, str) and key.startswith('hvsec_'):
+                out[key] = value
+    return out
