@@ -34,6 +34,24 @@ def _cmd_has(args, key, value=None):
     return False
 
 
+def _kernel_args(control, settings, kind):
+    """The kernel arguments the record's rules list under ``kind`` (present or absent) for these settings.
+
+    A rule applies when it has no ``when`` or when every setting it names has the stated value.
+    """
+    out = []
+    for rule in control['kernel_args']:
+        if all(settings.get(name) == value for name, value in (rule.get('when') or {}).items()):
+            out.extend(rule.get(kind) or [])
+    return out
+
+
+def _cmd_has_arg(args, arg):
+    """True when the command line has ``arg`` (``key`` alone: any value; ``key=value``: that value)."""
+    key, sep, value = arg.partition('=')
+    return _cmd_has(args, key, value if sep else None)
+
+
 @evaluator
 def cpu_virt_extensions(facts, s, control):
     """HVS-IOMMU-01: Hardware virtualization extensions present (VT-x/AMD-V)."""
@@ -88,10 +106,7 @@ def iommu_active(facts, s, control):
 def iommu_not_disabled_by_args(facts, s, control):
     """HVS-IOMMU-06: No IOMMU-disabling kernel arguments."""
     args = _cmd_args(facts)
-    bad = []
-    for key in ('iommu', 'intel_iommu', 'amd_iommu'):
-        if _cmd_has(args, key, 'off'):
-            bad.append('%s=off' % key)
+    bad = [arg for arg in _kernel_args(control, s, 'absent') if _cmd_has_arg(args, arg)]
     return outcome(bad, 'no IOMMU-disabling argument in /proc/cmdline', 'kernel command line has')
 
 
@@ -104,9 +119,8 @@ def iommu_dma_policy(facts, s, control):
         return ('pass', 'policy passthrough chosen (hvsec_iommu_policy): host devices use identity '
                         'domains for speed, at the cost of DMA isolation of host-owned devices')
     groups = get_fact(facts, 'iommu.groups')
-    bad = []
-    if _cmd_has(args, 'iommu', 'pt'):
-        bad.append('iommu=pt in cmdline')
+    bad = ['%s in cmdline' % arg for arg in _kernel_args(control, dict(s, hvsec_iommu_policy=policy), 'absent')
+           if _cmd_has_arg(args, arg)]
     for value in arg_values(args, 'iommu.passthrough'):
         if value is not None and truthy(value):
             bad.append('iommu.passthrough=%s in cmdline' % value)
@@ -126,9 +140,11 @@ def iommu_dma_policy(facts, s, control):
 def no_acs_override(facts, s, control):
     """HVS-IOMMU-08: No PCIe ACS override."""
     args = _cmd_args(facts)
-    if _cmd_has(args, 'pcie_acs_override'):
-        return ('fail', 'pcie_acs_override=%s in cmdline' % fmt_list(arg_values(args, 'pcie_acs_override')))
-    return ('pass', 'no pcie_acs_override in cmdline')
+    forbidden = _kernel_args(control, s, 'absent')
+    bad = ['%s=%s' % (arg, fmt_list(arg_values(args, arg))) for arg in forbidden if _cmd_has_arg(args, arg)]
+    if bad:
+        return ('fail', '%s in cmdline' % ', '.join(bad))
+    return ('pass', 'no %s in cmdline' % fmt_list(forbidden))
 
 
 @evaluator
@@ -149,9 +165,12 @@ def early_pci_dma_protection(facts, s, control):
     """HVS-IOMMU-10: Early boot DMA protection (efi=disable_early_pci_dma)."""
     if not s.get('hvsec_iommu_early_dma_protection', True):
         return ('not_applicable', 'hvsec_iommu_early_dma_protection is false')
-    if _cmd_has(_cmd_args(facts), 'efi', 'disable_early_pci_dma'):
-        return ('pass', 'efi=disable_early_pci_dma in cmdline')
-    return ('fail', 'efi=disable_early_pci_dma missing from cmdline')
+    args = _cmd_args(facts)
+    wanted = _kernel_args(control, dict(s, hvsec_iommu_early_dma_protection=True), 'present')
+    missing = [arg for arg in wanted if not _cmd_has_arg(args, arg)]
+    if missing:
+        return ('fail', '%s missing from cmdline' % fmt_list(missing))
+    return ('pass', '%s in cmdline' % fmt_list(wanted))
 
 
 @evaluator

@@ -269,22 +269,14 @@ def _ssh_checked(count):
     return ' (also for %d connection(s) read with sshd -T -C)' % count if count else ''
 
 
-_ROOT_LOGIN_SAFE = ('no', 'prohibit-password', 'without-password', 'forced-commands-only')
-
-
-_WEAK_SSH = ('-cbc', 'hmac-sha1', 'hmac-md5', 'umac-64', 'diffie-hellman-group1-', 'diffie-hellman-group14-sha1',
-             'diffie-hellman-group-exchange-sha1', 'arcfour', '3des')
-
-
-def _mgmt_port(port, s):
-    """Management ports: libvirt 16509/16514, OVSDB 6640, the console and migration ranges."""
-    if port in (16509, 16514, 6640):
+def _mgmt_port(port, s, params):
+    """True for a management port: one of ``params['ports']`` or within one of ``params['port_ranges']``."""
+    if port in params['ports']:
         return True
-    for low, high, dlow, dhigh in (('console_port_min', 'console_port_max', 5900, 5999),
-                                   ('migration_port_min', 'migration_port_max', 49152, 49215)):
-        lo = to_int(s.get('hvsec_mgmt_plane_' + low), dlow)
-        hi = to_int(s.get('hvsec_mgmt_plane_' + high), dhigh)
-        if lo <= port <= hi:
+    for span in params['port_ranges']:
+        first = to_int(s.get(span['first']), span['default'][0])
+        last = to_int(s.get(span['last']), span['default'][1])
+        if first <= port <= last:
             return True
     return False
 
@@ -501,13 +493,14 @@ def sshd_no_root_password_login(facts, s, control):
     eff = _sshd(facts)
     if eff is None:
         return ('not_applicable', 'sshd not installed')
+    safe = control['params']['safe_permit_root_login']
     value = _ssh_val(eff, 'permitrootlogin', 'prohibit-password')
-    global_bad = [] if value in _ROOT_LOGIN_SAFE else ['PermitRootLogin %s' % value]
+    global_bad = [] if value in safe else ['PermitRootLogin %s' % value]
 
     def check(conn, merged):
         spec = conn.get('spec') or {}
         have = _ssh_val(merged, 'permitrootlogin', 'prohibit-password')
-        if spec.get('user') == 'root' and have not in _ROOT_LOGIN_SAFE:
+        if spec.get('user') == 'root' and have not in safe:
             return 'PermitRootLogin %s for %s, set by %s' % (have, spec_text(spec), _ssh_origin(facts, conn, 'permitrootlogin'))
         return None
     bad, count = _ssh_per_connection(facts, eff, global_bad, check)
@@ -580,10 +573,11 @@ def sshd_modern_crypto(facts, s, control):
     if eff is None:
         return ('not_applicable', 'sshd not installed')
     bad = []
+    weak = control['params']['weak_fragments']
     for key in ('ciphers', 'macs', 'kexalgorithms'):
         if key not in eff:
             raise Unknown('sshd.effective.%s' % key)
-        bad.extend(a for a in _words(eff.get(key)) if any(w in a.lower() for w in _WEAK_SSH))
+        bad.extend(a for a in _words(eff.get(key)) if any(w in a.lower() for w in weak))
     return outcome(bad, 'no weak cipher, MAC or key exchange offered', 'weak algorithms')
 
 
@@ -628,7 +622,7 @@ def no_wildcard_mgmt_listeners(facts, s, control):
     bad = sorted(set('%s %s:%s (%s)' % (l.get('proto'), l.get('address'), l.get('port'), l.get('process') or '?')
                      for l in listeners
                      if str(l.get('address')) in ('0.0.0.0', '::', '::ffff:0.0.0.0', '*') and l.get('proto', 'tcp').startswith('tcp')
-                     and _mgmt_port(to_int(l.get('port'), 0), s)))
+                     and _mgmt_port(to_int(l.get('port'), 0), s, control['params'])))
     return outcome(bad, 'no management listener on a wildcard address', 'wildcard listener')
 
 

@@ -56,9 +56,16 @@ def sp800_53_id(control):
     return '%s-%s%s' % (family.lower(), int(number), '.%d' % int(enhancement) if enhancement else '')
 
 
+# The keys of a control record that the component definition shows; how a control is evaluated
+# (evaluator, params, kernel_args) is not part of the document.
+DOCUMENT_KEYS = ('id', 'title', 'area', 'severity', 'sp800_125a', 'sp800_53', 'rationale', 'check', 'reboot',
+                 'variable', 'remediation')
+
+
 def catalog_digest(controls):
     """sha256 of the catalog content that the component definition is made of."""
-    return hashlib.sha256(json.dumps(controls, sort_keys=True).encode('utf-8')).hexdigest()
+    shown = [dict((key, control.get(key)) for key in DOCUMENT_KEYS) for control in controls]
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode('utf-8')).hexdigest()
 
 
 def parse_time(value):

@@ -626,6 +626,52 @@ def test_fallback_defaults_cover_every_catalog_variable():
     assert variables <= set(ev.FALLBACK_DEFAULTS)
 
 
+def _with_record(cid, changes=(), settings=None, **record):
+    """(status, evidence) of control ``cid`` judged by ev.evaluate_one with its record's keys replaced."""
+    facts = copy.deepcopy(HARDENED)
+    for path, value in changes:
+        _set(facts, path, value)
+    control = dict(BY_ID[cid], **record)
+    return ev.evaluate_one(control, facts, ev.merge_settings(SETTINGS, settings))
+
+
+def test_iommu_disabling_arguments_are_the_records_kernel_args():
+    changes = [('cmdline.args.4', {'key': 'intel_iommu', 'value': 'off'})]
+    assert _with_record('HVS-IOMMU-06', changes)[0] == 'fail'
+    assert _with_record('HVS-IOMMU-06', changes, kernel_args=[{'absent': ['iommu=off']}]) == \
+        ('pass', 'no IOMMU-disabling argument in /proc/cmdline')
+    assert _with_record('HVS-IOMMU-06', [], kernel_args=[{'absent': ['quiet']}]) == ('fail', 'kernel command line has: quiet')
+
+
+def test_kernel_args_rules_apply_by_their_when_settings():
+    # HVS-IOMMU-07: iommu=pt is absent only under the strict policy rule
+    changes = [('cmdline.args.3', {'key': 'iommu', 'value': 'pt'})]
+    assert 'iommu=pt in cmdline' in _with_record('HVS-IOMMU-07', changes)[1]
+    rules = [{'when': {'hvsec_iommu_policy': 'passthrough'}, 'absent': ['iommu=pt']}]
+    status, evidence = _with_record('HVS-IOMMU-07', changes, kernel_args=rules)
+    assert 'iommu=pt' not in evidence and status == 'pass'
+    # HVS-IOMMU-10 wants the record's present arguments; HVS-IOMMU-08 refuses its absent ones
+    assert _with_record('HVS-IOMMU-10', kernel_args=[{'when': {'hvsec_iommu_early_dma_protection': True}, 'present': ['ro', 'quiet']}]) == \
+        ('pass', 'ro, quiet in cmdline')
+    assert _with_record('HVS-IOMMU-10', kernel_args=[{'present': ['nosmt']}]) == ('fail', 'nosmt missing from cmdline')
+    assert _with_record('HVS-IOMMU-08', kernel_args=[{'absent': ['mitigations']}]) == ('fail', 'mitigations=auto,nosmt in cmdline')
+
+
+def test_sshd_rule_values_are_the_records_params():
+    weak = ['chacha20-poly1305']
+    assert _with_record('HVS-MGMT-16', params={'weak_fragments': weak}) == ('fail', 'weak algorithms: chacha20-poly1305@openssh.com')
+    changes = [('sshd.effective.permitrootlogin', 'yes')]
+    assert _with_record('HVS-MGMT-13', changes)[0] == 'fail'
+    assert _with_record('HVS-MGMT-13', changes, params={'safe_permit_root_login': ['yes']})[0] == 'pass'
+
+
+def test_management_ports_are_the_records_params():
+    changes = [('listeners.2.address', '0.0.0.0'), ('listeners.2.port', 6100)]
+    params = dict(BY_ID['HVS-MGMT-19']['params'], ports=[6100])
+    assert _with_record('HVS-MGMT-19', changes)[0] == 'pass'
+    assert _with_record('HVS-MGMT-19', changes, params=params) == ('fail', 'wildcard listener: tcp 0.0.0.0:6100 (qemu-system-x86)')
+
+
 def test_unparsable_domain_xml_turns_pass_into_error_and_is_noted_on_fail():
     facts = copy.deepcopy(HARDENED)
     facts['libvirt']['domain_errors'] = {'/etc/libvirt/qemu/broken.xml': 'mismatched tag: line 7, column 2'}

@@ -195,6 +195,19 @@ def test_component_definition_is_deterministic():
                                            oscal.sp800_53_id(CONTROLS[0]['sp800_53'][0]))
 
 
+def test_catalog_digest_follows_what_the_document_shows_only():
+    base = oscal.catalog_digest(CONTROLS)
+    tuned = copy.deepcopy(CONTROLS)
+    tuned[0]['params'] = {'limit': 3}
+    tuned[0]['kernel_args'] = [{'absent': ['iommu=off']}]
+    tuned[0]['evaluator'] = 'another_name'
+    assert oscal.catalog_digest(tuned) == base
+    for key in oscal.DOCUMENT_KEYS:
+        changed = copy.deepcopy(CONTROLS)
+        changed[-1][key] = 'changed %s' % key
+        assert oscal.catalog_digest(changed) != base, key
+
+
 def test_importing_the_module_and_the_audit_action_does_not_import_trestle():
     """The audit pays for compliance-trestle only when OSCAL output is asked for."""
     code = ('import sys\n'
