@@ -53,6 +53,8 @@ def test_cases_are_well_formed():
         keys = set(case) - set(['file'])
         if keys - CASE_KEYS or not set(('control', 'name', 'facts', 'status', 'evidence')) <= keys:
             problems.append('%s: keys %s' % (where, sorted(keys)))
+        if not isinstance(case.get('name'), str) or not case.get('name'):
+            problems.append('%s: name must be a string (quote on/off/yes/no)' % where)
         if case.get('status') not in STATUSES:
             problems.append('%s: status %r' % (where, case.get('status')))
         if not isinstance(case.get('facts'), dict) or not isinstance(case.get('settings') or {}, dict):
