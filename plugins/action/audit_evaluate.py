@@ -9,18 +9,15 @@ No remote execution: the facts were gathered once by ``hvsec.hypervisor.hypervis
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
-import os
-
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.template import trust_as_template
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import (
     FAIL_ON_CHOICES, SettingsError, evaluate, gate_failures, merge_settings,
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import summarize, summary_line
-
-ROLES_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'roles'))
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import ROLES_DIR, role_defaults as settings_defaults
 
 ARGUMENT_SPEC = dict(
     facts=dict(type='dict'),
@@ -34,20 +31,24 @@ ARGUMENT_SPEC = dict(
 _NOT_SETTINGS = ('hvsec_audit', 'hvsec_audit_run', 'hvsec_audit_facts')
 
 
-def role_defaults(loader, roles_dir=None):
+def _trusted(value):
+    """``value`` with every string marked as a template (role defaults are the collection's own)."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return dict((k, _trusted(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value
+
+
+def role_defaults(roles_dir=None):
     """hvsec_* defaults of every role shipped in this collection (trusted as templates), one
-    mapping per role in name order. Read once per action run, whatever the number of hosts."""
-    layers = []
-    for path in sorted(glob.glob(os.path.join(roles_dir or ROLES_DIR, '*', 'defaults', 'main.yml'))):
-        try:
-            data = loader.load_from_file(path, trusted_as_template=True)
-        except Exception as exc:  # pylint: disable=broad-except
-            raise AnsibleActionFail('cannot read role defaults %s: %s' % (path, exc))
-        if data:
-            if not isinstance(data, dict):
-                raise AnsibleActionFail('role defaults %s is not a mapping' % path)
-            layers.append(data)
-    return layers
+    mapping per role in name order."""
+    try:
+        return [_trusted(layer) for layer in settings_defaults(roles_dir or ROLES_DIR)]
+    except SettingsError as exc:
+        raise AnsibleActionFail(str(exc))
 
 
 def host_settings(templar, host_vars, defaults, overrides=None):
@@ -93,7 +94,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('facts: no ansible_facts.hvsec for %s; run hvsec.hypervisor.hypervisor_facts first '
                                     'or pass facts' % task_vars.get('inventory_hostname', 'this host'))
 
-        settings = host_settings(self._templar, task_vars, role_defaults(self._loader), args.get('settings'))
+        settings = host_settings(self._templar, task_vars, role_defaults(), args.get('settings'))
         try:
             results, gate = evaluate_host(facts, settings, args.get('waivers'), args['fail_on'])
         except SettingsError as exc:

@@ -264,7 +264,7 @@ class ActionModule(ActionBase):
         inventory_view = _raw_vars(hostvars, me) if me else {}
         play_level = dict((k, v) for k, v in task_vars.items()
                           if _is_setting(k) and (k not in inventory_view or inventory_view[k] != v))
-        defaults = role_defaults(self._loader)
+        defaults = role_defaults()
         per_host, gates, refused, levels, not_audited, unreachable = {}, {}, {}, {}, {}, []
         for host in hosts:
             if host not in active:

@@ -14,6 +14,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import block
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
     registry, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
 )
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings
 
 
 EVALUATORS, evaluator = registry()
@@ -270,13 +271,20 @@ def _ssh_checked(count):
 
 
 def _mgmt_port(port, s, params):
-    """True for a management port: one of ``params['ports']`` or within one of ``params['port_ranges']``."""
+    """True for a management port: one of ``params['ports']`` or within one of ``params['port_ranges']``
+    (a range bound not set as an integer in ``s`` has its role's default)."""
     if port in params['ports']:
         return True
+    defaults = None
     for span in params['port_ranges']:
-        first = to_int(s.get(span['first']), span['default'][0])
-        last = to_int(s.get(span['last']), span['default'][1])
-        if first <= port <= last:
+        bounds = []
+        for key in (span['first'], span['last']):
+            value = to_int(s.get(key))
+            if value is None:
+                defaults = defaults if defaults is not None else default_settings()
+                value = to_int(defaults.get(key))
+            bounds.append(value)
+        if bounds[0] <= port <= bounds[1]:
             return True
     return False
 

@@ -9,9 +9,8 @@ Every control record names its evaluator (``evaluator``), a function of the modu
 from the facts' ``notes``. Any other exception raised by an evaluator (malformed facts) also
 becomes ``error``: the audit never ends in a traceback because one probe returned nonsense.
 
-Settings are the role variables (``hvsec_*``). ``FALLBACK_DEFAULTS`` below holds the agreed
-defaults, used for every variable whose role has no ``defaults/main.yml`` yet; the action
-plugin overlays the roles' real defaults and then the host's variables.
+Settings are the role variables (``hvsec_*``): :func:`evaluate` lays the given ones over the
+roles' defaults (``roles/*/defaults/main.yml``, see :mod:`settings`).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,63 +21,10 @@ import datetime
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import eval_iommu, eval_mgmt_plane, eval_vfio, eval_vswitch
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS, SEVERITIES, severity_rank
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import Unknown, note_for, note_text
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import SettingsError, merge_settings, validate_settings
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import (
+    SettingsError, default_settings, merge_settings, validate_settings,
+)
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.waivers import apply_waiver, validate_waivers
-
-FALLBACK_DEFAULTS = {
-    'hvsec_reboot_ok': False,
-    'hvsec_waivers': [],
-    # iommu
-    'hvsec_iommu_policy': 'strict',
-    'hvsec_iommu_manage_cmdline': True,
-    'hvsec_iommu_bootloader': 'auto',
-    'hvsec_iommu_early_dma_protection': True,
-    'hvsec_iommu_nosmt': False,
-    'hvsec_iommu_ksm_disable': True,
-    'hvsec_iommu_nested': False,
-    'hvsec_iommu_nx_huge_pages_enforce': True,
-    'hvsec_iommu_reboot_ok': False,
-    'hvsec_iommu_running_guests': 'refuse',
-    # vfio
-    'hvsec_vfio_lock_unsafe': True,
-    'hvsec_vfio_allowlist': [],
-    'hvsec_vfio_release_unlisted': False,
-    'hvsec_vfio_sriov': [],
-    # vswitch
-    'hvsec_vswitch_bridges': [],
-    'hvsec_vswitch_ovs_managers': [],
-    'hvsec_vswitch_ovs_controllers': {},
-    'hvsec_vswitch_ovs_ssl': {},
-    'hvsec_vswitch_ovs_fail_secure': True,
-    'hvsec_vswitch_ovs_allow_loopback_tcp': True,
-    'hvsec_vswitch_ovs_allowed_mirrors': [],
-    'hvsec_vswitch_ovs_ports': [],
-    'hvsec_vswitch_nwfilter': 'clean-traffic',
-    'hvsec_vswitch_nwfilter_enforce': True,
-    'hvsec_vswitch_macvtap_isolation': True,
-    # mgmt_plane
-    'hvsec_mgmt_plane_admin_cidrs': [],
-    'hvsec_mgmt_plane_address': '',
-    'hvsec_mgmt_plane_libvirt_remote': 'none',
-    'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': [],
-    'hvsec_mgmt_plane_libvirt_unix_group': 'libvirt',
-    'hvsec_mgmt_plane_libvirt_access_drivers': ['polkit'],
-    'hvsec_mgmt_plane_console_listen': '127.0.0.1',
-    'hvsec_mgmt_plane_console_tls': False,
-    'hvsec_mgmt_plane_migration_tls': True,
-    'hvsec_mgmt_plane_qemu_confinement': True,
-    'hvsec_mgmt_plane_sshd': True,
-    'hvsec_mgmt_plane_sshd_permit_root_login': 'prohibit-password',
-    'hvsec_mgmt_plane_sshd_password_auth': False,
-    'hvsec_mgmt_plane_sshd_allow_groups': [],
-    'hvsec_mgmt_plane_sshd_crypto': True,
-    'hvsec_mgmt_plane_firewall': False,
-    'hvsec_mgmt_plane_audit': True,
-    'hvsec_mgmt_plane_time_sync': True,
-}
-
-# Role owning each fallback variable (shared ones have None).
-ROLE_PREFIXES = ('iommu', 'vfio', 'vswitch', 'mgmt_plane')
 
 # The evaluators of each area, by the names the records give them.
 AREA_EVALUATORS = {
@@ -152,7 +98,7 @@ def evaluate(facts, settings=None, waivers=None, controls=None, today=None):
     Raises SettingsError (before evaluating anything) for a bad waiver or setting.
     """
     waived = validate_waivers(waivers)
-    settings = validate_settings(merge_settings(FALLBACK_DEFAULTS, settings))
+    settings = validate_settings(merge_settings(default_settings(), settings))
     if today is None:
         today = datetime.date.today()
     if not isinstance(facts, dict):

@@ -1,10 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Settings of an audit: the role variables (``hvsec_*``) the evaluators read, merged and checked."""
+"""Settings of an audit: the role variables (``hvsec_*``) the evaluators read, merged and checked.
+
+Their defaults are the roles' own: ``roles/*/defaults/main.yml`` of this collection, read by
+:func:`role_defaults` (once per directory and process).
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import copy
+import glob
+import os
+
+import yaml
+
+ROLES_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'roles'))
+
+_DEFAULTS_CACHE = {}
 
 
 class SettingsError(ValueError):
@@ -54,3 +68,32 @@ def merge_settings(*layers):
             if isinstance(key, str) and key.startswith('hvsec_'):
                 out[key] = value
     return out
+
+
+def role_defaults(roles_dir=None):
+    """The defaults of every role of the collection, one mapping per role in role name order.
+
+    ``roles_dir`` is the collection's ``roles`` directory unless given. The files are read once per
+    directory; every call returns copies. Raises SettingsError naming a file that cannot be read or
+    is not a mapping.
+    """
+    roles_dir = roles_dir or ROLES_DIR
+    if roles_dir not in _DEFAULTS_CACHE:
+        layers = []
+        for path in sorted(glob.glob(os.path.join(roles_dir, '*', 'defaults', 'main.yml'))):
+            try:
+                with open(path) as handle:
+                    data = yaml.safe_load(handle)
+            except (IOError, OSError, yaml.YAMLError) as exc:
+                raise SettingsError('cannot read role defaults %s: %s' % (path, exc))
+            if data:
+                if not isinstance(data, dict):
+                    raise SettingsError('role defaults %s is not a mapping' % path)
+                layers.append(data)
+        _DEFAULTS_CACHE[roles_dir] = layers
+    return copy.deepcopy(_DEFAULTS_CACHE[roles_dir])
+
+
+def default_settings(roles_dir=None):
+    """The hvsec_* variables of every role with their default values (later roles win on shared ones)."""
+    return merge_settings(*role_defaults(roles_dir))

@@ -24,13 +24,14 @@ import pytest
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd as su
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import real_sshd
 
 OPTIONS = {'admin_cidrs': ['192.0.2.0/24'], 'users': ['admin'], 'local_address': '10.0.2.15'}
 LEGACY = '/etc/ssh/sshd_config.d/50-legacy-backup.conf'
-SETTINGS = dict(evaluate.FALLBACK_DEFAULTS, hvsec_mgmt_plane_sshd_allow_groups=['root', 'admins'])
+SETTINGS = dict(default_settings(), hvsec_mgmt_plane_sshd_allow_groups=['root', 'admins'])
 
 
 def _judge(cid, facts, settings):

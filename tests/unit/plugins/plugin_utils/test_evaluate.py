@@ -13,12 +13,14 @@ __metaclass__ = type
 
 import copy
 import datetime
+import glob
 import json
 import os
 
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings, role_defaults
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID, CONTROLS, STATUSES
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import summarize
 
@@ -595,35 +597,82 @@ def test_merge_settings_keeps_only_hvsec_keys_and_later_layers_win():
     assert merged == {'hvsec_a': 3}
 
 
-def test_fallback_defaults_match_role_defaults_files():
-    """When a role ships defaults/main.yml, the fallback must agree with it (no drift)."""
+def _roles_defaults_read_here():
+    """Every roles/*/defaults/main.yml of the collection, merged in role name order (read by this test)."""
     yaml = pytest.importorskip('yaml')
-    checked = 0
-    for role in ev.ROLE_PREFIXES:
-        path = os.path.join(COLLECTION_ROOT, 'roles', role, 'defaults', 'main.yml')
-        if not os.path.exists(path):
-            continue
+    merged = {}
+    for path in sorted(glob.glob(os.path.join(COLLECTION_ROOT, 'roles', '*', 'defaults', 'main.yml'))):
         with open(path) as handle:
-            defaults = yaml.safe_load(handle) or {}
-        prefix = 'hvsec_%s_' % role
-        for name, value in ev.FALLBACK_DEFAULTS.items():
-            if not name.startswith(prefix):
-                continue
-            assert name in defaults, '%s: %s is missing' % (path, name)
-            if isinstance(defaults[name], str) and '{{' in defaults[name]:
-                continue  # templated default (e.g. follows hvsec_reboot_ok)
-            assert defaults[name] == value, '%s: %s is %r, fallback %r' % (path, name, defaults[name], value)
-            checked += 1
-    expected = sum(1 for name in ev.FALLBACK_DEFAULTS for role in ev.ROLE_PREFIXES
-                   if name.startswith('hvsec_%s_' % role)
-                   and os.path.exists(os.path.join(COLLECTION_ROOT, 'roles', role, 'defaults', 'main.yml')))
-    # every fallback of a role that ships defaults was compared (or is a template)
-    assert expected == 0 or checked > 0
+            merged.update(yaml.safe_load(handle) or {})
+    return merged
 
 
-def test_fallback_defaults_cover_every_catalog_variable():
+def test_evaluate_without_settings_uses_exactly_the_roles_defaults(monkeypatch):
+    seen = []
+
+    def capture(control, facts, settings):
+        seen.append(settings)
+        return 'pass', 'captured'
+    monkeypatch.setattr(ev, 'evaluate_one', capture)
+    expected = _roles_defaults_read_here()
+    assert expected and all(name.startswith('hvsec_') for name in expected)
+    ev.evaluate(HARDENED)
+    assert len(seen) == len(CONTROLS)
+    assert all(settings == expected for settings in seen)
+    del seen[:]
+    ev.evaluate(HARDENED, {'hvsec_iommu_nested': True})
+    assert seen[0] == dict(expected, hvsec_iommu_nested=True)
+
+
+def test_roles_agree_on_the_variables_they_share():
+    yaml = pytest.importorskip('yaml')
+    seen = {}
+    for path in sorted(glob.glob(os.path.join(COLLECTION_ROOT, 'roles', '*', 'defaults', 'main.yml'))):
+        with open(path) as handle:
+            for name, value in (yaml.safe_load(handle) or {}).items():
+                seen.setdefault(name, {})[path] = value
+    shared = dict((name, by_path) for name, by_path in seen.items() if len(by_path) > 1)
+    assert 'hvsec_reboot_ok' in shared and 'hvsec_waivers' in shared
+    disagree = dict((name, by_path) for name, by_path in shared.items() if len(set(repr(v) for v in by_path.values())) > 1)
+    assert disagree == {}
+
+
+def test_every_catalog_variable_has_a_role_default():
     variables = set(c['variable'] for c in CONTROLS if c['variable'])
-    assert variables <= set(ev.FALLBACK_DEFAULTS)
+    assert sorted(variables - set(default_settings())) == []
+
+
+def test_role_defaults_are_read_once_and_handed_out_as_copies(tmp_path):
+    role = tmp_path / 'roles' / 'demo' / 'defaults'
+    role.mkdir(parents=True)
+    (role / 'main.yml').write_text('hvsec_demo_list: [a]\n')
+    first = role_defaults(str(tmp_path / 'roles'))
+    assert first == [{'hvsec_demo_list': ['a']}]
+    first[0]['hvsec_demo_list'].append('b')
+    (role / 'main.yml').write_text('hvsec_demo_list: [changed]\n')
+    assert role_defaults(str(tmp_path / 'roles')) == [{'hvsec_demo_list': ['a']}]
+    assert default_settings(str(tmp_path / 'roles')) == {'hvsec_demo_list': ['a']}
+
+
+def test_role_defaults_that_are_not_a_mapping_are_refused(tmp_path):
+    role = tmp_path / 'roles' / 'demo' / 'defaults'
+    role.mkdir(parents=True)
+    (role / 'main.yml').write_text('- a list\n')
+    with pytest.raises(ev.SettingsError, match='role defaults .*demo/defaults/main.yml is not a mapping'):
+        role_defaults(str(tmp_path / 'roles'))
+    (role / 'main.yml').write_text('key: [unclosed\n')
+    with pytest.raises(ev.SettingsError, match='cannot read role defaults'):
+        role_defaults(str(tmp_path / 'roles'))
+
+
+def test_management_port_ranges_missing_from_the_settings_are_the_roles_defaults():
+    control = BY_ID['HVS-MGMT-19']
+    facts = copy.deepcopy(HARDENED)
+    facts['listeners'][2]['address'] = '0.0.0.0'
+    assert ev.evaluate_one(control, facts, {})[0] == 'fail'   # 5900: within the role's default console range
+    facts['listeners'][2]['port'] = 6100
+    assert ev.evaluate_one(control, facts, {})[0] == 'pass'
+    assert ev.evaluate_one(control, facts, {'hvsec_mgmt_plane_console_port_max': 6100})[0] == 'fail'
 
 
 def _with_record(cid, changes=(), settings=None, **record):

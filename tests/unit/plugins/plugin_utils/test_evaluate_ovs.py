@@ -15,6 +15,7 @@ import yaml
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 
@@ -40,7 +41,7 @@ def test_policy_variable_default_agrees_with_the_role():
         defaults = yaml.safe_load(f)
     with open(os.path.join(ROOT, 'roles', 'vswitch', 'meta', 'argument_specs.yml')) as f:
         spec = yaml.safe_load(f)['argument_specs']['main']['options']
-    assert ev.FALLBACK_DEFAULTS[VAR] is True and defaults[VAR] is True
+    assert default_settings()[VAR] is True and defaults[VAR] is True
     assert spec[VAR]['type'] == 'bool' and spec[VAR]['default'] is True
 
 
