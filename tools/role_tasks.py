@@ -1,12 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The roles' tasks as ansible-playbook flattens them, read from the role YAML.
+"""The roles' tasks as ansible-playbook flattens them, read by Ansible's own loader.
 
-Static ``import_tasks`` files and blocks are inlined in order; their ``tags`` and ``when`` are
-inherited by the tasks inside, as Ansible does. Used by tools/gen_docs.py (which controls the
-roles can judge in check mode) and by tests/e2e/test_site_roles.py (which tasks a tag selection
-must list).
+Each role entry point is imported into a play built in memory (``Play.load`` with a
+``DataLoader``, a ``VariableManager`` and an empty inventory) and compiled as ansible-playbook
+compiles it: static ``import_tasks`` files are inlined, and every task carries the tags and
+conditions it inherits from its blocks, imports and role. Used by tools/gen_docs.py (which
+controls the roles can judge in check mode) and by the e2e tests under tests/e2e (which tasks a
+tag selection must list, which Jinja text a role reads).
+
+Ansible resolves the roles' actions (``hvsec.hypervisor.*``) through the collection this tree
+is: when no collection finder is installed yet, one is installed over the collections directory
+that holds this tree, or else over a temporary one that links it as ``hvsec.hypervisor``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,23 +20,13 @@ __metaclass__ = type
 
 import os
 import re
+import tempfile
 
 import yaml
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CONTROL_TAG = re.compile(r'^HVS-[A-Z]+-[0-9]+$')
-
-# Keywords of a task or block; the one remaining key of a task is its action.
-KEYWORDS = frozenset((
-    'name', 'action', 'args', 'local_action', 'when', 'tags', 'register', 'notify', 'listen',
-    'loop', 'loop_control', 'vars', 'become', 'become_user', 'become_method', 'become_flags',
-    'become_exe', 'check_mode', 'diff', 'changed_when', 'failed_when', 'ignore_errors',
-    'ignore_unreachable', 'delegate_to', 'delegate_facts', 'run_once', 'until', 'retries', 'delay',
-    'environment', 'no_log', 'any_errors_fatal', 'async', 'poll', 'throttle', 'timeout',
-    'connection', 'collections', 'module_defaults', 'debugger', 'port', 'remote_user',
-    'block', 'rescue', 'always',
-))
-IMPORT_TASKS = ('import_tasks', 'ansible.builtin.import_tasks', 'ansible.legacy.import_tasks')
+SECTIONS = ('block', 'rescue', 'always')
 
 
 def roles(root=ROOT):
@@ -60,55 +56,126 @@ def _as_list(value):
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def action_of(task):
-    """The module or action name of a task dict (``with_*`` loops are keywords too)."""
-    for key in task:
-        if key not in KEYWORDS and not key.startswith('with_'):
-            return key
-    return task.get('action')
-
-
 def short_action(action):
     """ansible.builtin.copy -> copy, hvsec.hypervisor.sshd_dropin -> sshd_dropin."""
     return (action or '').rsplit('.', 1)[-1]
 
 
-def _flatten(items, role, path, inherited_tags, inherited_when, root, out, section):
-    for item in items or []:
-        tags = inherited_tags + [t for t in _as_list(item.get('tags')) if t not in inherited_tags]
-        when = inherited_when + _as_list(item.get('when'))
-        if 'block' in item:
-            for part in ('block', 'rescue', 'always'):
-                _flatten(item.get(part), role, path, tags, when, root, out, part if part != 'block' else section)
-            continue
-        action = action_of(item)
-        if action in IMPORT_TASKS:
-            target = item[action] if isinstance(item[action], str) else item[action].get('file')
-            sub = os.path.join(root, 'roles', role, 'tasks', target)
-            _flatten(load_yaml(sub), role, sub, tags, when, root, out, section)
-            continue
-        out.append({
-            'role': role,
-            'file': os.path.relpath(path, root),
-            'name': item.get('name', ''),
-            'action': action,
-            'module': short_action(action),
-            'tags': tags,
-            'controls': [t for t in tags if isinstance(t, str) and CONTROL_TAG.match(t)],
-            'when': when,
-            'check_mode': item.get('check_mode'),
-            'changed_when': item.get('changed_when'),
-            'section': section,
-            'task': item,
-        })
+def _plain(obj):
+    """A loaded datastructure as plain dicts, lists and strings (Ansible tags what it loads)."""
+    if isinstance(obj, dict):
+        return dict((_plain(k), _plain(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, str):
+        return str(obj)
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    return obj
+
+
+def _collections_dir(root):
+    """A collections directory in which hvsec.hypervisor is this tree."""
+    real = os.path.realpath(root)
+    parts = real.split(os.sep)
+    if parts[-4:-2] == ['ansible_collections', 'hvsec'] and parts[-1] == 'hypervisor':
+        return os.sep.join(parts[:-3])
+    built = os.path.join(root, '.build', 'collections')
+    if os.path.realpath(os.path.join(built, 'ansible_collections', 'hvsec', 'hypervisor')) == real:
+        return built
+    base = tempfile.mkdtemp(prefix='hvsec-role-tasks-')
+    os.makedirs(os.path.join(base, 'ansible_collections', 'hvsec'))
+    os.symlink(real, os.path.join(base, 'ansible_collections', 'hvsec', 'hypervisor'))
+    return base
+
+
+def _ansible(root):
+    """(DataLoader, VariableManager), with a collection finder that resolves hvsec.hypervisor."""
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+    if AnsibleCollectionConfig.collection_finder is None:
+        from ansible.plugins.loader import init_plugin_loader
+        init_plugin_loader([_collections_dir(root)])
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.vars.manager import VariableManager
+    loader = DataLoader()
+    return loader, VariableManager(loader=loader, inventory=InventoryManager(loader=loader, sources=[], parse=False))
+
+
+def _play(role, entry, root):
+    """The play ``- hosts: all / tasks: - import_role: {name: <role dir>, tasks_from: entry}``."""
+    from ansible.playbook.play import Play
+    loader, variables = _ansible(root)
+    loader.set_basedir(root)
+    data = {'name': 'role_tasks', 'hosts': 'all', 'gather_facts': False,
+            'tasks': [{'name': 'Import %s' % role,
+                       'ansible.builtin.import_role': {'name': os.path.join(root, 'roles', role), 'tasks_from': entry}}]}
+    return Play.load(data, variable_manager=variables, loader=loader)
+
+
+def _origin(task):
+    """The file a task was written in (its path without the line number)."""
+    path = task.get_path()
+    return path.rsplit(':', 1)[0] if path else ''
+
+
+def _record(task, role, section, root):
+    raw = _plain(task.get_ds())
+    tags = []
+    for tag in task.tags:  # Ansible repeats a tag once per level that carries it
+        if str(tag) not in tags:
+            tags.append(str(tag))
+    return {
+        'role': role,
+        'file': os.path.relpath(os.path.realpath(_origin(task)), os.path.realpath(root)),
+        'name': str(task.name or ''),
+        'action': str(task.action),
+        'module': short_action(task.action),
+        'args': _plain(task.args),
+        'tags': tags,
+        'controls': [t for t in tags if CONTROL_TAG.match(t)],
+        'when': [_plain(w) for w in task.when],
+        'check_mode': raw.get('check_mode'),
+        'changed_when': raw.get('changed_when'),
+        'section': section,
+        'task': raw,
+    }
+
+
+def _walk(block, role, section, root, out):
+    from ansible.playbook.block import Block
+    for part in SECTIONS:
+        for item in getattr(block, part) or []:
+            here = section if part == 'block' else part
+            if isinstance(item, Block):
+                _walk(item, role, here, root, out)
+            elif not getattr(item, 'implicit', False) and item.action != 'ansible.builtin.validate_argument_spec':
+                out.append(_record(item, role, here, root))
+
+
+def entry_tasks(role, entry='main', root=ROOT):
+    """Every task of a role entry point (tasks/ENTRY.yml), in the order ansible-playbook lists them.
+
+    Each task is a dict: role, file (relative to root), name, action (as written), module (its
+    last part), args (as Ansible parsed them), tags (the effective ones, inherited included),
+    controls (the tags that are control IDs), when (every condition, inherited included),
+    check_mode and changed_when (as written on the task), section (block, or rescue / always
+    for the tasks that only run after a failure or in any case), meta, and task (the task's
+    datastructure as written, for scanning). Ansible's argument validation task is left out.
+    """
+    out = []
+    for block in _play(role, entry, os.path.abspath(root)).compile():
+        _walk(block, role, 'block', os.path.abspath(root), out)
+    return out
 
 
 def tasks(role, root=ROOT):
-    """Every task of a role, in the order ansible-playbook lists them."""
-    path = os.path.join(root, 'roles', role, 'tasks', 'main.yml')
-    out = []
-    _flatten(load_yaml(path), role, path, [], [], root, out, 'block')
-    return out
+    """Every task of a role's main entry point, in the order ansible-playbook lists them."""
+    return entry_tasks(role, 'main', root)
 
 
 def handlers(role, root=ROOT):

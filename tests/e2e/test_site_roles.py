@@ -128,10 +128,7 @@ def entry_tasks(role, entry='main'):
     """The tasks of a role entry point (tasks/ENTRY.yml) as ansible-playbook flattens them."""
     if entry == 'main':
         return TASKS[role]
-    path = os.path.join(ROOT, 'roles', role, 'tasks', entry + '.yml')
-    out = []
-    role_tasks._flatten(role_tasks.load_yaml(path), role, path, [], [], ROOT, out, 'block')
-    return out
+    return role_tasks.entry_tasks(role, entry)
 
 
 def role_listing(role, extra_tags=(), entry='main'):
