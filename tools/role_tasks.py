@@ -11,15 +11,20 @@ controls the roles can judge in check mode) and by the e2e tests under tests/e2e
 tag selection must list, which Jinja text a role reads).
 
 Ansible resolves the roles' actions (``hvsec.hypervisor.*``) through the collection this tree
-is: when no collection finder is installed yet, one is installed over the collections directory
-that holds this tree, or else over a temporary one that links it as ``hvsec.hypervisor``.
+is. The loading runs in a child Python process (this file run as a script), which installs
+Ansible's collection finder over the collections directory that holds this tree, or else over a
+temporary one that links it as ``hvsec.hypervisor``: the caller's imports (a test runner that
+imported the collection as plain packages, or ansible-test's own finder) are left as they are.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import re
+import subprocess
+import sys
 import tempfile
 
 import yaml
@@ -78,8 +83,8 @@ def _plain(obj):
     return obj
 
 
-def _collections_dir(root):
-    """A collections directory in which hvsec.hypervisor is this tree."""
+def _collections_dir(root, scratch):
+    """A collections directory in which hvsec.hypervisor is this tree (a link made in scratch if needed)."""
     real = os.path.realpath(root)
     parts = real.split(os.sep)
     if parts[-4:-2] == ['ansible_collections', 'hvsec'] and parts[-1] == 'hypervisor':
@@ -87,18 +92,13 @@ def _collections_dir(root):
     built = os.path.join(root, '.build', 'collections')
     if os.path.realpath(os.path.join(built, 'ansible_collections', 'hvsec', 'hypervisor')) == real:
         return built
-    base = tempfile.mkdtemp(prefix='hvsec-role-tasks-')
-    os.makedirs(os.path.join(base, 'ansible_collections', 'hvsec'))
-    os.symlink(real, os.path.join(base, 'ansible_collections', 'hvsec', 'hypervisor'))
-    return base
+    os.makedirs(os.path.join(scratch, 'ansible_collections', 'hvsec'))
+    os.symlink(real, os.path.join(scratch, 'ansible_collections', 'hvsec', 'hypervisor'))
+    return scratch
 
 
-def _ansible(root):
-    """(DataLoader, VariableManager), with a collection finder that resolves hvsec.hypervisor."""
-    from ansible.utils.collection_loader import AnsibleCollectionConfig
-    if AnsibleCollectionConfig.collection_finder is None:
-        from ansible.plugins.loader import init_plugin_loader
-        init_plugin_loader([_collections_dir(root)])
+def _ansible():
+    """(DataLoader, VariableManager) over an empty inventory."""
     from ansible.inventory.manager import InventoryManager
     from ansible.parsing.dataloader import DataLoader
     from ansible.vars.manager import VariableManager
@@ -109,7 +109,7 @@ def _ansible(root):
 def _play(role, entry, root):
     """The play ``- hosts: all / tasks: - import_role: {name: <role dir>, tasks_from: entry}``."""
     from ansible.playbook.play import Play
-    loader, variables = _ansible(root)
+    loader, variables = _ansible()
     loader.set_basedir(root)
     data = {'name': 'role_tasks', 'hosts': 'all', 'gather_facts': False,
             'tasks': [{'name': 'Import %s' % role,
@@ -157,6 +157,25 @@ def _walk(block, role, section, root, out):
                 out.append(_record(item, role, here, root))
 
 
+def _compiled(role, entry, root):
+    """The tasks of one entry point, read in this process (see entry_tasks)."""
+    out = []
+    for block in _play(role, entry, root).compile():
+        _walk(block, role, 'block', root, out)
+    return out
+
+
+def _load(root, wanted):
+    """{(role, entry): [task, ...]} for every (role, entry) in wanted, read by a child process."""
+    root = os.path.abspath(root)
+    cmd = [sys.executable, os.path.abspath(__file__), root] + ['%s:%s' % pair for pair in wanted]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError('Ansible could not load the roles of %s:\n%s' % (root, proc.stderr.strip()))
+    loaded = json.loads(proc.stdout)
+    return dict((pair, loaded['%s:%s' % pair]) for pair in wanted)
+
+
 def entry_tasks(role, entry='main', root=ROOT):
     """Every task of a role entry point (tasks/ENTRY.yml), in the order ansible-playbook lists them.
 
@@ -164,13 +183,10 @@ def entry_tasks(role, entry='main', root=ROOT):
     last part), args (as Ansible parsed them), tags (the effective ones, inherited included),
     controls (the tags that are control IDs), when (every condition, inherited included),
     check_mode and changed_when (as written on the task), section (block, or rescue / always
-    for the tasks that only run after a failure or in any case), meta, and task (the task's
+    for the tasks that only run after a failure or in any case) and task (the task's
     datastructure as written, for scanning). Ansible's argument validation task is left out.
     """
-    out = []
-    for block in _play(role, entry, os.path.abspath(root)).compile():
-        _walk(block, role, 'block', os.path.abspath(root), out)
-    return out
+    return _load(root, [(role, entry)])[(role, entry)]
 
 
 def tasks(role, root=ROOT):
@@ -193,8 +209,9 @@ def handlers(role, root=ROOT):
 
 
 def all_tasks(root=ROOT):
-    """{role: [task, ...]} for every role."""
-    return dict((role, tasks(role, root)) for role in roles(root))
+    """{role: [task, ...]} for every role (its main entry point)."""
+    loaded = _load(root, [(role, 'main') for role in roles(root)])
+    return dict((role, found) for (role, dummy), found in loaded.items())
 
 
 def controls_tagged(root=ROOT):
@@ -205,3 +222,21 @@ def controls_tagged(root=ROOT):
             for cid in task['controls']:
                 out.setdefault(cid, []).append(task)
     return out
+
+
+def main(argv):
+    """role_tasks.py ROOT ROLE:ENTRY... prints {"ROLE:ENTRY": [task, ...]} as JSON."""
+    from ansible.plugins.loader import init_plugin_loader
+    root = os.path.abspath(argv[0])
+    out = {}
+    with tempfile.TemporaryDirectory(prefix='hvsec-role-tasks-') as scratch:
+        init_plugin_loader([_collections_dir(root, scratch)])
+        for pair in argv[1:]:
+            role, entry = pair.split(':', 1)
+            out[pair] = _compiled(role, entry, root)
+    json.dump(out, sys.stdout)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
