@@ -15,6 +15,7 @@ import shutil
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import facts_kernel
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import hvfacts
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID
 from ansible_collections.hvsec.hypervisor.tests.unit.plugins.module_utils import fixture_tree as ft
@@ -381,9 +382,9 @@ def test_gather_subset(tmp_path):
 
 
 def test_probe_exception_becomes_note(tmp_path, monkeypatch):
-    def boom(self):
+    def boom(ctx):
         raise RuntimeError('kaput')
-    monkeypatch.setattr(hvfacts.Gatherer, 'probe_ksm', boom)
+    monkeypatch.setattr(facts_kernel, 'probe_ksm', boom)
     facts = gather(tmp_path, 'intel_vtd', gather=['ksm'])
     assert facts['ksm'] is None
     assert note_for(facts, 'ksm') == [{'probe': 'ksm', 'path': None, 'reason': 'internal error: RuntimeError: kaput'}]
