@@ -20,16 +20,11 @@ import shutil
 import tempfile
 
 from ansible.errors import AnsibleActionFail, AnsibleError
-from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
-from ansible_collections.hvsec.hypervisor.plugins.action.audit_evaluate import (
-    _NOT_SETTINGS, evaluate_host, host_settings, role_defaults,
-)
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_action import AuditAction, is_setting
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import (
-    FAIL_ON_CHOICES, SettingsError, validate_fail_on,
-)
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import FAIL_ON_CHOICES, SettingsError
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import (
     atomic_write,
     build_document, coverage_line, render_json, render_junit, render_markdown, summary_line, unreachable_controls,
@@ -110,109 +105,79 @@ def _host_outcome(run, host):
     return dict(changed=False, msg='audited; no gate failure')
 
 
-def _is_setting(key):
-    return isinstance(key, str) and key.startswith('hvsec_') and key not in _NOT_SETTINGS
+def _write_reports(report_dir, document, oscal=None):
+    """Write the reports of ``document`` in ``report_dir``: ({format: path}, warnings).
+
+    The existing audit.json becomes audit.previous.json (the HTML report's trend compares with
+    it); audit.oscal.json is written with ``oscal`` (plugin_utils.oscal) and removed otherwise,
+    so that an older run's OSCAL results never pass for this run's.
+    """
+    files = {}
+    warnings = []
+    previous_document = None
+    try:
+        os.makedirs(report_dir, exist_ok=True)
+        current = os.path.join(report_dir, 'audit.json')
+        if os.path.exists(current):
+            previous_document = _read_previous(current)
+            previous = os.path.join(report_dir, 'audit.previous.json')
+            fd, tmpcopy = tempfile.mkstemp(prefix='.audit.previous.', dir=report_dir)
+            os.close(fd)
+            shutil.copyfile(current, tmpcopy)
+            os.chmod(tmpcopy, 0o644)  # the reports' mode (atomic_write), not mkstemp's 0600
+            os.replace(tmpcopy, previous)
+            files['previous'] = previous
+        for key, name, render in (('json', 'audit.json', render_json),
+                                  ('markdown', 'audit.md', render_markdown),
+                                  ('junit', 'audit.junit.xml', render_junit)):
+            path = os.path.join(report_dir, name)
+            atomic_write(path, render(document))
+            files[key] = path
+        try:
+            html = render_html(document, previous_document, CONTROLS)
+        except (ValueError, TypeError, KeyError) as exc:
+            warnings.append('audit.html not written: %s' % exc)
+        else:
+            files['html'] = os.path.join(report_dir, 'audit.html')
+            atomic_write(files['html'], html)
+        stale = os.path.join(report_dir, 'audit.oscal.json')
+        if oscal is not None:
+            try:
+                text = oscal.to_json(oscal.assessment_results(document, CONTROLS, oscal.collection_version(COLLECTION_ROOT)))
+            except ValueError as exc:
+                warnings.append('audit.oscal.json not written: %s' % exc)
+                if os.path.exists(stale):
+                    os.unlink(stale)
+            else:
+                files['oscal'] = stale
+                atomic_write(files['oscal'], text)
+        elif os.path.exists(stale):
+            os.unlink(stale)
+    except (OSError, IOError) as exc:
+        raise AnsibleActionFail('report_dir: cannot write reports in %s: %s' % (report_dir, exc))
+    return files, warnings
 
 
-class ActionModule(ActionBase):
+class ActionModule(AuditAction):
 
-    TRANSFERS_FILES = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
-    _requires_connection = False
 
-    def run(self, tmp=None, task_vars=None):
-        task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def audit(self, args, task_vars, result):
+        """Build the run's document (registered results, own evaluation or merged slices), write the reports."""
         if args.get('outcome') is not None:
             result.update(_host_outcome(args['outcome'], task_vars.get('inventory_hostname')))
             return result
         oscal = _load_oscal() if args['oscal'] else None
-        hosts = args.get('hosts')
-        if hosts is None:
-            hosts = task_vars.get('ansible_play_hosts_all') or []
-        refused, not_audited, unreachable = {}, {}, []
-        now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-        stamp = now.isoformat().replace('+00:00', 'Z')
-        if args.get('merge'):
-            try:
-                files_in = report_files(args['merge'])
-                document = merge_documents([(f, load_document(f)) for f in files_in], stamp)
-            except MergeError as exc:
-                raise AnsibleActionFail(str(exc))
-            per_host = dict((h, d['controls']) for h, d in document['hosts'].items())
-            gates = {}
-            not_audited = document['not_audited']
-        else:
-            if args['evaluate']:
-                per_host, gates, refused, levels, not_audited, unreachable = self._evaluate_hosts(
-                    hosts, task_vars, args.get('fail_on'), args.get('facts_var'))
-            else:
-                per_host, gates, not_audited = self._registered_results(hosts, task_vars, args['var'])
-            built = build_document(per_host, stamp)
-            document = {'generated_at': built['generated_at'], 'slice': args.get('slice'),
-                        'not_audited': dict((h, not_audited[h]) for h in sorted(not_audited)),
-                        'hosts': built['hosts']}
-
+        document, per_host, gates, evaluated = self._document(args, task_vars)
         report_dir = os.path.abspath(args['report_dir'])
-        files = {}
-        warnings = []
-        previous_document = None
         lines = [summary_line(host, per_host[host], gates.get(host)) for host in sorted(per_host)]
-        result.update(changed=False, files=files, summary_lines=lines,
+        result.update(changed=False, files={}, summary_lines=lines,
                       hosts=dict((h, d['summary']) for h, d in document['hosts'].items()))
         # Not 'unreachable': a true value there would make Ansible take this task itself as unreachable.
-        result.update(not_audited=document['not_audited'], unreachable_hosts=sorted(unreachable))
-        if args['evaluate']:
-            tripped = dict((h, g) for h, g in gates.items() if g)
-            result.update(refused=refused, gate_failures=tripped, fail_on=levels,
-                          # Not those Ansible itself already failed or found unreachable (out of the play).
-                          failed_hosts=sorted(set(refused) | set(tripped) | (
-                              set(not_audited) & set(task_vars.get('ansible_play_hosts') or []))))
-        try:
-            os.makedirs(report_dir, exist_ok=True)
-            current = os.path.join(report_dir, 'audit.json')
-            if os.path.exists(current):
-                previous_document = _read_previous(current)
-                previous = os.path.join(report_dir, 'audit.previous.json')
-                fd, tmpcopy = tempfile.mkstemp(prefix='.audit.previous.', dir=report_dir)
-                os.close(fd)
-                shutil.copyfile(current, tmpcopy)
-                os.chmod(tmpcopy, 0o644)  # the reports' mode (atomic_write), not mkstemp's 0600
-                os.replace(tmpcopy, previous)
-                files['previous'] = previous
-            for key, name, render in (('json', 'audit.json', render_json),
-                                      ('markdown', 'audit.md', render_markdown),
-                                      ('junit', 'audit.junit.xml', render_junit)):
-                path = os.path.join(report_dir, name)
-                atomic_write(path, render(document))
-                files[key] = path
-            try:
-                html = render_html(document, previous_document, CONTROLS)
-            except (ValueError, TypeError, KeyError) as exc:
-                warnings.append('audit.html not written: %s' % exc)
-            else:
-                files['html'] = os.path.join(report_dir, 'audit.html')
-                atomic_write(files['html'], html)
-            if oscal is not None:
-                try:
-                    text = oscal.to_json(oscal.assessment_results(document, CONTROLS,
-                                                                  oscal.collection_version(COLLECTION_ROOT)))
-                except ValueError as exc:
-                    warnings.append('audit.oscal.json not written: %s' % exc)
-                    stale = os.path.join(report_dir, 'audit.oscal.json')
-                    if os.path.exists(stale):
-                        os.unlink(stale)  # an older run's results must not pass for this run's
-                else:
-                    files['oscal'] = os.path.join(report_dir, 'audit.oscal.json')
-                    atomic_write(files['oscal'], text)
-            elif os.path.exists(os.path.join(report_dir, 'audit.oscal.json')):
-                # an earlier run's OSCAL results next to this run's reports would pass for this run's
-                os.unlink(os.path.join(report_dir, 'audit.oscal.json'))
-        except (OSError, IOError) as exc:
-            raise AnsibleActionFail('report_dir: cannot write reports in %s: %s' % (report_dir, exc))
+        result.update(not_audited=document['not_audited'], unreachable_hosts=sorted(evaluated.pop('unreachable', [])))
+        result.update(evaluated)
+        result['files'], warnings = _write_reports(report_dir, document, oscal)
         if warnings:
             result['warnings'] = warnings
 
@@ -225,6 +190,41 @@ class ActionModule(ActionBase):
         else:
             result['msg'] = 'reports written to %s' % report_dir
         return result
+
+    def _document(self, args, task_vars):
+        """(document, per-host results, per-host gate failures, evaluation keys of the result).
+
+        The evaluation keys (with ``evaluate``: refused, gate_failures, fail_on, failed_hosts) go
+        into the task result as they are, plus ``unreachable``, the hosts the facts task could not reach.
+        """
+        hosts = args.get('hosts')
+        if hosts is None:
+            hosts = task_vars.get('ansible_play_hosts_all') or []
+        stamp = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat().replace('+00:00', 'Z')
+        if args.get('merge'):
+            try:
+                files_in = report_files(args['merge'])
+                document = merge_documents([(f, load_document(f)) for f in files_in], stamp)
+            except MergeError as exc:
+                raise AnsibleActionFail(str(exc))
+            per_host = dict((h, d['controls']) for h, d in document['hosts'].items())
+            return document, per_host, {}, {}
+        evaluated = {}
+        if args['evaluate']:
+            per_host, gates, refused, levels, not_audited, unreachable = self._evaluate_hosts(
+                hosts, task_vars, args.get('fail_on'), args.get('facts_var'))
+            tripped = dict((h, g) for h, g in gates.items() if g)
+            evaluated = dict(refused=refused, gate_failures=tripped, fail_on=levels, unreachable=unreachable,
+                             # Not those Ansible itself already failed or found unreachable (out of the play).
+                             failed_hosts=sorted(set(refused) | set(tripped) | (
+                                 set(not_audited) & set(task_vars.get('ansible_play_hosts') or []))))
+        else:
+            per_host, gates, not_audited = self._registered_results(hosts, task_vars, args['var'])
+        built = build_document(per_host, stamp)
+        document = {'generated_at': built['generated_at'], 'slice': args.get('slice'),
+                    'not_audited': dict((h, not_audited[h]) for h in sorted(not_audited)),
+                    'hosts': built['hosts']}
+        return document, per_host, gates, evaluated
 
     def _registered_results(self, hosts, task_vars, var):
         """Results each host registered from hvsec.hypervisor.audit_evaluate."""
@@ -263,8 +263,7 @@ class ActionModule(ActionBase):
         # apply to every host.
         inventory_view = _raw_vars(hostvars, me) if me else {}
         play_level = dict((k, v) for k, v in task_vars.items()
-                          if _is_setting(k) and (k not in inventory_view or inventory_view[k] != v))
-        defaults = role_defaults()
+                          if is_setting(k) and (k not in inventory_view or inventory_view[k] != v))
         per_host, gates, refused, levels, not_audited, unreachable = {}, {}, {}, {}, {}, []
         for host in hosts:
             if host not in active:
@@ -285,13 +284,7 @@ class ActionModule(ActionBase):
                 if not isinstance(facts, dict):
                     raise SettingsError('facts: no ansible_facts.hvsec for %s; run hvsec.hypervisor.hypervisor_facts first'
                                         % host)
-                settings = host_settings(self._templar, host_vars, defaults, play_level)
-                level = fail_on if fail_on is not None else settings.get('hvsec_audit_fail_on', 'none')
-                try:
-                    validate_fail_on(level)
-                except SettingsError as exc:
-                    raise SettingsError('hvsec_audit_fail_on: %s' % exc)
-                results, gate = evaluate_host(facts, settings, None, level)
+                results, gate, level = self.judge(facts, host_vars, play_level, None, fail_on)
             except (SettingsError, AnsibleError) as exc:
                 message = str(exc) if isinstance(exc, SettingsError) else 'settings: %s' % exc
                 refused[host] = message

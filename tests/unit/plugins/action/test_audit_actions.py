@@ -17,6 +17,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.template import Templar
 
 from ansible_collections.hvsec.hypervisor.plugins.action import audit_evaluate, audit_report
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_action import AuditAction
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'plugin_utils', 'fixtures', 'audit')
@@ -65,13 +66,13 @@ def _action(cls, args):
 
 def _evaluate(args, task_vars, roles_dir=None, monkeypatch=None):
     if roles_dir is not None:
-        monkeypatch.setattr(audit_evaluate, 'ROLES_DIR', str(roles_dir))
+        monkeypatch.setattr(AuditAction, 'ROLES_DIR', str(roles_dir))
     return _action(audit_evaluate.ActionModule, args).run(task_vars=task_vars)
 
 
 @pytest.fixture
 def no_roles(tmp_path, monkeypatch):
-    monkeypatch.setattr(audit_evaluate, 'ROLES_DIR', str(tmp_path / 'roles'))
+    monkeypatch.setattr(AuditAction, 'ROLES_DIR', str(tmp_path / 'roles'))
     return tmp_path / 'roles'
 
 
