@@ -75,6 +75,7 @@ def note_for(facts, path):
 
 
 def note_text(note):
+    """A note as evidence text, ``path: reason``; empty for no note."""
     if not note:
         return ''
     where = note.get('path') or note.get('probe') or '?'
@@ -100,6 +101,7 @@ def truthy(value):
 
 
 def to_int(value, default=None):
+    """An integer from a fact or setting (decimal, 0x hex, 0o octal, a bool), ``default`` for none or no number."""
     if value is None:
         return default
     if isinstance(value, bool):
@@ -111,6 +113,7 @@ def to_int(value, default=None):
 
 
 def fmt_list(items, limit=6):
+    """Items joined with commas, the first ``limit`` of them and the count of the others."""
     items = [str(i) for i in items]
     if len(items) > limit:
         return ', '.join(items[:limit]) + ' (+%d more)' % (len(items) - limit)
@@ -118,21 +121,25 @@ def fmt_list(items, limit=6):
 
 
 def outcome(failures, ok_msg, fail_prefix):
+    """(fail, ``fail_prefix: failures``) when there are failures, else (pass, ``ok_msg``)."""
     if failures:
         return ('fail', '%s: %s' % (fail_prefix, fmt_list(failures)))
     return ('pass', ok_msg)
 
 
 def libvirt_installed(facts):
+    """True when the facts say libvirt is installed; Unknown when they cannot tell."""
     installed = get_fact(facts, 'libvirt.installed')
     return truthy(installed)
 
 
 def na_without_libvirt(facts):
+    """The not_applicable result of a libvirt control on a host without libvirt, else None."""
     if not libvirt_installed(facts):
         return ('not_applicable', 'libvirt is not installed')
     return None
 
 
 def libvirt_domains(facts):
+    """The libvirt domains of the facts; Unknown when they could not be read."""
     return get_fact(facts, 'libvirt.domains')

@@ -162,7 +162,7 @@ def test_report_writes_all_formats_keeps_previous_and_covers_failed_hosts(tmp_pa
     assert json.loads((report_dir / 'audit.previous.json').read_text()) == data
     assert sorted(os.listdir(str(report_dir))) == ['audit.html', 'audit.json', 'audit.junit.xml', 'audit.md',
                                                    'audit.previous.json']
-    # every report file, the previous one included, has the same mode (it was 0600 before)
+    # every report file, the previous one included, has the same mode (not mkstemp's 0600)
     modes = set(oct(os.stat(str(report_dir / name)).st_mode & 0o777) for name in os.listdir(str(report_dir)))
     assert modes == {oct(0o644)}
 

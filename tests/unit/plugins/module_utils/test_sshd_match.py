@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Match blocks: ``sshd -T`` without ``-C`` shows only the global values, so a ``Match Address``
-block re-opening root and password logins used to pass HVS-MGMT-13/14. The facts now read the
-effective configuration per connection of interest with ``sshd -T -C`` and the evaluators fail
-when any of them re-opens access, naming the Match block.
+"""Match blocks: ``sshd -T`` without ``-C`` shows only the global values, so it cannot see a
+``Match Address`` block re-opening root and password logins. The facts read the effective
+configuration per connection of interest with ``sshd -T -C`` and HVS-MGMT-13/14/15 fail when any
+of them re-opens access, naming the Match block.
 
 Fixture ``sshd_match``: Debian 12's sshd_config, the role's drop-in and a drop-in with
 ``Match Address 10.0.0.0/8`` (PermitRootLogin yes, PasswordAuthentication yes), with real

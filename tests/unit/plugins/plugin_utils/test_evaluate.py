@@ -335,7 +335,7 @@ CASES = [
     ('HVS-MGMT-20', [('libvirt.config.libvirtd.audit_logging', 0)], {}, 'fail', 'audit_logging=0'),
     ('HVS-MGMT-20', [('libvirt.config.libvirtd.audit_level', 0)], {}, 'fail', 'audit_level=0'),
     ('HVS-MGMT-20', [], {}, 'pass', 'libvirtd.conf: audit_level on and audit_logging=1'),
-    # modular daemons: virtqemud.conf is what the QEMU driver reads; libvirtd.conf no longer counts
+    # modular daemons: virtqemud.conf is what the QEMU driver reads; libvirtd.conf does not count
     ('HVS-MGMT-20', [('processes', ['systemd']), ('libvirt.services', {}),
                      ('libvirt.sockets', {'virtqemud.socket': 'enabled', 'virtproxyd.socket': 'enabled'})], {}, 'fail',
      'libvirt audit: virtqemud audit_logging=0'),
