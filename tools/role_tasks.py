@@ -11,7 +11,7 @@ controls the roles can judge in check mode) and by the e2e tests under tests/e2e
 tag selection must list, which Jinja text a role reads).
 
 Ansible resolves the roles' actions (``hvsec.hypervisor.*``) through the collection this tree
-is. The loading runs in a child Python process (this file run as a script), which installs
+is, also for roles read from another directory. The loading runs in a child Python process (this file run as a script), which installs
 Ansible's collection finder over the collections directory that holds this tree, or else over a
 temporary one that links it as ``hvsec.hypervisor``: the caller's imports (a test runner that
 imported the collection as plain packages, or ansible-test's own finder) are left as they are.
@@ -83,8 +83,12 @@ def _plain(obj):
     return obj
 
 
-def _collections_dir(root, scratch):
-    """A collections directory in which hvsec.hypervisor is this tree (a link made in scratch if needed)."""
+def _collections_dir(scratch, root=ROOT):
+    """A collections directory in which hvsec.hypervisor is this tree (a link made in scratch if needed).
+
+    The roles read may lie elsewhere (a copy under test): they are loaded by path, and their
+    actions resolve to the modules and action plugins of this tree.
+    """
     real = os.path.realpath(root)
     parts = real.split(os.sep)
     if parts[-4:-2] == ['ansible_collections', 'hvsec'] and parts[-1] == 'hypervisor':
@@ -230,7 +234,7 @@ def main(argv):
     root = os.path.abspath(argv[0])
     out = {}
     with tempfile.TemporaryDirectory(prefix='hvsec-role-tasks-') as scratch:
-        init_plugin_loader([_collections_dir(root, scratch)])
+        init_plugin_loader([_collections_dir(scratch)])
         for pair in argv[1:]:
             role, entry = pair.split(':', 1)
             out[pair] = _compiled(role, entry, root)
