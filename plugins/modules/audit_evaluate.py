@@ -16,8 +16,8 @@ description:
   - Runs entirely on the controller (action plugin); it never contacts the managed host.
   - Each control gets a status V(pass), V(fail), V(not_applicable), V(waived) or V(error) (evidence unreadable)
     and a one-line evidence string.
-  - Settings are the roles' defaults (read from C(roles/*/defaults/main.yml) of this collection, with
-    built-in fallbacks for roles that ship none) overlaid with the host's C(hvsec_*) variables.
+  - Settings are the roles' defaults (read from C(roles/*/defaults/main.yml) of this collection) overlaid
+    with the host's C(hvsec_*) variables.
 version_added: 0.1.0
 author:
   - hvsec.hypervisor contributors (@hvsec)
