@@ -141,7 +141,8 @@ def no_acs_override(facts, s, control):
     """HVS-IOMMU-08: No PCIe ACS override."""
     args = _cmd_args(facts)
     forbidden = _kernel_args(control, s, 'absent')
-    bad = ['%s=%s' % (arg, fmt_list(arg_values(args, arg))) for arg in forbidden if _cmd_has_arg(args, arg)]
+    found = [arg.partition('=')[0] for arg in forbidden if _cmd_has_arg(args, arg)]
+    bad = ['%s=%s' % (key, fmt_list(arg_values(args, key))) for key in found]
     if bad:
         return ('fail', '%s in cmdline' % ', '.join(bad))
     return ('pass', 'no %s in cmdline' % fmt_list(forbidden))

@@ -704,6 +704,8 @@ def test_kernel_args_rules_apply_by_their_when_settings():
         ('pass', 'ro, quiet in cmdline')
     assert _with_record('HVS-IOMMU-10', kernel_args=[{'present': ['nosmt']}]) == ('fail', 'nosmt missing from cmdline')
     assert _with_record('HVS-IOMMU-08', kernel_args=[{'absent': ['mitigations']}]) == ('fail', 'mitigations=auto,nosmt in cmdline')
+    assert _with_record('HVS-IOMMU-08', kernel_args=[{'absent': ['mitigations=auto']}]) == ('fail', 'mitigations=auto,nosmt in cmdline')
+    assert _with_record('HVS-IOMMU-08', kernel_args=[{'absent': ['mitigations=off']}]) == ('pass', 'no mitigations=off in cmdline')
 
 
 def test_sshd_rule_values_are_the_records_params():
