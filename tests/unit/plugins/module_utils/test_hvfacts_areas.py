@@ -113,3 +113,25 @@ def test_the_module_reaches_every_area_through_one_import():
     hv_imports = set(_imports(os.path.join(MODULE_UTILS, 'hvfacts.py')))
     for dummy, area in hvfacts.AREAS:
         assert MU_PREFIX + '.' + area.__name__.rsplit('.', 1)[-1] in hv_imports, area.__name__
+
+
+def test_a_probe_runs_on_its_own_context(tmp_path):
+    """An area probe needs only a Context: files below its root, notes in its Reader."""
+    ksm = tmp_path / 'sys' / 'kernel' / 'mm' / 'ksm'
+    ksm.mkdir(parents=True)
+    (ksm / 'run').write_text(u'1\n')
+    ctx = hvfacts.Context(str(tmp_path), None, None, euid=1000)
+    assert dict(hvfacts.AREAS)['ksm'].probe_ksm(ctx) == {'run': 1, 'pages_shared': None}
+    assert ctx.fs.notes == [{'probe': 'ksm', 'path': '/sys/kernel/mm/ksm/pages_shared', 'reason': 'not found'}]
+    assert ctx.privileged is False
+
+
+def test_processes_are_read_once_for_every_probe_that_needs_them(tmp_path):
+    for pid, comm in (('1', 'systemd'), ('40', 'chronyd')):
+        (tmp_path / 'proc' / pid).mkdir(parents=True)
+        (tmp_path / 'proc' / pid / 'comm').write_text(comm + u'\n')
+    ctx = hvfacts.Context(str(tmp_path), None, None, euid=0)
+    mgmt = dict(hvfacts.AREAS)['time_sync']
+    assert mgmt.probe_time_sync(ctx) == {'active': True, 'daemon': 'chronyd'}
+    (tmp_path / 'proc' / '40' / 'comm').write_text(u'sleep\n')
+    assert mgmt.probe_processes(ctx) == ['chronyd', 'systemd']     # the table read by the first probe
