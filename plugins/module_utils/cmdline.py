@@ -109,11 +109,3 @@ def arg_values(args, key):
 def normalize_key(key):
     return key.replace('-', '_')
 
-
-def format_arg(key, value):
-    """Render one argument, quoting the value when it contains whitespace."""
-    if value is None:
-        return key
-    if any(ch.isspace() for ch in value):
-        return '%s="%s"' % (key, value)
-    return '%s=%s' % (key, value)

@@ -91,6 +91,3 @@ def attach_owners(sockets, owners):
     result.sort(key=lambda s: (s['proto'], s['port'], s['address'], s['pid'] or 0))
     return result
 
-
-def is_wildcard(address):
-    return address in ('0.0.0.0', '::', '::ffff:0.0.0.0')

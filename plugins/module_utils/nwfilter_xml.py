@@ -15,7 +15,6 @@ import re
 import xml.etree.ElementTree as ET
 
 FILTERABLE = ('bridge', 'network')
-MACVTAP_MODES = ('vepa', 'private', 'passthrough', 'bridge')
 _FILTER_RE = re.compile(r'^[A-Za-z0-9_.:-]+\Z')
 
 

@@ -332,14 +332,6 @@ def test_attach_owners_same_socket_two_owners_sorted_by_pid():
     assert [s['pid'] for s in result] == [None, 1]
 
 
-@pytest.mark.parametrize('address, wildcard', [
-    ('0.0.0.0', True), ('::', True), ('::ffff:0.0.0.0', True), ('127.0.0.1', False), ('::1', False),
-    ('0.0.0.1', False), ('', False),
-])
-def test_is_wildcard(address, wildcard):
-    assert netstat.is_wildcard(address) is wildcard
-
-
 # ----------------------------------------------------------------------------------- procfs
 CPUINFO = '''processor\t: 0
 vendor_id\t: GenuineIntel

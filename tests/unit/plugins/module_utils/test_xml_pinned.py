@@ -349,7 +349,6 @@ def test_network_bridge(text, bridge):
 
 def test_constants():
     assert nwfilter_xml.FILTERABLE == ('bridge', 'network')
-    assert nwfilter_xml.MACVTAP_MODES == ('vepa', 'private', 'passthrough', 'bridge')
 
 
 # ---------------------------------------------------------------------------------- secrets
