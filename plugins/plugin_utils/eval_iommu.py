@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
     registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
 )
@@ -122,7 +123,7 @@ def iommu_dma_policy(facts, s, control):
     bad = ['%s in cmdline' % arg for arg in _kernel_args(control, dict(s, hvsec_iommu_policy=policy), 'absent')
            if _cmd_has_arg(args, arg)]
     for value in arg_values(args, 'iommu.passthrough'):
-        if value is not None and truthy(value):
+        if value is not None and kernel_bool(value):
             bad.append('iommu.passthrough=%s in cmdline' % value)
     if not groups:
         bad.append('no IOMMU groups (no DMA translation at all)')

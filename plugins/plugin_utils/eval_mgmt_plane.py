@@ -179,6 +179,12 @@ def _rw_socket_access(facts, name, conf):
     return str(conf.get('unix_sock_rw_perms') or '0700'), conf.get('unix_sock_group'), '%s.conf' % name
 
 
+def _network_listener(listen):
+    """False for a console without a network listener: ``<listen type='socket'/>`` (a UNIX socket)
+    or ``type='none'`` (no listener), as the facts report them."""
+    return str(listen) not in ('socket', 'none')
+
+
 def _console_listen(facts, s, kind):
     na = na_without_libvirt(facts)
     if na:
@@ -192,7 +198,7 @@ def _console_listen(facts, s, kind):
             if g.get('type') == kind and g.get('listen'):
                 addresses.append((dom.get('name'), g['listen']))
     bad = ['%s %s' % (where, addr) for where, addr in addresses
-           if not (_is_loopback(addr) or (mgmt and str(addr) == mgmt))]
+           if _network_listener(addr) and not (_is_loopback(addr) or (mgmt and str(addr) == mgmt))]
     return outcome(bad, '%s listeners on loopback/management address (%s)' % (kind.upper(), fmt_list(sorted(set(a for w, a in addresses)))),
                    '%s listens beyond loopback/management address' % kind.upper())
 
@@ -400,7 +406,7 @@ def console_tls(facts, s, control):
         addrs = [qemu.get('%s_listen' % kind) or '127.0.0.1']
         for dom in libvirt_domains(facts):
             addrs.extend(g.get('listen') for g in dom.get('graphics') or [] if g.get('type') == kind and g.get('listen'))
-        if all(_is_loopback(a) for a in addrs):
+        if all(_is_loopback(a) or not _network_listener(a) for a in addrs):
             continue
         exposed.append(kind)
         if kind == 'vnc':

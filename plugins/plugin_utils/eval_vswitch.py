@@ -126,7 +126,7 @@ def _drops_other_than(rules, match, allowed):
         if len(words) != 2 or words[0] != match:
             continue
         rest = words[1]
-        for verdict in (' drop', ' reject', ' counter drop', ' counter reject'):
+        for verdict in (' counter drop', ' counter reject', ' drop', ' reject'):  # longest ending first
             if rest.endswith(verdict):
                 values = rest[:-len(verdict)].strip()
                 break
