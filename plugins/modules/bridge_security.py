@@ -28,8 +28,6 @@ description:
   - Every input error (bridge or port missing, port on another bridge, VLAN outside 1-4094, bad MAC/IP) is
     reported before anything changes. A guest_only bridge that carries the address of the running SSH
     connection or the default route is refused.
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   bridges:
     description: Bridges to harden (the role's C(hvsec_vswitch_bridges)).
@@ -77,11 +75,6 @@ options:
             type: list
             elements: str
             default: []
-  skip_controls:
-    description: Control IDs not to remediate (waived).
-    type: list
-    elements: str
-    default: []
   persist:
     description: Install the boot-time re-apply script and systemd unit.
     type: bool
@@ -90,15 +83,16 @@ options:
     description: Directory for the generated scripts and nftables files.
     type: path
     default: /etc/hvsec/vswitch
-  unit_dir:
-    description: systemd unit directory.
-    type: path
-    default: /etc/systemd/system
 notes:
   - Supports check mode (reports the pending changes without making them) and diff mode.
   - Bridges not declared are left alone; undeclared ports of declared bridges keep their VLANs.
 requirements:
   - iproute2 (C(ip), C(bridge)); nftables when a port declares C(mac).
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
+  - hvsec.hypervisor.remediation
+  - hvsec.hypervisor.remediation.systemd_units
 '''
 
 EXAMPLES = r'''

@@ -47,8 +47,6 @@ description:
   - C(reboot_required) compares the request with the running kernel's command line, so it stays true
     until the host boots with the wanted arguments.
 version_added: 1.0.0
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   present:
     description:
@@ -113,14 +111,15 @@ attributes:
   check_mode:
     description: Predicts the change and the boot loader update without writing anything or running the
       update; the GRUB default files are still sourced with C(sh), as grub-mkconfig would, to read them.
-    support: full
   diff_mode:
     description: Shows every edited file before and after (for grubby, the arguments of every entry).
-    support: full
 seealso:
   - name: Kernel parameters
     description: The kernel's list of boot parameters.
     link: https://docs.kernel.org/admin-guide/kernel-parameters.html
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
 '''
 
 EXAMPLES = r'''

@@ -34,8 +34,6 @@ description:
     0600 - group and others lose access, even when its content needs no change - and a backup
     of content that holds a secret is mode 0600 too. The module fails, saying why, when that
     mode cannot be set.
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   path:
     description: Path of the configuration file.
@@ -72,13 +70,9 @@ notes:
   - Supports check mode and diff mode.
   - Restarting the daemon that reads the file is left to the caller (a handler), so that only
     daemons whose files changed are restarted.
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
 '''
 
 EXAMPLES = r'''

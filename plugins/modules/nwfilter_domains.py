@@ -23,8 +23,6 @@ description:
     C(virsh update-device --live) for running domains when O(live) is true). Files under /etc/libvirt are
     never edited directly.
   - Without C(virsh) every control is C(not_applicable).
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   nwfilter:
     description: Name of the nwfilter to attach; it must exist (C(virsh nwfilter-list)).
@@ -51,15 +49,14 @@ options:
     description: libvirt connection URI.
     type: str
     default: qemu:///system
-  skip_controls:
-    description: Control IDs not to remediate (waived).
-    type: list
-    elements: str
-    default: []
 notes:
   - Supports check mode and diff mode.
 requirements:
   - libvirt client tools (C(virsh)).
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
+  - hvsec.hypervisor.remediation
 '''
 
 EXAMPLES = r'''

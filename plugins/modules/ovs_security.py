@@ -31,8 +31,6 @@ description:
     dropping frames with another source MAC, ARP sender or IP source (anti-spoofing for non-libvirt guests),
     re-applied at boot by a oneshot systemd unit bound to the port device.
   - Without C(ovs-vsctl) every control is C(not_applicable) and nothing fails.
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   managers:
     description: Wanted OVSDB manager targets (see description).
@@ -95,11 +93,6 @@ options:
         type: list
         elements: str
         default: []
-  skip_controls:
-    description: Control IDs not to remediate (waived).
-    type: list
-    elements: str
-    default: []
   persist:
     description: Install the boot-time units for the anti-spoofing tables.
     type: bool
@@ -108,14 +101,15 @@ options:
     description: Directory for generated nftables files and scripts.
     type: path
     default: /etc/hvsec/vswitch
-  unit_dir:
-    description: systemd unit directory.
-    type: path
-    default: /etc/systemd/system
 notes:
   - Supports check mode and diff mode.
 requirements:
   - Open vSwitch (C(ovs-vsctl)); nftables when a port declares C(mac).
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
+  - hvsec.hypervisor.remediation
+  - hvsec.hypervisor.remediation.systemd_units
 '''
 
 EXAMPLES = r'''

@@ -39,8 +39,6 @@ description:
     backup and adding a line with the other options of that line, for example C(dma_entry_limit)),
     and resets the runtime parameters when the modules are loaded with them on.
   - Implements controls HVS-VFIO-01, HVS-VFIO-02, HVS-VFIO-03, HVS-VFIO-04 and HVS-VFIO-05.
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   devices:
     description:
@@ -136,10 +134,11 @@ seealso:
 attributes:
   check_mode:
     description: Computes the whole plan and reports it (changed, changes, diff) without writing anything.
-    support: full
   diff_mode:
     description: Shows the runtime state and every managed file before and after.
-    support: full
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
 '''
 
 EXAMPLES = r'''

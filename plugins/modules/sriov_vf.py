@@ -19,8 +19,6 @@ description:
     C(hvsec-sriov@PF.service) unit that the C(hvsec.hypervisor.vfio) role installs).
   - Reports exactly which setting of which VF changed, from what to what.
   - Implements controls HVS-VFIO-08, HVS-VFIO-09, HVS-VFIO-10, HVS-VFIO-11 and HVS-VFIO-12.
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   pf:
     description: Network interface name of the physical function.
@@ -90,10 +88,11 @@ seealso:
 attributes:
   check_mode:
     description: Computes the whole plan and reports it (changed, changes, diff) without writing anything.
-    support: full
   diff_mode:
     description: Shows the runtime state and every managed file before and after.
-    support: full
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
 '''
 
 EXAMPLES = r'''

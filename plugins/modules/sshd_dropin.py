@@ -33,8 +33,6 @@ description:
   - Reloading sshd is left to the caller (a handler), and only when this module reports a change.
     The caller should prove a new login afterwards and restore I(backup_file) when it fails (the
     role mgmt_plane arms a timer that does so by itself).
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   path:
     description: The drop-in file.
@@ -78,13 +76,9 @@ notes:
     guard still run) and diff mode.
   - The candidate copy lives in a private directory next to I(main_config) (C(.hvsec-sshd-*), mode 0700, matched by no
     Include pattern) and is removed before the module ends, in check mode too.
-attributes:
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes
 '''
 
 EXAMPLES = r'''
