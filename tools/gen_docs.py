@@ -12,9 +12,11 @@ version is galaxy.yml's, and its last-modified time is kept from the file as lon
 its content is unchanged; `make docs` sets it to the current time when the content changes. So
 the check compares everything but needs no clock.
 
-Besides the catalog it reads the roles' tasks (their control tags, tools/role_tasks.py) and the
-compliance callback (plugins/callback/compliance.py) to say, per control, whether a
-`harden.yml --check` run can judge it one way, and why not.
+Every catalog record states whether a `harden.yml --check` run can judge its control
+(``check_mode: yes|partly|no``); the docs show that value. This script derives the same judgement,
+and why not one way, from the roles' tasks (their control tags, read by Ansible through
+tools/role_tasks.py) and the compliance callback's rules (plugins/callback/compliance.py): when
+the derivation and a record disagree, both modes name the control and exit 1.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -192,6 +194,18 @@ def judgements(catalog, root=ROOT, callback=None):
     return out
 
 
+def disagreements(catalog, judged):
+    """One message per control whose record's check_mode differs from the judgement derived from the roles."""
+    out = []
+    for c in catalog.CONTROLS:
+        derived, reasons = judged[c['id']][0], judged[c['id']][1]
+        if c['check_mode'] != derived:
+            out.append('%s: the catalog record says check_mode: %s, the roles\' tags and the compliance callback '
+                       'give %s%s; change the record (plugins/plugin_utils/controls/%s.yml) or the roles' % (
+                           c['id'], c['check_mode'], derived, ' (%s)' % '; '.join(reasons) if reasons else '', c['area']))
+    return out
+
+
 def _cell(text):
     return str(text).replace('|', '\\|').replace('\n', ' ')
 
@@ -232,7 +246,7 @@ def render(catalog, judged=None, callback=None):
             role = '`hvsec.hypervisor.%s` / `%s`' % (c['role'], c['variable']) if c['variable'] else 'audit only'
             lines.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
                 c['id'], _cell(c['title']), c['severity'], _cell(c['sp800_125a']),
-                ', '.join(c['sp800_53']) or '-', 'yes' if c['reboot'] else 'no', role, judged[c['id']][0]))
+                ', '.join(c['sp800_53']) or '-', 'yes' if c['reboot'] else 'no', role, c['check_mode']))
         lines.append('')
         for c in mine:
             lines.extend([
@@ -244,7 +258,7 @@ def render(catalog, judged=None, callback=None):
                 '- **Rationale:** %s' % c['rationale'],
                 '- **How it is evaluated:** %s' % c['check'],
                 '- **Remediation:** %s' % c['remediation'],
-                '- **Judged by the roles in check mode:** %s ([why](#judged-by-roles-check-mode))' % judged[c['id']][0],
+                '- **Judged by the roles in check mode:** %s ([why](#judged-by-roles-check-mode))' % c['check_mode'],
                 '',
             ])
     lines.extend(render_judged(controls, judged, callback))
@@ -252,7 +266,7 @@ def render(catalog, judged=None, callback=None):
 
 
 def render_judged(controls, judged, callback):
-    counts = dict((k, sum(1 for c in controls if judged[c['id']][0] == k)) for k in ('yes', 'partly', 'no'))
+    counts = dict((k, sum(1 for c in controls if c['check_mode'] == k)) for k in ('yes', 'partly', 'no'))
     rules = ', else '.join('%s if %s' % (callback.verdict([(outcome, '', '')])[0], OUTCOME_WORDS[outcome])
                            for outcome in callback.OUTCOMES)
     lines = [
@@ -277,12 +291,13 @@ def render_judged(controls, judged, callback):
         '|----|--------|-------|-----------------|',
     ]
     for c in controls:
-        verdict, reasons, count = judged[c['id']]
+        dummy, reasons, count = judged[c['id']]
+        verdict = c['check_mode']
         if verdict == 'yes':
             continue
         lines.append('| %s | %s | %d | %s |' % (c['id'], verdict, count, _cell('; '.join(reasons))))
     lines.extend(['', 'Judged one way (**yes**): %s.' % (
-        ', '.join(c['id'] for c in controls if judged[c['id']][0] == 'yes') or 'none'), ''])
+        ', '.join(c['id'] for c in controls if c['check_mode'] == 'yes') or 'none'), ''])
     return lines
 
 
@@ -305,13 +320,18 @@ def main(argv=None):
     parser.add_argument('--oscal-output', default=OSCAL_OUTPUT)
     args = parser.parse_args(argv)
     catalog = load_catalog()
+    callback = load_callback()
+    judged = judgements(catalog, callback=callback)
     outputs = []
-    for path, render_text in ((args.output, lambda current: render(catalog)),
+    for path, render_text in ((args.output, lambda current: render(catalog, judged, callback)),
                               (args.oscal_output, lambda current: render_oscal(catalog, current))):
         current = _read(path)
         outputs.append((path, current, render_text(current)))
+    wrong = disagreements(catalog, judged)
+    for message in wrong:
+        print(message, file=sys.stderr)
     if args.check:
-        stale = 0
+        stale = len(wrong)
         for path, current, text in outputs:
             if current != text:
                 stale += 1
@@ -329,7 +349,7 @@ def main(argv=None):
                 handle.write(text)
         print('%s %s (%d controls)' % ('wrote' if current != text else 'unchanged', os.path.relpath(path, ROOT),
                                        len(catalog.CONTROLS)))
-    return 0
+    return 1 if wrong else 0
 
 
 if __name__ == '__main__':

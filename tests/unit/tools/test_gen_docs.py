@@ -233,3 +233,69 @@ def test_judgements_are_read_from_the_role_yaml(roles_copy):
     (roles_copy / 'plugins' / 'modules' / (task['module'] + '.py')).write_text('RESULT_KEY = %r\n' % KEY)
     again = gen_docs.judgements(catalog, root=str(roles_copy), callback=CALLBACK)
     assert not any(other in r for r in again[cid][1])
+
+
+# ------------------------------------------------------------------ the records' check_mode against the roles
+
+
+class _Records(object):
+    """The real catalog with one control's check_mode replaced."""
+
+    def __init__(self, catalog, cid, check_mode):
+        self.AREAS = catalog.AREAS
+        self.CONTROLS = [dict(c, check_mode=check_mode) if c['id'] == cid else c for c in catalog.CONTROLS]
+        self.BY_ID = dict((c['id'], c) for c in self.CONTROLS)
+
+
+def _flipped(judged, verdict):
+    """A control judged `verdict` by the roles, and another value for its record."""
+    cid = sorted(k for k, v in judged.items() if v[0] == verdict)[0]
+    return cid, [v for v in ('yes', 'partly', 'no') if v != verdict][0]
+
+
+def test_records_agree_with_the_roles():
+    catalog = gen_docs.load_catalog()
+    judged = gen_docs.judgements(catalog, callback=CALLBACK)
+    assert gen_docs.disagreements(catalog, judged) == []
+    assert set(v[0] for v in judged.values()) == {'yes', 'partly', 'no'}
+
+
+@pytest.mark.parametrize('verdict', ['yes', 'partly', 'no'])
+def test_a_record_that_disagrees_with_the_roles_is_named(verdict):
+    catalog = gen_docs.load_catalog()
+    judged = gen_docs.judgements(catalog, callback=CALLBACK)
+    cid, stated = _flipped(judged, verdict)
+    messages = gen_docs.disagreements(_Records(catalog, cid, stated), judged)
+    assert len(messages) == 1
+    assert messages[0].startswith('%s: the catalog record says check_mode: %s, ' % (cid, stated))
+    assert 'give %s' % verdict in messages[0] and '%s.yml' % catalog.BY_ID[cid]['area'] in messages[0]
+
+
+def test_docs_show_the_records_value():
+    catalog = gen_docs.load_catalog()
+    judged = gen_docs.judgements(catalog, callback=CALLBACK)
+    cid, stated = _flipped(judged, 'yes')
+    text = gen_docs.render(_Records(catalog, cid, stated), judged, CALLBACK)
+    row = [line for line in text.splitlines() if line.startswith('| %s | ' % cid)][0]
+    assert row.rstrip().endswith('| %s |' % stated)
+    assert '### %s:' % cid in text
+    section = text.split('### %s:' % cid, 1)[1].split('###', 1)[0]
+    assert '**Judged by the roles in check mode:** %s ' % stated in section
+
+
+@pytest.mark.parametrize('verdict', ['yes', 'no'])
+def test_check_fails_naming_the_control_when_a_record_disagrees(tmp_path, monkeypatch, capsys, verdict):
+    catalog = gen_docs.load_catalog()
+    judged = gen_docs.judgements(catalog, callback=CALLBACK)
+    args = ['--output', str(tmp_path / 'controls.md'), '--oscal-output', str(tmp_path / 'component-definition.json')]
+    assert gen_docs.main(args) == 0
+    assert gen_docs.main(['--check'] + args) == 0
+    cid, stated = _flipped(judged, verdict)
+    monkeypatch.setattr(gen_docs, 'load_catalog', lambda: _Records(catalog, cid, stated))
+    capsys.readouterr()
+    # the written files show the record: regenerated they are current, and still the check fails
+    assert gen_docs.main(args) == 1
+    assert gen_docs.main(['--check'] + args) == 1
+    err = capsys.readouterr().err
+    assert '%s: the catalog record says check_mode: %s' % (cid, stated) in err
+    assert 'out of date' not in err
