@@ -14,6 +14,7 @@ import os
 import re
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_int, read_text
 
 VFIO_DRIVER = 'vfio-pci'
 STUB_DRIVERS = ('vfio-pci', 'pci-stub')
@@ -64,14 +65,6 @@ def is_bridge_class(pci_class):
     return text.startswith('06')
 
 
-def _read(path):
-    try:
-        with open(path) as handle:
-            return handle.read().strip()
-    except (IOError, OSError):
-        return None
-
-
 def _link_name(path):
     try:
         return os.path.basename(os.readlink(path))
@@ -95,10 +88,10 @@ def read_device(root, address):
     base = sysfs_path(root, 'sys/bus/pci/devices', address)
     if not os.path.isdir(base):
         return None
-    vendor = _read(os.path.join(base, 'vendor'))
-    device = _read(os.path.join(base, 'device'))
-    pci_class = _read(os.path.join(base, 'class'))
-    override = _read(os.path.join(base, 'driver_override'))
+    vendor = read_text(os.path.join(base, 'vendor'), strip=True)
+    device = read_text(os.path.join(base, 'device'), strip=True)
+    pci_class = read_text(os.path.join(base, 'class'), strip=True)
+    override = read_text(os.path.join(base, 'driver_override'), strip=True)
     if override in ('', '(null)'):
         override = None
     net_dir = os.path.join(base, 'net')
@@ -119,9 +112,9 @@ def read_device(root, address):
         'driver_module': module,
         'driver_override': override,
         'iommu_group': _int_or_none(group),
-        'modalias': _read(os.path.join(base, 'modalias')),
-        'sriov_totalvfs': _int_or_none(_read(os.path.join(base, 'sriov_totalvfs'))),
-        'sriov_numvfs': _int_or_none(_read(os.path.join(base, 'sriov_numvfs'))),
+        'modalias': read_text(os.path.join(base, 'modalias'), strip=True),
+        'sriov_totalvfs': read_int(os.path.join(base, 'sriov_totalvfs')),
+        'sriov_numvfs': read_int(os.path.join(base, 'sriov_numvfs')),
         'physfn': _link_name(os.path.join(base, 'physfn')),
         'net': net,
     }
@@ -272,7 +265,7 @@ def block_pci_addresses(root, majmin, _depth=0):
             except (IOError, OSError):
                 continue
             for slave in slaves:
-                dev = _read(sysfs_path(root, 'sys/class/block', slave, 'dev'))
+                dev = read_text(sysfs_path(root, 'sys/class/block', slave, 'dev'), strip=True)
                 if dev:
                     for addr in block_pci_addresses(root, dev, _depth + 1):
                         if addr not in result:

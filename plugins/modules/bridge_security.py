@@ -124,25 +124,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_int, read_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
 
 CONTROLS = ('HVS-VSW-01', 'HVS-VSW-02', 'HVS-VSW-03', 'HVS-VSW-04')
-
-
-def _read_int(path):
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (IOError, OSError, ValueError):
-        return None
-
-
-def _read_text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
 
 
 def _run(module, args):
@@ -166,18 +151,18 @@ def gather(module, bridges):
             continue
         ports = [p for p, link in links.items() if link.get('master') == name]
         states[name] = {
-            'vlan_filtering': _read_int('/sys/class/net/%s/bridge/vlan_filtering' % name) == 1,
+            'vlan_filtering': read_int('/sys/class/net/%s/bridge/vlan_filtering' % name) == 1,
             'vlans': vlans,
             'addresses': addrs.get(name, []),
             'sysctl': {
-                'autoconf': _read_int('/proc/sys/net/ipv6/conf/%s/autoconf' % name),
-                'accept_ra': _read_int('/proc/sys/net/ipv6/conf/%s/accept_ra' % name),
-                'disable_ipv6': _read_int('/proc/sys/net/ipv6/conf/%s/disable_ipv6' % name),
-                'proxy_arp': _read_int('/proc/sys/net/ipv4/conf/%s/proxy_arp' % name),
+                'autoconf': read_int('/proc/sys/net/ipv6/conf/%s/autoconf' % name),
+                'accept_ra': read_int('/proc/sys/net/ipv6/conf/%s/accept_ra' % name),
+                'disable_ipv6': read_int('/proc/sys/net/ipv6/conf/%s/disable_ipv6' % name),
+                'proxy_arp': read_int('/proc/sys/net/ipv4/conf/%s/proxy_arp' % name),
             },
             'port_proxyarp': dict(
-                (p, {'proxyarp': _read_int('/sys/class/net/%s/brport/proxyarp' % p),
-                     'proxyarp_wifi': _read_int('/sys/class/net/%s/brport/proxyarp_wifi' % p)})
+                (p, {'proxyarp': read_int('/sys/class/net/%s/brport/proxyarp' % p),
+                     'proxyarp_wifi': read_int('/sys/class/net/%s/brport/proxyarp_wifi' % p)})
                 for p in sorted(ports)),
         }
     return links, states
@@ -200,7 +185,7 @@ def ssh_server_ip():
 
 def plan_file(path, content, mode=0o644):
     """Return a diff entry when ``path`` does not hold ``content`` (None = file must be absent)."""
-    have = _read_text(path)
+    have = read_text(path)
     if have == content:
         return None
     return {'path': path, 'before': have or '', 'after': content or '', 'mode': mode}

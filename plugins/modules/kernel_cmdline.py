@@ -229,15 +229,22 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import bootloader as bl
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import replace_keeping_attrs, write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import grub_default
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import split_words
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.kernel_args import (
     RequestError, edit_words, pending, satisfied, validate_request)
 
 
-def read_text(path):
-    with open(path, 'rb') as f:
-        return f.read().decode('utf-8', 'surrogateescape')
+def read_required(path):
+    """The file's text; raises the OS error (missing file, permission) when it cannot be read,
+    so that callers can report why."""
+    text = read_text(path)
+    if text is None:
+        # read_text only says the file is unreadable: opening it again raises the reason
+        open(path, 'rb').close()
+        raise IOError('cannot read %s' % path)
+    return text
 
 
 def ordered_diff(before, after):
@@ -270,7 +277,7 @@ class Runner(object):
     def write(self, path, text, validate_sh=False):
         """Write atomically after an optional shell syntax check; keep the original for restore."""
         if path not in self.originals:
-            self.originals[path] = read_text(path) if os.path.exists(path) else None
+            self.originals[path] = read_required(path) if os.path.exists(path) else None
             if self.p['backup'] and os.path.exists(path):
                 self.backups[path] = self.module.backup_local(path)
 
@@ -351,7 +358,7 @@ class Runner(object):
                 self.fail('grub_config %s does not exist' % cfg)
             return None
         paths = bl.grub_files(cfg)
-        files = [(path, read_text(path)) for path in paths]
+        files = [(path, read_required(path)) for path in paths]
         try:
             plan = grub_default.plan(files, present, absent)
         except grub_default.GrubParseError as exc:
@@ -371,7 +378,7 @@ class Runner(object):
             for path, text in plan['texts']:
                 if path in plan['changed_paths']:
                     self.write(path, text, validate_sh=True)
-            written = [(path, read_text(path)) for path, dummy in plan['texts']]
+            written = [(path, read_required(path)) for path, dummy in plan['texts']]
             if not grub_default.verify(written, present, absent):
                 self.fail('the GRUB configuration does not satisfy the request after editing', restore=True)
             shell = self.grub_shell_env(paths, after_edit=True)
@@ -395,7 +402,7 @@ class Runner(object):
     def verify_grub_cfg(self, cfg, present, absent, cmd):
         """Every Linux entry grub-mkconfig wrote must carry the request (what GRUB will boot)."""
         try:
-            text = read_text(cfg)
+            text = read_required(cfg)
         except (IOError, OSError) as exc:
             self.fail_resync('"%s" succeeded but %s cannot be read to verify it: %s' % (' '.join(cmd), cfg,
                                                                                         to_native(exc)), [cmd])
@@ -431,7 +438,7 @@ class Runner(object):
             if required:
                 self.fail('cmdline_file %s does not exist' % path)
             return None
-        text = read_text(path)
+        text = read_required(path)
         words = bl.parse_kernel_cmdline_file(text)
         new_words = edit_words(words, present, absent)
         changed = new_words != words or not bl.kernel_cmdline_file_is_canonical(text)
@@ -552,7 +559,7 @@ class Runner(object):
             if not self.check:
                 for path in bls_files + [self.GRUBENV]:
                     if os.path.isfile(path) and path not in self.originals:
-                        self.originals[path] = read_text(path)
+                        self.originals[path] = read_required(path)
                         if self.p['backup']:
                             self.backups[path] = self.module.backup_local(path)
                 cmd = [grubby, '--update-kernel=ALL']
@@ -604,7 +611,7 @@ def main():
     running_text = module.params['running_cmdline']
     if running_text is None:
         try:
-            running_text = read_text('/proc/cmdline')
+            running_text = read_required('/proc/cmdline')
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot read /proc/cmdline: %s' % to_native(exc))
     # the kernel's own tokenizer: quotes as the kernel handles them, '--' ends its arguments

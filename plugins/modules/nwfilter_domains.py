@@ -86,6 +86,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import nwfilter_xml as nx
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import secrets
 
@@ -96,14 +97,6 @@ MODLOAD_TEXT = '# Managed by hvsec.hypervisor.nwfilter_domains (HVS-VSW-12)\nbr_
 SYSCTL_TEXT = ('# Managed by hvsec.hypervisor.nwfilter_domains (HVS-VSW-12)\n'
                'net.bridge.bridge-nf-call-iptables = 1\nnet.bridge.bridge-nf-call-ip6tables = 1\n')
 NF = '/proc/sys/net/bridge/bridge-nf-call-%s'
-
-
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
 
 
 def main():
@@ -184,9 +177,9 @@ def main():
     linux_bridges = sorted(b for b in bridges if b and os.path.isdir('/sys/class/net/%s/bridge' % b))
     if p['enforce'] and 'HVS-VSW-12' not in skip and linux_bridges:
         status12 = 'pass'
-        live = [_read(NF % k) for k in ('iptables', 'ip6tables')]
+        live = [read_text(NF % k) for k in ('iptables', 'ip6tables')]
         runtime_ok = all(v is not None and v.strip() == '1' for v in live)
-        files_ok = _read(MODLOAD) == MODLOAD_TEXT and _read(SYSCTL) == SYSCTL_TEXT
+        files_ok = read_text(MODLOAD) == MODLOAD_TEXT and read_text(SYSCTL) == SYSCTL_TEXT
         if not (runtime_ok and files_ok):
             iptables = module.get_bin_path('iptables')
             drop = False
@@ -203,7 +196,7 @@ def main():
                 result['changes'].append({'control': 'HVS-VSW-12', 'msg': 'br_netfilter loaded, bridge-nf-call-ip(6)tables = 1, '
                                           'persisted in %s and %s (bridges %s)' % (MODLOAD, SYSCTL, ', '.join(linux_bridges))})
                 for path, text in ((MODLOAD, MODLOAD_TEXT), (SYSCTL, SYSCTL_TEXT)):
-                    have = _read(path)
+                    have = read_text(path)
                     if have != text:
                         result['diff'].append(dict(before_header=path, after_header=path, before=have or '', after=text))
 
@@ -242,7 +235,7 @@ def main():
         if rc != 0:
             module.fail_json(msg='HVS-VSW-12: modprobe br_netfilter failed: %s' % err.strip(), **result)
         for path, text in ((MODLOAD, MODLOAD_TEXT), (SYSCTL, SYSCTL_TEXT)):
-            if _read(path) != text:
+            if read_text(path) != text:
                 if os.path.exists(path):
                     module.backup_local(path)
                 write_atomic(module, path, text)

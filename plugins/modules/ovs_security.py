@@ -151,19 +151,12 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
 
 CONTROLS = ('HVS-VSW-05', 'HVS-VSW-06', 'HVS-VSW-07', 'HVS-VSW-08', 'HVS-VSW-09')
-
-
-def _read_text(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
 
 
 def main():
@@ -249,7 +242,7 @@ def main():
                         files.append({'path': link, 'symlink': os.path.join(p['unit_dir'], unit), 'before': '',
                                       'after': '-> ' + os.path.join(p['unit_dir'], unit)})
             for fpath, content, mode in wanted:
-                have = _read_text(fpath)
+                have = read_text(fpath)
                 if have != content:
                     files.append({'path': fpath, 'before': have or '', 'after': content, 'mode': mode})
 

@@ -209,6 +209,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import files
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link as iplink
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
@@ -251,11 +252,8 @@ class Passthrough(object):
 
     # ----------------------------------------------------------------- host-critical devices
     def read_text(self, *parts):
-        try:
-            with open(self.path(*parts)) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return ''
+        """The text of a file under the root; empty when it cannot be read."""
+        return files.read_text(self.path(*parts)) or ''
 
     def test_json(self, name):
         """In a test tree, the output of a command from ``run/hvsec-test/NAME.json``; None when the

@@ -157,6 +157,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sriov as srlib
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import files
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci as pcilib
 
@@ -173,11 +174,8 @@ class SriovVf(object):
         return os.path.join(self.root, *[p.lstrip('/') for p in parts])
 
     def read_text(self, *parts):
-        try:
-            with open(self.path(*parts)) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return None
+        """The text of a file under the root, or None when it cannot be read."""
+        return files.read_text(self.path(*parts))
 
     def fail(self, msg, **kwargs):
         self.module.fail_json(msg=msg, **kwargs)
@@ -225,11 +223,10 @@ class SriovVf(object):
         """PCI address -> running libvirt domain name, from /run/libvirt/qemu/*.xml."""
         result = {}
         for path in glob.glob(self.path('run/libvirt/qemu/*.xml')):
-            try:
-                with open(path) as handle:
-                    name, addrs = srlib.domain_hostdev_addresses(handle.read())
-            except (IOError, OSError):
+            text = files.read_text(path)
+            if text is None:
                 continue
+            name, addrs = srlib.domain_hostdev_addresses(text)
             for addr in addrs:
                 result[addr] = name or os.path.basename(path)[:-4]
         return result

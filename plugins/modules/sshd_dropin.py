@@ -137,6 +137,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
     access_problems, candidate_main, conflicts_in, effective_mismatches, include_pattern, include_status, render)
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import parse_sshd_t, spec_arg
@@ -156,14 +157,6 @@ def _user_groups(user):
         if user in group.gr_mem:
             names.add(group.gr_name)
     return sorted(names)
-
-
-def _read(path):
-    try:
-        with open(path, 'rb') as f:
-            return f.read().decode('utf-8')
-    except (IOError, OSError):
-        return None
 
 
 def _write(module, path, text):
@@ -245,7 +238,7 @@ def main():
     if guard.get('login_user'):
         guard['user_groups'] = _user_groups(guard['login_user'])
 
-    main_text = _read(p['main_config'])
+    main_text = read_text(p['main_config'])
     if main_text is None:
         module.fail_json(msg='sshd_dropin: cannot read main_config %s' % p['main_config'])
     included, conflicts = include_status(main_text, p['path'], options, name=p['main_config'])
@@ -257,7 +250,7 @@ def main():
     for other in sorted(glob.glob(pattern)) if pattern else []:
         if other >= p['path']:
             break
-        conflicts.extend(conflicts_in(other, _read(other) or '', options))
+        conflicts.extend(conflicts_in(other, read_text(other) or '', options))
     if conflicts:
         module.fail_json(msg='sshd_dropin: %s or a drop-in read before %s sets %s, which would take precedence '
                              '(sshd uses the first value it obtains; the same value would be no conflict); '
@@ -300,7 +293,7 @@ def main():
         module.warn('sshd_dropin: applied although this connection would be cut off (allow_lockout): %s'
                     % '; '.join(problems))
 
-    before = _read(p['path'])
+    before = read_text(p['path'])
     changed = before != content
     result = dict(changed=changed, content=content, included=True, lockout=problems, previous_exists=before is not None)
     if module._diff:

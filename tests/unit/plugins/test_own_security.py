@@ -539,7 +539,7 @@ def test_bridge_security_writes(monkeypatch, capsys, tmp_path):
     host = Host('insecure')
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', host.get_bin_path)
     monkeypatch.setattr(AnsibleModule, 'run_command', host.run_command)
-    monkeypatch.setattr(bridge_security, '_read_int', host.read_int)
+    monkeypatch.setattr(bridge_security, 'read_int', host.read_int)
     monkeypatch.delenv('SSH_CONNECTION', raising=False)
     etc, units = tmp_path / 'etc', tmp_path / 'units'
     args = {'bridges': [{'name': 'br-guest', 'ports': PORTS}], 'config_dir': str(etc), 'unit_dir': str(units)}

@@ -64,7 +64,7 @@ READS = ('ip -j -d link show', 'ip -j addr show', 'bridge -j vlan show', 'ip -j 
 def _run(monkeypatch, capsys, host, tmp_path, check_mode=False, bridges=None):
     monkeypatch.setattr(AnsibleModule, 'get_bin_path', host.get_bin_path)
     monkeypatch.setattr(AnsibleModule, 'run_command', host.run_command)
-    monkeypatch.setattr(bridge_security, '_read_int', host.read_int)
+    monkeypatch.setattr(bridge_security, 'read_int', host.read_int)
     monkeypatch.delenv('SSH_CONNECTION', raising=False)
     args = {'bridges': bridges or [{'name': 'br-guest', 'ports': PORTS}],
             'config_dir': str(tmp_path / 'etc'), 'unit_dir': str(tmp_path / 'units'),
