@@ -127,3 +127,164 @@ def test_role_task_tags_name_catalog_controls(role):
                     if 'block' not in task:
                         assert tag in task.get('name', ''), '%s: task %r lacks %s in its name' % (
                             path, task.get('name'), tag)
+
+
+# ----------------------------------------------------------------------------- one control, every place
+
+CONTROL_TAG = re.compile(r'^HVS-[A-Z]+-[0-9]+$')
+# Modules that read or decide but never change the host: such a task may carry an audited control's ID.
+READ_ONLY = frozenset(('set_fact', 'debug', 'assert', 'fail', 'stat', 'getent', 'find', 'setup', 'meta',
+                       'hypervisor_facts', 'audit_evaluate', 'include_vars'))
+KEYWORDS = frozenset(('name', 'when', 'tags', 'register', 'notify', 'loop', 'loop_control', 'vars', 'become',
+                      'check_mode', 'changed_when', 'failed_when', 'ignore_errors', 'until', 'retries', 'delay',
+                      'no_log', 'environment', 'delegate_to', 'run_once', 'args', 'block', 'rescue', 'always',
+                      'listen', 'diff', 'throttle', 'timeout', 'async', 'poll'))
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _role_tasks(role, path=None, inherited=()):
+    """(file, task, tags with those of enclosing blocks and imports, module) of a role, read from its YAML."""
+    tasks_dir = os.path.join(COLLECTION_ROOT, 'roles', role, 'tasks')
+    path = path or os.path.join(tasks_dir, 'main.yml')
+    for item in _load_yaml(path) or []:
+        tags = tuple(inherited) + tuple(str(t) for t in _as_list(item.get('tags')))
+        if 'block' in item:
+            for part in ('block', 'rescue', 'always'):
+                for sub in _walk_block(item.get(part), tags):
+                    yield (path,) + sub
+            continue
+        action = [k for k in item if k not in KEYWORDS and not k.startswith('with_')][0]
+        if action.rsplit('.', 1)[-1] == 'import_tasks':
+            target = item[action] if isinstance(item[action], str) else item[action]['file']
+            for sub in _role_tasks(role, os.path.join(tasks_dir, target), tags):
+                yield sub
+            continue
+        yield path, item, tags, action.rsplit('.', 1)[-1]
+
+
+def _walk_block(items, inherited):
+    for item in items or []:
+        tags = tuple(inherited) + tuple(str(t) for t in _as_list(item.get('tags')))
+        if 'block' in item:
+            for part in ('block', 'rescue', 'always'):
+                for sub in _walk_block(item.get(part), tags):
+                    yield sub
+            continue
+        action = [k for k in item if k not in KEYWORDS and not k.startswith('with_')][0]
+        yield item, tags, action.rsplit('.', 1)[-1]
+
+
+ROLE_TASKS = dict((role, list(_role_tasks(role))) for role in _role_dirs()
+                  if os.path.exists(os.path.join(COLLECTION_ROOT, 'roles', role, 'tasks', 'main.yml')))
+
+
+def _tagged(cid):
+    return [(role, path, task, module) for role, found in ROLE_TASKS.items()
+            for path, task, tags, module in found if cid in tags]
+
+
+def _owner(variable):
+    """The role whose variables are named hvsec_<role>_*."""
+    owners = [r for r in ROLE_TASKS if variable.startswith('hvsec_%s_' % r)]
+    return max(owners, key=len) if owners else None
+
+
+def test_the_role_yaml_reader_finds_tagged_tasks():
+    assert ROLE_TASKS and all(ROLE_TASKS.values())
+    assert any(CONTROL_TAG.match(t) for found in ROLE_TASKS.values() for dummy, dummy2, tags, dummy3 in found for t in tags)
+
+
+@pytest.mark.parametrize('control', [c for c in catalog.CONTROLS if c['variable']], ids=lambda c: c['id'])
+def test_a_remediated_control_appears_in_its_role(control):
+    cid, variable = control['id'], control['variable']
+    owner = _owner(variable)
+    assert owner, '%s: no role owns %s (roles/<role>/ for hvsec_<role>_*)' % (cid, variable)
+    base = os.path.join(COLLECTION_ROOT, 'roles', owner)
+    spec = _load_yaml(os.path.join(base, 'meta', 'argument_specs.yml'))['argument_specs']['main']['options']
+    assert variable in spec, '%s: %s is missing from roles/%s/meta/argument_specs.yml (main)' % (cid, variable, owner)
+    defaults = _load_yaml(os.path.join(base, 'defaults', 'main.yml')) or {}
+    assert variable in defaults, '%s: %s is missing from roles/%s/defaults/main.yml' % (cid, variable, owner)
+    mine = [t for t in _tagged(cid) if t[0] == control['role']]
+    assert mine, '%s: no task of role %s carries the tag %s' % (cid, control['role'], cid)
+
+
+@pytest.mark.parametrize('role', sorted(ROLE_TASKS))
+def test_control_tasks_are_named_by_their_ids(role):
+    """A task tagged with control IDs is named "ID [ID ...] | what it does", naming exactly its IDs."""
+    for path, task, tags, dummy in ROLE_TASKS[role]:
+        ids = set(t for t in tags if CONTROL_TAG.match(t))
+        if not ids:
+            continue
+        name = task.get('name', '')
+        where = '%s: task %r' % (os.path.relpath(path, COLLECTION_ROOT), name)
+        assert re.match(r'^HVS-[A-Z]+-[0-9]+[ |]', name), '%s carries %s: its name must start with its IDs' % (where, sorted(ids))
+        named = set(re.findall(r'HVS-[A-Z]+-[0-9]+', name))
+        assert named == ids, '%s is tagged %s but named %s' % (where, sorted(ids), sorted(named))
+
+
+@pytest.mark.parametrize('control', [c for c in catalog.CONTROLS if not c['variable']], ids=lambda c: c['id'])
+def test_an_audited_control_has_no_remediation_task(control):
+    changing = ['%s: %r (%s)' % (os.path.relpath(path, COLLECTION_ROOT), task.get('name'), module)
+                for dummy, path, task, module in _tagged(control['id']) if module not in READ_ONLY]
+    assert not changing, '%s has no variable (audited only) but tasks that can change the host carry it: %s' % (
+        control['id'], changing)
+
+
+def test_every_control_has_its_section_in_the_docs():
+    with open(os.path.join(COLLECTION_ROOT, 'docs', 'controls.md')) as handle:
+        text = handle.read()
+    missing = [c['id'] for c in catalog.CONTROLS if text.count('### %s: %s' % (c['id'], c['title'])) != 1]
+    assert not missing, 'docs/controls.md has no section for %s: run make docs' % ', '.join(missing)
+
+
+# ----------------------------------------------------------------------------- the loader refuses bad data
+
+RECORD = {'id': 'HVS-IOMMU-01', 'title': 'A control', 'severity': 'high', 'function': 'HY-BF1', 'topic': 'isolation',
+          'sp800_53': ['SC-39'], 'rationale': 'Because.', 'check': 'A fact.', 'evaluator': 'a_check', 'check_mode': 'no'}
+
+
+def _area_file(directory, name, records, area=None, order=1):
+    doc = {'area': area or name, 'order': order, 'title': name.title(), 'controls': records}
+    with open(os.path.join(str(directory), name + '.yml'), 'w') as handle:
+        yaml.safe_dump(doc, handle)
+
+
+def test_load_reads_a_valid_directory(tmp_path):
+    _area_file(tmp_path, 'iommu', [RECORD, dict(RECORD, id='HVS-IOMMU-02', variable='hvsec_iommu_x', reboot=True)])
+    areas, controls = catalog.load(str(tmp_path))
+    assert areas == {'iommu': 'Iommu'}
+    assert [c['id'] for c in controls] == ['HVS-IOMMU-01', 'HVS-IOMMU-02']
+    assert controls[1]['role'] == 'iommu' and controls[1]['reboot'] is True and controls[0]['role'] is None
+
+
+@pytest.mark.parametrize('bad,words', [
+    (dict((k, v) for k, v in RECORD.items() if k != 'check'), "missing ['check']"),
+    (dict(RECORD, colour='blue'), "unknown ['colour']"),
+    (dict(RECORD, severity='urgent'), 'severity must be one of'),
+    (dict(RECORD, check_mode='maybe'), 'check_mode must be one of'),
+])
+def test_load_names_the_file_and_record_of_a_bad_record(tmp_path, bad, words):
+    _area_file(tmp_path, 'iommu', [dict(RECORD, id='HVS-IOMMU-02'), dict(bad, id='HVS-IOMMU-03')])
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert 'iommu.yml' in str(err.value) and 'HVS-IOMMU-03' in str(err.value) and words in str(err.value)
+
+
+def test_load_refuses_a_duplicate_id(tmp_path):
+    _area_file(tmp_path, 'iommu', [RECORD])
+    _area_file(tmp_path, 'vfio', [dict(RECORD, title='Again')], order=2)
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value) == 'vfio.yml: HVS-IOMMU-01 is defined twice'
+
+
+def test_load_refuses_a_wrongly_named_area_file(tmp_path):
+    _area_file(tmp_path, 'iommu', [RECORD], area='vfio')
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value) == 'iommu.yml: area vfio must be in vfio.yml'
