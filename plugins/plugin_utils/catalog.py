@@ -110,22 +110,27 @@ def load(directory=CONTROLS_DIR):
     """(areas, controls): areas as {name: title} in catalog order, controls as a list of records."""
     files = []
     for path in glob.glob(os.path.join(directory, '*.yml')):
-        with open(path) as fh:
-            doc = yaml.safe_load(fh)
         name = os.path.basename(path)
+        with open(path) as fh:
+            try:
+                doc = yaml.safe_load(fh)
+            except yaml.YAMLError as exc:
+                raise CatalogError('%s: not valid YAML: %s' % (name, exc))
         if not isinstance(doc, dict) or set(doc) != set(('area', 'order', 'title', 'controls')):
             raise CatalogError('%s: an area file has exactly area, order, title and controls' % name)
         if doc['area'] + '.yml' != name:
             raise CatalogError('%s: area %s must be in %s.yml' % (name, doc['area'], doc['area']))
+        if not isinstance(doc['controls'] or [], list):
+            raise CatalogError('%s: controls is a list of control records' % name)
         files.append((doc['order'], name, doc))
-    areas, controls, seen = {}, [], set()
+    areas, controls, seen = {}, [], {}
     for _order, name, doc in sorted(files):
         areas[doc['area']] = doc['title']
         for raw in doc['controls'] or []:
             record = _record(doc['area'], raw, name)
             if record['id'] in seen:
-                raise CatalogError('%s: %s is defined twice' % (name, record['id']))
-            seen.add(record['id'])
+                raise CatalogError('%s: %s is defined twice (first in %s)' % (name, record['id'], seen[record['id']]))
+            seen[record['id']] = name
             controls.append(record)
     return areas, controls
 

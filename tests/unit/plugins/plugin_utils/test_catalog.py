@@ -280,7 +280,23 @@ def test_load_refuses_a_duplicate_id(tmp_path):
     _area_file(tmp_path, 'vfio', [dict(RECORD, title='Again')], order=2)
     with pytest.raises(catalog.CatalogError) as err:
         catalog.load(str(tmp_path))
-    assert str(err.value) == 'vfio.yml: HVS-IOMMU-01 is defined twice'
+    assert str(err.value) == 'vfio.yml: HVS-IOMMU-01 is defined twice (first in iommu.yml)'
+
+
+def test_load_refuses_a_file_that_is_not_yaml_or_has_no_record_list(tmp_path):
+    (tmp_path / 'iommu.yml').write_text('area: iommu\ncontrols: [unclosed\n')
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value).startswith('iommu.yml: not valid YAML')
+    _area_file(tmp_path, 'iommu', {'id': 'HVS-IOMMU-01'})
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value) == 'iommu.yml: controls is a list of control records'
+
+
+def test_load_of_the_shipped_directory_gives_the_module_records():
+    areas, controls = catalog.load()
+    assert areas == catalog.AREAS and controls == catalog.CONTROLS
 
 
 def test_load_refuses_a_wrongly_named_area_file(tmp_path):
