@@ -246,7 +246,7 @@ def test_the_plan_equals_the_reference_template():
         inp = role_input('iommu', variables('iommu', **given))
         ours = role_plans.iommu_plan(inp, facts, run_tags, skip_tags)
         old = render('iommu_derive.j2', {'_hvsec_iommu_in': inp, '_hvsec_iommu_hv': facts,
-                                          'ansible_run_tags': run_tags, 'ansible_skip_tags': skip_tags})
+                                         'ansible_run_tags': run_tags, 'ansible_skip_tags': skip_tags})
         case = (kind, given, run_tags, skip_tags)
         for key in old:
             if key != 'evidence':
