@@ -123,9 +123,9 @@ controls:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_int, read_text
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_int
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_runner import VswitchRunner, actions_diff, plan_file, plan_link
 
 CONTROLS = ('HVS-VSW-01', 'HVS-VSW-02', 'HVS-VSW-03', 'HVS-VSW-04')
 
@@ -183,51 +183,12 @@ def ssh_server_ip():
     return parts[2] if len(parts) >= 4 else None
 
 
-def plan_file(path, content, mode=0o644):
-    """Return a diff entry when ``path`` does not hold ``content`` (None = file must be absent)."""
-    have = read_text(path)
-    if have == content:
-        return None
-    return {'path': path, 'before': have or '', 'after': content or '', 'mode': mode}
-
-
-def write_file(module, path, content, mode):
-    if content is None:
-        if os.path.exists(path):
-            os.unlink(path)
-        return
-    d = os.path.dirname(path)
-    if not os.path.isdir(d):
-        os.makedirs(d, 0o755)
-    if os.path.exists(path):
-        module.backup_local(path)
-    write_atomic(module, path, content, mode, enforce_mode=True)
-
-
-def main():
-    port_spec = dict(name=dict(type='str', required=True), vlans=dict(type='list', elements='int', default=[]),
-                     pvid=dict(type='int'), mac=dict(type='str'), ips=dict(type='list', elements='str', default=[]))
-    bridge_spec = dict(name=dict(type='str', required=True), guest_only=dict(type='bool', default=True),
-                       vlan_filtering=dict(type='bool', default=True),
-                       ports=dict(type='list', elements='dict', default=[], options=port_spec))
-    module = AnsibleModule(
-        argument_spec=dict(
-            bridges=dict(type='list', elements='dict', default=[], options=bridge_spec),
-            skip_controls=dict(type='list', elements='str', default=[]),
-            persist=dict(type='bool', default=True),
-            config_dir=dict(type='path', default='/etc/hvsec/vswitch'),
-            unit_dir=dict(type='path', default='/etc/systemd/system'),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    bridges = p['bridges']
-    skip = set(p['skip_controls'])
-    result = dict(changed=False, changes=[], controls={}, diff=[])
+def read_host(module, runner):
+    """The nft binary (when a port declares a MAC) and the state of the declared bridges; every
+    control is not applicable without bridges, and any input error fails before planning."""
+    bridges = module.params['bridges']
     if not bridges:
-        result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
-        module.exit_json(**result)
-
+        runner.exit_all('not_applicable')
     for tool in ('ip', 'bridge'):
         if not module.get_bin_path(tool):
             module.fail_json(msg='%s (iproute2) is not installed but hvsec_vswitch_bridges declares bridges' % tool)
@@ -239,9 +200,16 @@ def main():
         errors.append('hvsec_vswitch_bridges: ports declare mac/ips but nft (nftables) is not installed')
     if errors:
         module.fail_json(msg='invalid hvsec_vswitch_bridges: ' + '; '.join(errors), errors=errors)
+    return nft, states
+
+
+def plan(module, runner, nft, states, skip):
+    """Plan the runtime actions and the files of every declared bridge into ``runner``; return
+    what applying needs: the actions, the files, whether a unit changes and the nft files to load."""
+    p = module.params
+    bridges = p['bridges']
     routes = default_route_devs(module)
     sship = ssh_server_ip()
-
     actions = []
     files = []
     units_changed = False
@@ -276,73 +244,66 @@ def main():
             for path, content, mode in ((nft_path, text, 0o600),
                                         (script_path, vb.render_boot_script(spec, nft_path if text else None), 0o700),
                                         (unit_path, vb.render_unit(spec, script_path), 0o644)):
-                d = plan_file(path, content, mode)
-                if d:
-                    files.append(d)
+                entry = plan_file(path, content, mode)
+                if entry:
+                    files.append(entry)
                     units_changed = units_changed or path == unit_path
             for wanted_by in vb.unit_wanted_by(spec):
                 link = os.path.join(p['unit_dir'], wanted_by + '.wants', unit)
                 if os.path.realpath(link) != os.path.realpath(unit_path) or not os.path.islink(link):
-                    files.append({'path': link, 'symlink': unit_path, 'before': '', 'after': '-> ' + unit_path})
+                    files.append(plan_link(link, unit_path))
                     units_changed = True
         elif text is not None:
-            d = plan_file(nft_path, text, 0o600)
-            if d:
-                files.append(d)
+            entry = plan_file(nft_path, text, 0o600)
+            if entry:
+                files.append(entry)
 
-    result['changes'] = [dict(control=a['control'], msg=a['msg']) for a in actions] + \
-        [dict(control='persistence', msg='write %s' % f['path']) for f in files]
-    result['diff'] = [dict(before_header=f['path'], after_header=f['path'], before=f['before'], after=f['after'])
-                      for f in files]
+    runner.add_changes(dict(control=a['control'], msg=a['msg']) for a in actions)
+    runner.add_files(files)
     if actions:
-        result['diff'].append(dict(before_header='runtime', after_header='runtime', before='',
-                                   after=''.join('%s | %s\n' % (a['control'], a['msg']) for a in actions)))
-    result['changed'] = bool(actions or files)
-    done = set(a['control'] for a in actions)
-    for c in CONTROLS:
-        result['controls'][c] = 'waived' if c in skip else ('fixed' if c in done else 'pass')
+        runner.result['diff'].append(actions_diff('runtime', actions))
+    runner.set_controls(skip)
+    return actions, files, units_changed, nft_loads
 
-    if module.check_mode or not result['changed']:
-        module.exit_json(**result)
 
-    # Files first: the nft file must exist before it is loaded; the .wants links after the files
-    # (a failed write leaves no link to a missing unit).
-    for f in sorted(files, key=lambda f: 'symlink' in f):
-        if 'symlink' in f:
-            d = os.path.dirname(f['path'])
-            if not os.path.isdir(d):
-                os.makedirs(d, 0o755)
-            if os.path.lexists(f['path']):
-                os.unlink(f['path'])
-            os.symlink(f['symlink'], f['path'])
-        else:
-            write_file(module, f['path'], f['after'] if f['after'] != '' else None, f['mode'])
+def apply(runner, nft, actions, files, units_changed, nft_loads):
+    """Files first: the nft file must exist before it is loaded; then the runtime actions."""
+    runner.write_files(files)
     for path, text in nft_loads:
         if not os.path.exists(path):
-            write_file(module, path, text, 0o600)
-    for a in actions:
-        if 'nft' in a:
-            rc, out, err = module.run_command([nft, '-c', '-f', a['nft']])
-            if rc != 0:
-                module.fail_json(msg='generated nftables file %s does not validate: %s' % (a['nft'], err), **result)
-            cmd = [nft, '-f', a['nft']]
-        elif 'cmd' in a:
-            cmd = a['cmd']
+            runner.write_files([plan_file(path, text, 0o600)])
+    for action in actions:
+        if 'nft' in action:
+            runner.check_nft(nft, action['nft'])
+            runner.run(action['control'], [nft, '-f', action['nft']])
+        elif 'cmd' in action:
+            runner.run(action['control'], action['cmd'])
         else:
-            path, value = a['write']
-            try:
-                with open(path, 'w') as fh:
-                    fh.write(value)
-            except (IOError, OSError) as e:
-                module.fail_json(msg='%s: cannot write %s: %s' % (a['control'], path, e), **result)
-            continue
-        rc, out, err = module.run_command(cmd)
-        if rc != 0:
-            module.fail_json(msg='%s: %s failed: %s' % (a['control'], ' '.join(cmd), err.strip()), **result)
-    if units_changed and module.get_bin_path('systemctl'):
-        module.run_command(['systemctl', 'daemon-reload'])
-    module.exit_json(**result)
+            runner.write_value(action['control'], *action['write'])
+    if units_changed:
+        runner.daemon_reload()
 
+
+def main():
+    port_spec = dict(name=dict(type='str', required=True), vlans=dict(type='list', elements='int', default=[]),
+                     pvid=dict(type='int'), mac=dict(type='str'), ips=dict(type='list', elements='str', default=[]))
+    bridge_spec = dict(name=dict(type='str', required=True), guest_only=dict(type='bool', default=True),
+                       vlan_filtering=dict(type='bool', default=True),
+                       ports=dict(type='list', elements='dict', default=[], options=port_spec))
+    module = AnsibleModule(
+        argument_spec=dict(
+            bridges=dict(type='list', elements='dict', default=[], options=bridge_spec),
+            skip_controls=dict(type='list', elements='str', default=[]),
+            persist=dict(type='bool', default=True),
+            config_dir=dict(type='path', default='/etc/hvsec/vswitch'),
+            unit_dir=dict(type='path', default='/etc/systemd/system'),
+        ),
+        supports_check_mode=True,
+    )
+    runner = VswitchRunner(module, CONTROLS)
+    nft, states = read_host(module, runner)
+    planned = plan(module, runner, nft, states, set(module.params['skip_controls']))
+    runner.finish(lambda: apply(runner, nft, *planned))
 
 if __name__ == '__main__':
     main()

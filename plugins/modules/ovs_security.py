@@ -150,13 +150,108 @@ command:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.atomic_file import write_atomic
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_text
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_runner import VswitchRunner, actions_diff, plan_file, plan_link
 
 CONTROLS = ('HVS-VSW-05', 'HVS-VSW-06', 'HVS-VSW-07', 'HVS-VSW-08', 'HVS-VSW-09')
+
+
+def read_host(module, vsctl):
+    """The module's parameters as the planner reads them, the Open vSwitch state and the nft binary
+    (when a port declares a MAC); any input error fails before planning."""
+    p = module.params
+    rc, out, err = module.run_command(ovs.vsctl_args(vsctl))
+    if rc != 0:
+        # ovs-vsctl installed but ovsdb-server not running: report, do not guess.
+        module.fail_json(msg='cannot read the Open vSwitch database: %s' % err.strip())
+    tables, error = ovs.parse_tables(out)
+    if error:
+        module.fail_json(msg='cannot parse ovs-vsctl output: %s' % error)
+    state = vo.build_state(tables)
+
+    ssl = dict((k, v) for k, v in (p['ssl'] or {}).items() if v)
+    params = dict(p, ssl=ssl, skip=set(p['skip_controls']))
+    errors = vo.validate(params, state, os.path.isfile)
+    for i, port in enumerate(p['ports']):
+        errors.extend(vb.validate_port_address(port, 'hvsec_vswitch_ovs_ports[%d] (%s)' % (i, port['name'])))
+    needs_nft = any(port.get('mac') for port in p['ports'])
+    nft = module.get_bin_path('nft') if needs_nft else None
+    if needs_nft and not nft:
+        errors.append('hvsec_vswitch_ovs_ports: ports declare mac/ips but nft (nftables) is not installed')
+    if errors:
+        module.fail_json(msg='invalid Open vSwitch variables: ' + '; '.join(errors), errors=errors)
+    return params, state, nft
+
+
+def plan_port_tables(module, params, nft):
+    """Anti-spoofing tables for declared ports with a MAC: the nft steps and the files to write."""
+    p = module.params
+    nft_actions = []
+    files = []
+    if not nft or 'HVS-VSW-10' in params['skip']:
+        return nft_actions, files
+    for port in p['ports']:
+        table, text, digest = vb.render_nft_port(port)
+        rc, listed, dummy = module.run_command([nft, 'list', 'table', 'netdev', table])
+        live = vb.nft_table_digest(listed) if rc == 0 else None
+        path = os.path.join(p['config_dir'], 'port-%s.nft' % port['name'])
+        if text is None:
+            if rc == 0:
+                nft_actions.append(({'control': 'HVS-VSW-10', 'msg': '%s: delete anti-spoofing table' % port['name']},
+                                    [nft, 'delete', 'table', 'netdev', table]))
+            continue
+        if live != digest:
+            nft_actions.append(({'control': 'HVS-VSW-10', 'msg': '%s: load anti-spoofing table netdev %s'
+                                 % (port['name'], table)}, [nft, '-f', path]))
+        wanted = [(path, text, 0o600)]
+        if p['persist']:
+            script = os.path.join(p['config_dir'], 'port-%s.sh' % port['name'])
+            unit_path = os.path.join(p['unit_dir'], 'hvsec-vswitch-port-%s.service' % port['name'])
+            spec = {'name': port['name'], 'ports': []}
+            wanted.append((script, vb.render_port_script(port['name'], path), 0o700))
+            wanted.append((unit_path, vb.render_unit(spec, script, 'ovs_security', 'anti-spoofing on port'), 0o644))
+            for wanted_by in vb.unit_wanted_by(spec):
+                link = os.path.join(p['unit_dir'], wanted_by + '.wants', os.path.basename(unit_path))
+                if not os.path.islink(link):
+                    files.append(plan_link(link, unit_path))
+        for file_path, content, mode in wanted:
+            entry = plan_file(file_path, content, mode)
+            if entry:
+                files.append(entry)
+    return nft_actions, files
+
+
+def plan(module, runner, vsctl, params, state, nft):
+    """Plan the ovs-vsctl transaction and the anti-spoofing tables into ``runner``; return what
+    applying needs: the transaction's arguments, the nft steps and the files."""
+    actions, args = vo.plan_ovs(params, state)
+    runner.result['loopback_tcp'] = vo.loopback_targets(params, state)
+    nft_actions, files = plan_port_tables(module, params, nft)
+    runner.result['command'] = [vsctl] + args if args else []
+    runner.add_changes(actions)
+    runner.add_changes(action for action, dummy in nft_actions)
+    runner.add_files(files)
+    if actions:
+        runner.result['diff'].append(actions_diff('ovsdb', actions))
+    runner.set_controls(params['skip'])
+    return args, nft_actions, files
+
+
+def apply(runner, vsctl, nft, args, nft_actions, files):
+    """The ovs-vsctl transaction first (all or nothing), then the files, then the nft steps."""
+    if args:
+        rc, out, err = runner.module.run_command([vsctl] + args)
+        if rc != 0:
+            runner.fail('ovs-vsctl transaction failed (nothing was changed): %s' % err.strip())
+    runner.write_files(files)
+    for action, command in nft_actions:
+        if command[1] == '-f':
+            runner.check_nft(nft, command[2])
+        runner.run(action['control'], command)
+    if files:
+        runner.daemon_reload()
 
 
 def main():
@@ -179,117 +274,13 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
-    skip = set(p['skip_controls'])
-    ssl = dict((k, v) for k, v in (p['ssl'] or {}).items() if v)
-    result = dict(changed=False, changes=[], controls={}, command=[], diff=[], loopback_tcp=[])
+    runner = VswitchRunner(module, CONTROLS, command=[], loopback_tcp=[])
     vsctl = module.get_bin_path('ovs-vsctl')
     if not vsctl:
-        result['controls'] = dict((c, 'not_applicable') for c in CONTROLS)
-        module.exit_json(**result)
-
-    rc, out, err = module.run_command(ovs.vsctl_args(vsctl))
-    if rc != 0:
-        # ovs-vsctl installed but ovsdb-server not running: report, do not guess.
-        module.fail_json(msg='cannot read the Open vSwitch database: %s' % err.strip())
-    tables, error = ovs.parse_tables(out)
-    if error:
-        module.fail_json(msg='cannot parse ovs-vsctl output: %s' % error)
-    state = vo.build_state(tables)
-
-    params = dict(p, ssl=ssl, skip=skip)
-    errors = vo.validate(params, state, os.path.isfile)
-    for i, port in enumerate(p['ports']):
-        errors.extend(vb.validate_port_address(port, 'hvsec_vswitch_ovs_ports[%d] (%s)' % (i, port['name'])))
-    needs_nft = any(port.get('mac') for port in p['ports'])
-    nft = module.get_bin_path('nft') if needs_nft else None
-    if needs_nft and not nft:
-        errors.append('hvsec_vswitch_ovs_ports: ports declare mac/ips but nft (nftables) is not installed')
-    if errors:
-        module.fail_json(msg='invalid Open vSwitch variables: ' + '; '.join(errors), errors=errors)
-
-    actions, args = vo.plan_ovs(params, state)
-    result['loopback_tcp'] = vo.loopback_targets(params, state)
-
-    # Anti-spoofing tables for declared ports with a MAC.
-    nft_actions = []
-    files = []
-    if needs_nft and 'HVS-VSW-10' not in skip:
-        for port in p['ports']:
-            table, text, digest = vb.render_nft_port(port)
-            rc, lout, lerr = module.run_command([nft, 'list', 'table', 'netdev', table])
-            live = vb.nft_table_digest(lout) if rc == 0 else None
-            path = os.path.join(p['config_dir'], 'port-%s.nft' % port['name'])
-            if text is None:
-                if rc == 0:
-                    nft_actions.append(({'control': 'HVS-VSW-10', 'msg': '%s: delete anti-spoofing table' % port['name']},
-                                        [nft, 'delete', 'table', 'netdev', table]))
-                continue
-            if live != digest:
-                nft_actions.append(({'control': 'HVS-VSW-10', 'msg': '%s: load anti-spoofing table netdev %s'
-                                     % (port['name'], table)}, [nft, '-f', path]))
-            wanted = [(path, text, 0o600)]
-            if p['persist']:
-                script = os.path.join(p['config_dir'], 'port-%s.sh' % port['name'])
-                unit = 'hvsec-vswitch-port-%s.service' % port['name']
-                spec = {'name': port['name'], 'ports': []}
-                wanted.append((script, vb.render_port_script(port['name'], path), 0o700))
-                wanted.append((os.path.join(p['unit_dir'], unit),
-                               vb.render_unit(spec, script, 'ovs_security', 'anti-spoofing on port'), 0o644))
-                for wanted_by in vb.unit_wanted_by(spec):
-                    link = os.path.join(p['unit_dir'], wanted_by + '.wants', unit)
-                    if not os.path.islink(link):
-                        files.append({'path': link, 'symlink': os.path.join(p['unit_dir'], unit), 'before': '',
-                                      'after': '-> ' + os.path.join(p['unit_dir'], unit)})
-            for fpath, content, mode in wanted:
-                have = read_text(fpath)
-                if have != content:
-                    files.append({'path': fpath, 'before': have or '', 'after': content, 'mode': mode})
-
-    result['command'] = [vsctl] + args if args else []
-    result['changes'] = actions + [a for a, _c in nft_actions] + \
-        [dict(control='persistence', msg='write %s' % f['path']) for f in files]
-    result['changed'] = bool(result['changes'])
-    result['diff'] = [dict(before_header=f['path'], after_header=f['path'], before=f['before'], after=f['after'])
-                      for f in files]
-    if actions:
-        result['diff'].append(dict(before_header='ovsdb', after_header='ovsdb', before='',
-                                   after=''.join('%s | %s\n' % (a['control'], a['msg']) for a in actions)))
-    done = set(a['control'] for a in actions)
-    for c in CONTROLS:
-        result['controls'][c] = 'waived' if c in skip else ('fixed' if c in done else 'pass')
-    if module.check_mode or not result['changed']:
-        module.exit_json(**result)
-
-    if args:
-        rc, out, err = module.run_command([vsctl] + args)
-        if rc != 0:
-            module.fail_json(msg='ovs-vsctl transaction failed (nothing was changed): %s' % err.strip(), **result)
-    # Files before the .wants links to them: a failed write leaves no link to a missing unit.
-    for f in sorted(files, key=lambda f: 'symlink' in f):
-        d = os.path.dirname(f['path'])
-        if not os.path.isdir(d):
-            os.makedirs(d, 0o755)
-        if 'symlink' in f:
-            if os.path.lexists(f['path']):
-                os.unlink(f['path'])
-            os.symlink(f['symlink'], f['path'])
-            continue
-        if os.path.exists(f['path']):
-            module.backup_local(f['path'])
-        write_atomic(module, f['path'], f['after'], f['mode'], enforce_mode=True)
-    for a, command in nft_actions:
-        if command[1] == '-f':
-            rc, out, err = module.run_command([nft, '-c', '-f', command[2]])
-            if rc != 0:
-                module.fail_json(msg='generated nftables file %s does not validate: %s' % (command[2], err), **result)
-        rc, out, err = module.run_command(command)
-        if rc != 0:
-            module.fail_json(msg='%s: %s failed: %s' % (a['control'], ' '.join(command), err.strip()), **result)
-    if files and module.get_bin_path('systemctl'):
-        module.run_command(['systemctl', 'daemon-reload'])
-    module.exit_json(**result)
-
+        runner.exit_all('not_applicable')
+    params, state, nft = read_host(module, vsctl)
+    planned = plan(module, runner, vsctl, params, state, nft)
+    runner.finish(lambda: apply(runner, vsctl, nft, *planned))
 
 if __name__ == '__main__':
     main()
