@@ -61,15 +61,6 @@ def split_words(text):
     return words
 
 
-def kernel_and_init_words(text):
-    """(words the kernel reads, words it hands to init): the split at the first lone ``--``."""
-    words = split_words(text)
-    if '--' in words:
-        cut = words.index('--')
-        return words[:cut], words[cut + 1:]
-    return words, []
-
-
 def parse_word(word):
     """Return (key, value) for one argument; value is None for a flag without '='."""
     if '=' in word:

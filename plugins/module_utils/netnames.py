@@ -80,10 +80,6 @@ def vlan_problem(vid):
     return None
 
 
-def valid_vlan(vid):
-    return vlan_problem(vid) is None
-
-
 def vlan_errors(vids, where):
     """Errors for one VLAN ID or a list of them: ``WHERE: VLAN 5000 is outside 1-4094``."""
     items = vids if isinstance(vids, (list, tuple)) else [vids]

@@ -13,7 +13,6 @@ __metaclass__ = type
 import os
 import re
 
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.files import read_int, read_text
 
 VFIO_DRIVER = 'vfio-pci'
@@ -310,11 +309,6 @@ def interfaces_with_addresses(ip_addr_json, addresses):
             if info.get('local') in wanted and link.get('ifname') not in result:
                 result.append(link.get('ifname'))
     return result
-
-
-def valid_netdev_name(name):
-    """The interface-name rule of module_utils/netnames (one rule for every module)."""
-    return netnames.valid_ifname(name)
 
 
 def valid_module_name(name):

@@ -165,11 +165,6 @@ def include_pattern(main_text, dropin_path):
     return None
 
 
-def shadowing_in(name, text, options):
-    """Backward-compatible name of :func:`conflicts_in`."""
-    return conflicts_in(name, text, options)
-
-
 def include_status(main_text, dropin_path, options, name='sshd_config'):
     """Return ``(included, conflicts)``.
 

@@ -128,10 +128,13 @@ def test_kernel_words_follow_the_kernel_tokenizer():
     from ansible_collections.hvsec.hypervisor.plugins.module_utils import cmdline
     # lib/cmdline.c next_arg: a leading quote and quotes around a value are dropped
     assert cmdline.split_words('a "b c" d="e f" "g=h i" -- x "--"') == ['a', 'b c', 'd=e f', 'g=h i', '--', 'x', '--']
-    assert cmdline.kernel_and_init_words('ro quiet -- single iommu=pt\n') == (['ro', 'quiet'], ['single', 'iommu=pt'])
+    p, a = validate_request(['iommu=pt'], [])
+    assert not satisfied(cmdline.split_words('ro quiet -- single iommu=pt\n'), p, a)
     # '"--"' is the terminator too (the kernel strips the quotes first); '--=x' is not
-    assert cmdline.kernel_and_init_words('a "--" b') == (['a'], ['b'])
-    assert cmdline.kernel_and_init_words('a --=x b') == (['a', '--=x', 'b'], [])
+    assert cmdline.split_words('a "--" b') == ['a', '--', 'b']
+    assert not satisfied(cmdline.split_words('a "--" iommu=pt'), p, a)
+    assert cmdline.split_words('a --=x b') == ['a', '--=x', 'b']
+    assert satisfied(cmdline.split_words('a --=x iommu=pt'), p, a)
 
 
 _kword = st.sampled_from(['quiet', 'ro', 'iommu=pt', 'iommu=off', 'intel_iommu=on', 'intel_iommu=off', 'a=1', '--'])

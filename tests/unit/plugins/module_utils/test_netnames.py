@@ -14,7 +14,6 @@ import subprocess
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
-from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
 
 HOSTILE = ['$(reboot)', '`id`', 'a;b', 'a|b', 'a&b', "a'b", 'a"b', 'a>b', 'x$IFS', 'a\\b', 'a*', '-x']
@@ -60,7 +59,7 @@ def test_messages_for_filters():
 @pytest.mark.parametrize('vid, ok', [(1, True), (4094, True), (0, False), (4095, False), (True, False),
                                      ('100', False), (None, False)])
 def test_vlan_rule(vid, ok):
-    assert netnames.valid_vlan(vid) is ok
+    assert (netnames.vlan_problem(vid) is None) is ok
     assert (netnames.vlan_errors(vid, 'w') == []) is ok
 
 
@@ -70,8 +69,8 @@ def test_vlan_errors_message():
 
 # ----------------------------------------------------------------- the modules use the rule
 @pytest.mark.parametrize('name', HOSTILE)
-def test_pci_netdev_rule_is_the_shared_rule(name):
-    assert pci.valid_netdev_name(name) is False
+def test_netdev_rule_refuses_hostile_names(name):
+    assert netnames.valid_ifname(name) is False
 
 
 @pytest.mark.parametrize('name', HOSTILE)

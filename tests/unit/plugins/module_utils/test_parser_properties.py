@@ -240,7 +240,6 @@ def test_grub_plan_never_crashes(texts):
 def test_sshd_config_readers_never_crash(text):
     sd.include_pattern(text, '/etc/ssh/sshd_config.d/00-hvsec.conf')
     sd.include_status(text, '/etc/ssh/sshd_config.d/00-hvsec.conf', ['PermitRootLogin', 'Ciphers'])
-    sd.shadowing_in('x', text, ['PermitRootLogin'])
     sd.conflicts_in('x', text, [('PermitRootLogin', 'no'), ('Ciphers', ['aes256-ctr']), ('AllowGroups', ['a'])])
     sd.candidate_main(text, '/etc/ssh/sshd_config.d/00-hvsec.conf', '/tmp/c/00-hvsec.conf', lambda pattern: [])
     eff = parse_sshd_t(text)
