@@ -208,15 +208,15 @@ def plan(module, runner, nft, states, skip):
     what applying needs: the actions, the files, whether a unit changes and the nft files to load."""
     p = module.params
     bridges = p['bridges']
-    routes = default_route_devs(module)
-    sship = ssh_server_ip()
+    route_devices = default_route_devs(module)
+    ssh_address = ssh_server_ip()
     actions = []
     files = []
     units_changed = False
     nft_loads = []
     for br in bridges:
         spec = dict(br, skip=skip)
-        risk = vb.lockout_risk(spec, states[br['name']], sship, routes)
+        risk = vb.lockout_risk(spec, states[br['name']], ssh_address, route_devices)
         if risk:
             module.fail_json(msg=risk)
         actions.extend(vb.plan_bridge(spec, states[br['name']]))
