@@ -19,8 +19,6 @@ description:
   - Settings are the roles' defaults (read from C(roles/*/defaults/main.yml) of this collection) overlaid
     with the host's C(hvsec_*) variables.
 version_added: 0.1.0
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   facts:
     description:
@@ -53,6 +51,7 @@ options:
       - Extra C(hvsec_*) variables overriding role defaults and host variables (mainly for tests).
     type: dict
 extends_documentation_fragment:
+  - hvsec.hypervisor.common
   - action_common_attributes
   - action_common_attributes.conn
   - action_common_attributes.flow

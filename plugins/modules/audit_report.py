@@ -28,8 +28,6 @@ description:
   - Prints one summary line per host on the console.
   - Run it once per play (C(run_once)); it never contacts a managed host.
 version_added: 0.1.0
-author:
-  - hvsec.hypervisor contributors (@hvsec)
 options:
   report_dir:
     description:
@@ -111,6 +109,7 @@ options:
         was not audited otherwise, its settings were refused or its gate tripped (exit 2).
     type: dict
 extends_documentation_fragment:
+  - hvsec.hypervisor.common
   - action_common_attributes
   - action_common_attributes.conn
   - action_common_attributes.flow

@@ -59,19 +59,14 @@ options:
     type: str
     default: ''
 attributes:
-  check_mode:
-    description: Can run in check_mode and return the same facts; it never changes anything.
-    support: full
-  diff_mode:
-    description: There is nothing to diff, the module only reads.
-    support: none
   facts:
     description: Returns C(ansible_facts.hvsec).
     support: full
 notes:
   - Uses only the Python standard library on the managed host.
-author:
-  - hvsec.hypervisor contributors (@hvsec)
+extends_documentation_fragment:
+  - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes.info_module
 '''
 
 EXAMPLES = r'''
