@@ -154,7 +154,7 @@ class OvsDb(object):
 
 
 def _lab_insecure(db):
-    """The lab's OVS state before the vswitch role (molecule/default/prepare_vswitch.yml)."""
+    """The lab's OVS state before the vswitch role (lab/molecule/default/tasks/prepare_vswitch.yml)."""
     db.vsctl('add-br', 'ovsbr0', '--', 'add-br', 'ovsbr1')
     for port in ('vo1', 'vo2', 'vo3'):
         db.vsctl('add-port', 'ovsbr0', port)

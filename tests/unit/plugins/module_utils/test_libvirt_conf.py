@@ -8,7 +8,7 @@ Every case below was checked against libvirt itself: Debian 12's libvirtd 9.0.0 
 unprivileged with ``libvirtd -f FILE --listen`` on a file holding the case (listen_tls = 0,
 listen_addr = "127.0.0.1", listen_tcp = 1 and a tcp_port before it): an accepted file made it
 listen on the port the case names, a refused one stopped it with "configuration file syntax
-error: FILE:LINE: ...". tests/lab/test_libvirt_semantics.py repeats the duplicate-key and syntax
+error: FILE:LINE: ...". lab/tests/test_libvirt_semantics.py repeats the duplicate-key and syntax
 proofs on the lab VM.
 """
 

@@ -61,7 +61,7 @@ def test_ssl_row_is_read():
     assert vo.build_state(tables)['ssl'] == {'private_key': '/k', 'certificate': '/c', 'ca_cert': '/a'}
 
 
-# The lab's vswitch variables (tests/lab/group_vars/hypervisors/vswitch.yml): its insecure
+# The lab's vswitch variables (lab/tests/group_vars/hypervisors/vswitch.yml): its insecure
 # fixture's tcp:127.0.0.1:6653 controller stands for any plain-TCP target, so the lab runs strict.
 LAB = {'managers': [], 'controllers': {'ovsbr1': ['punix:/run/openvswitch/ovsbr1.hvsec.ctl']},
        'fail_secure': True, 'allowed_mirrors': [], 'allow_loopback_tcp': False,

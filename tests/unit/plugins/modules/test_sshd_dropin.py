@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Control-flow tests of sshd_dropin. The sshd binary here is a small test double that reads
 the drop-in like sshd (first value wins) and rejects unknown ciphers; the real OpenSSH is
-exercised on the lab VM (tests/lab/test_mgmt_plane.py)."""
+exercised on the lab VM (lab/tests/test_mgmt_plane.py)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
