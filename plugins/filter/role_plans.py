@@ -78,16 +78,6 @@ def iommu_vendor(inp, facts):
     return None
 
 
-def rule_applies(rule, inp, vendor):
-    """A kernel_args rule applies when each item of its ``when`` equals the role variable it names
-    (``vendor``: the detected vendor)."""
-    for name, value in (rule.get('when') or {}).items():
-        actual = vendor if name == VENDOR_KEY else inp.get(name)
-        if actual != value or isinstance(actual, bool) != isinstance(value, bool):
-            return False
-    return True
-
-
 def kernel_request(inp, vendor, enabled):
     """(present, absent, controls): the kernel arguments the enabled iommu controls want."""
     present, absent, controls = [], [], []
@@ -96,7 +86,7 @@ def kernel_request(inp, vendor, enabled):
     for control in catalog.controls_for_area('iommu'):
         if control['id'] not in enabled:
             continue
-        rules = [r for r in control['kernel_args'] if rule_applies(r, inp, vendor)]
+        rules = catalog.kernel_arg_rules(control, dict(inp, **{VENDOR_KEY: vendor}))
         for rule in rules:
             present.extend(rule.get('present') or [])
             absent.extend(rule.get('absent') or [])

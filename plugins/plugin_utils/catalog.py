@@ -143,6 +143,21 @@ def controls_for_area(area):
     return [c for c in CONTROLS if c['area'] == area]
 
 
+def kernel_arg_rules(control, values):
+    """The record's ``kernel_args`` rules that apply for ``values`` (role variables, plus ``vendor``
+    for the detected IOMMU vendor): a rule applies when every item of its ``when`` equals the value
+    of the name it states (a boolean only equals a boolean)."""
+    applying = []
+    for rule in control['kernel_args']:
+        for name, wanted in (rule.get('when') or {}).items():
+            actual = values.get(name)
+            if actual != wanted or isinstance(actual, bool) != isinstance(wanted, bool):
+                break
+        else:
+            applying.append(rule)
+    return applying
+
+
 def severity_rank(severity):
     """Return 0..3 for a severity name; raise ValueError for an unknown one."""
     return SEVERITIES.index(severity)

@@ -12,6 +12,7 @@ __metaclass__ = type
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
     registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
 )
@@ -36,15 +37,8 @@ def _cmd_has(args, key, value=None):
 
 
 def _kernel_args(control, settings, kind):
-    """The kernel arguments the record's rules list under ``kind`` (present or absent) for these settings.
-
-    A rule applies when it has no ``when`` or when every setting it names has the stated value.
-    """
-    out = []
-    for rule in control['kernel_args']:
-        if all(settings.get(name) == value for name, value in (rule.get('when') or {}).items()):
-            out.extend(rule.get(kind) or [])
-    return out
+    """The kernel arguments the record's rules list under ``kind`` (present or absent) for these settings."""
+    return [arg for rule in catalog.kernel_arg_rules(control, settings) for arg in rule.get(kind) or []]
 
 
 def _cmd_has_arg(args, arg):

@@ -3,37 +3,25 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The iommu and vfio roles' decisions (plugins/filter/role_plans.py) against facts in the schema of
 docs/facts.md, with the role variables as the role_input lookup types them.
-
-The ``reference/*.j2`` files are the Jinja programs these filters replace, kept here as an oracle:
-the comparison tests render them with Ansible's own Templar (they need the collection loader for
-their ``hvsec.hypervisor.waived_ids`` filter: ansible-test units) and require the same decisions.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import itertools
-import json
 import os
 
 import pytest
 import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.hvsec.hypervisor.plugins.filter import role_plans
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog, evaluate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROLES = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..', 'roles'))
-REFERENCE = os.path.join(HERE, 'reference')
 
-needs_loader = pytest.mark.skipif(AnsibleCollectionConfig.collection_finder is None,
-                                  reason='the reference templates need the collection loader: run with ansible-test units (make units)')
 
 FACTS = {
     'host': {'mem_total_kib': 1500000},
@@ -76,14 +64,6 @@ def plan(facts, run_tags=None, skip_tags=None, **overrides):
 
 def verify(facts, d, **overrides):
     return role_plans.iommu_verify_problems(d, facts, role_input('iommu', variables('iommu', **overrides)))
-
-
-def render(name, context):
-    """A reference template rendered as the role rendered it (JSON parsed back)."""
-    templar = Templar(loader=DataLoader(), variables=context)
-    with open(os.path.join(REFERENCE, name)) as f:
-        result = templar.template(trust_as_template(f.read()))
-    return json.loads(result) if isinstance(result, str) else result
 
 
 # ------------------------------------------------------------------------------------- iommu
@@ -196,186 +176,3 @@ def test_verify(policy):
     assert verify(good, d, hvsec_iommu_policy=policy, hvsec_waivers=[{'id': 'HVS-IOMMU-09', 'reason': 'old board'}]) == []
 
 
-def _vendor_facts(kind):
-    facts = copy.deepcopy(FACTS)
-    if kind == 'amd':
-        facts['iommu'].update({'firmware_table': 'IVRS', 'vendor': 'amd'})
-        facts['cpu']['vendor'] = 'AuthenticAMD'
-    elif kind == 'hygon-cpu-only':
-        del facts['iommu']['vendor'], facts['iommu']['firmware_table']
-        facts['cpu']['vendor'] = 'HygonGenuine'
-    elif kind == 'unknown':
-        facts['iommu'] = {}
-        facts['cpu']['vendor'] = 'SomethingElse'
-    return facts
-
-
-BOOLS = ('hvsec_iommu_manage_cmdline', 'hvsec_iommu_early_dma_protection', 'hvsec_iommu_nosmt', 'hvsec_iommu_ksm_disable',
-         'hvsec_iommu_nested', 'hvsec_iommu_nx_huge_pages_enforce')
-SELECTIONS = [
-    (['all'], [], []),
-    (['iommu'], [], []),
-    (['HVS-IOMMU-07', 'HVS-IOMMU-15'], [], []),
-    (['HVS-IOMMU-05', 'vfio'], ['HVS-IOMMU-06'], []),
-    (['all'], ['HVS-IOMMU-07', 'HVS-IOMMU-13'], []),
-    (['all'], [], [{'id': 'HVS-IOMMU-05', 'reason': 'r'}, {'id': 'HVS-IOMMU-12', 'reason': 'r'}]),
-    (['all'], [], [{'id': 'HVS-IOMMU-15', 'reason': 'r', 'expires': '2000-01-01'}, {'id': 'HVS-IOMMU-08', 'reason': 'r'}]),
-]
-
-
-def _cases():
-    for kind, vendor, policy in itertools.product(('intel', 'amd', 'hygon-cpu-only', 'unknown'), ('auto', 'intel', 'amd'),
-                                                  ('strict', 'passthrough')):
-        for flip in (None,) + BOOLS:
-            yield kind, dict([('hvsec_iommu_vendor', vendor), ('hvsec_iommu_policy', policy)]), flip, SELECTIONS[0]
-    for selection in SELECTIONS[1:]:
-        for flip in (None, 'hvsec_iommu_nosmt'):
-            yield 'intel', {}, flip, selection
-
-
-@needs_loader
-def test_the_plan_equals_the_reference_template():
-    """Kernel arguments (in order), controls and runtime settings equal the reference derive.j2 for
-    every vendor, policy, boolean, waiver and tag selection below; the evidence is the audit's."""
-    count = 0
-    for kind, given, flip, (run_tags, skip_tags, waivers) in _cases():
-        facts = _vendor_facts(kind)
-        given = dict(given, hvsec_waivers=waivers)
-        if flip:
-            given[flip] = not variables('iommu')[flip]
-        inp = role_input('iommu', variables('iommu', **given))
-        ours = role_plans.iommu_plan(inp, facts, run_tags, skip_tags)
-        old = render('iommu_derive.j2', {'_hvsec_iommu_in': inp, '_hvsec_iommu_hv': facts,
-                                         'ansible_run_tags': run_tags, 'ansible_skip_tags': skip_tags})
-        case = (kind, given, run_tags, skip_tags)
-        for key in old:
-            if key != 'evidence':
-                assert ours[key] == old[key], (key, case)
-        assert sorted(ours['evidence']) == sorted(old['evidence']), case
-        count += 1
-    assert count == 4 * 3 * 2 * (len(BOOLS) + 1) + 2 * (len(SELECTIONS) - 1)
-
-
-@needs_loader
-@pytest.mark.parametrize('policy', ['strict', 'passthrough'])
-@pytest.mark.parametrize('variant', ['as_is', 'good', 'no_groups', 'ir_off', 'ir_unknown', 'dashes', 'untyped_group'])
-@pytest.mark.parametrize('waive_ir', [False, True])
-def test_verify_equals_the_reference_template(policy, variant, waive_ir):
-    facts = copy.deepcopy(FACTS)
-    given = variables('iommu', hvsec_iommu_policy=policy,
-                      hvsec_waivers=[{'id': 'HVS-IOMMU-09', 'reason': 'r'}] if waive_ir else [])
-    inp = role_input('iommu', given)
-    d = role_plans.iommu_plan(inp, facts, ['all'], [])
-    if variant == 'good':
-        facts['cmdline']['args'] = [{'key': w.split('=', 1)[0], 'value': w.split('=', 1)[1]} for w in d['present']]
-    elif variant == 'no_groups':
-        facts['iommu']['groups'] = []
-    elif variant == 'ir_off':
-        facts['iommu'].update({'interrupt_remapping': False, 'interrupt_remapping_evidence': None})
-    elif variant == 'ir_unknown':
-        del facts['iommu']['interrupt_remapping']
-    elif variant == 'dashes':
-        facts['cmdline']['args'].append({'key': 'pcie-acs-override', 'value': 'downstream'})
-        facts['cmdline']['args'].append({'key': 'intel_iommu', 'value': 'off'})
-    elif variant == 'untyped_group':
-        facts['iommu']['groups'].append({'id': 7, 'type': 'identity', 'devices': []})
-    ours = role_plans.iommu_verify_problems(d, facts, inp)
-    old = render('iommu_verify.j2', dict(given, _hvsec_iommu=d, _hvsec_iommu_hv=facts))
-    assert ours == old
-    if variant in ('no_groups', 'dashes') or (variant in ('ir_off', 'ir_unknown') and not waive_ir):
-        assert ours
-
-
-# -------------------------------------------------------------------------------------- vfio
-VFIO_FACTS = {
-    'pci': {'devices': [
-        {'address': '0000:01:00.0', 'vendor': '0x8086', 'device': '0x10D3', 'driver': 'vfio-pci', 'net': [],
-         'sriov_totalvfs': None, 'sriov_numvfs': None, 'iommu_group': 11, 'physfn': None},
-        {'address': '0000:02:00.0', 'vendor': '0x15b3', 'device': '0x1017', 'driver': 'mlx5_core', 'net': ['ens2f0'],
-         'sriov_totalvfs': 8, 'sriov_numvfs': 4, 'iommu_group': 12, 'physfn': None},
-        {'address': '0000:03:00.0', 'vendor': '0x10de', 'device': '0x1eb8', 'driver': 'vfio-pci', 'net': [],
-         'sriov_totalvfs': None, 'sriov_numvfs': None, 'iommu_group': 13, 'physfn': None},
-        {'address': '0000:04:00.0', 'vendor': '0x8086', 'device': '0x1572', 'driver': 'i40e', 'net': ['ens4'],
-         'sriov_totalvfs': 16, 'sriov_numvfs': 2, 'iommu_group': 14, 'physfn': None},
-    ]},
-    'iommu': {'enabled': True, 'interrupt_remapping': True, 'interrupt_remapping_evidence': 'IR-PCI-MSI'},
-    'cmdline': {'args': [{'key': 'quiet', 'value': None}]},
-    'libvirt': {'domains': [
-        {'name': 'gpu', 'hostdevs': [{'type': 'pci', 'address': '0000:03:00.0'}, {'address': '0000:01:00.0'}]},
-        {'name': 'usb', 'hostdevs': [{'type': 'usb', 'address': None}, {'type': 'pci', 'address': '0000:09:00.0'}]},
-    ]},
-}
-
-SRIOV_RESULT = {'results': [
-    {'item': {'pf': 'ens4'}, 'vfs': [{'vf': 0, 'address': '0000:04:02.0', 'iommu_group': 30, 'iommu_group_size': 1},
-                                     {'vf': 1, 'address': '0000:04:02.1', 'iommu_group': 30, 'iommu_group_size': 3}]},
-    {'item': {'pf': 'ens5'}, 'skipped': True},
-]}
-
-
-def vfio_input(**overrides):
-    return role_input('vfio', variables('vfio', **overrides))
-
-
-def test_vfio_plan():
-    inp = vfio_input(hvsec_vfio_allowlist=[{'address': '01:00.0'}, {'id': '10DE:1EB8'}])
-    state = role_plans.vfio_plan(inp, VFIO_FACTS, '192.0.2.10')
-    assert state['allow_addrs'] == ['0000:01:00.0'] and state['allow_ids'] == ['10de:1eb8']
-    assert state['by_addr']['0000:01:00.0']['id'] == '8086:10d3'
-    assert state['unlisted'] == [] and state['iommu_problems'] == []
-    assert state['protect_addresses'] == ['192.0.2.10']
-    assert role_plans.vfio_plan(inp, VFIO_FACTS, 'hv1.example.org')['protect_addresses'] == []
-    facts = copy.deepcopy(VFIO_FACTS)
-    facts['iommu'] = {'enabled': False, 'interrupt_remapping': None}
-    facts['cmdline']['args'].append({'key': 'pcie_acs_override', 'value': 'downstream'})
-    state = role_plans.vfio_plan(vfio_input(hvsec_waivers=[{'id': 'HVS-VFIO-03', 'reason': 'r'}]), facts)
-    assert state['unlisted'] == ['0000:01:00.0', '0000:03:00.0']
-    assert state['unlisted_items'] == [{'address': '0000:01:00.0'}, {'address': '0000:03:00.0'}]
-    assert state['iommu_problems'] == [
-        'the IOMMU is not active in the running kernel', 'interrupt remapping is not active (no evidence)',
-        'pcie_acs_override is on the running kernel command line, so IOMMU groups do not reflect real isolation']
-    assert state['waived'] == ['HVS-VFIO-03']
-
-
-def test_vfio_audit():
-    inp = vfio_input(hvsec_vfio_allowlist=[{'address': '0000:01:00.0'}], hvsec_vfio_sriov=[{'pf': 'ens4', 'numvfs': 2}])
-    facts = copy.deepcopy(VFIO_FACTS)
-    facts['iommu']['interrupt_remapping'] = False
-    state = role_plans.vfio_plan(inp, facts)
-    audit = role_plans.vfio_audit(state, facts, inp, {'devices': [{'address': '0000:01:00.0', 'driver': 'vfio-pci'}]},
-                                  {}, SRIOV_RESULT)
-    assert audit['failures'] == [
-        'HVS-VFIO-06: libvirt domain gpu references host device 0000:03:00.0 (10de:1eb8), which is not on hvsec_vfio_allowlist',
-        'HVS-VFIO-06: libvirt domain usb references host device 0000:09:00.0, which is not on hvsec_vfio_allowlist',
-        'HVS-VFIO-07: 0000:01:00.0, 0000:03:00.0 bound to vfio-pci but interrupt remapping is not active (IR-PCI-MSI)']
-    assert audit['warnings'] == [
-        'HVS-VFIO-03: bound to vfio-pci but not allow-listed: 0000:03:00.0 (set hvsec_vfio_release_unlisted: true to release them)',
-        'HVS-VFIO-08: 0000:02:00.0 (ens2f0) has 4 VFs but no cap in hvsec_vfio_sriov (cap 0)',
-        'HVS-VFIO-13: ens4 vf 1 (0000:04:02.1) shares IOMMU group 30 with 2 other device(s)']
-    released = role_plans.vfio_audit(state, facts, inp, {}, {'devices': [{'address': '0000:03:00.0'}]}, {})
-    assert not any(m.startswith('HVS-VFIO-03') for m in released['warnings'])
-    waived = vfio_input(hvsec_vfio_allowlist=[{'address': '0000:01:00.0'}],
-                        hvsec_waivers=[{'id': i, 'reason': 'r'} for i in ('HVS-VFIO-06', 'HVS-VFIO-07', 'HVS-VFIO-08')])
-    state = role_plans.vfio_plan(waived, facts)
-    assert role_plans.vfio_audit(state, facts, waived, {}, {}, {}) == {'failures': [], 'warnings': [
-        'HVS-VFIO-03: bound to vfio-pci but not allow-listed: 0000:03:00.0 (set hvsec_vfio_release_unlisted: true to release them)']}
-
-
-@needs_loader
-@pytest.mark.parametrize('allowlist', [[], [{'address': '01:00.0'}], [{'id': '10de:1eb8'}, {'address': '0000:02:00.0'}]])
-@pytest.mark.parametrize('iommu', [{'enabled': True, 'interrupt_remapping': True}, {'enabled': False, 'interrupt_remapping': False}])
-@pytest.mark.parametrize('waivers', [[], [{'id': i, 'reason': 'r'} for i in ('HVS-VFIO-03', 'HVS-VFIO-06', 'HVS-VFIO-07', 'HVS-VFIO-13')]])
-@pytest.mark.parametrize('host', ['192.0.2.1', '2001:db8::1', 'hv1', ''])
-def test_vfio_equals_the_reference_templates(allowlist, iommu, waivers, host):
-    facts = copy.deepcopy(VFIO_FACTS)
-    facts['iommu'] = iommu
-    given = variables('vfio', hvsec_vfio_allowlist=allowlist, hvsec_vfio_sriov=[{'pf': 'ens2f0', 'numvfs': 4}], hvsec_waivers=waivers)
-    inp = role_input('vfio', given)
-    state = role_plans.vfio_plan(inp, facts, host)
-    assert state == render('vfio_derive.j2', {'_hvsec_vfio_in': inp, '_vfio_hv': facts, 'ansible_host': host})
-    bind = {'devices': [{'address': a, 'driver': 'vfio-pci'} for a in state['allow_addrs']]}
-    release = {'devices': [{'address': '0000:03:00.0'}]}
-    for results in ((bind, {}, SRIOV_RESULT), ({}, release, {}), ({}, {}, {})):
-        old = render('vfio_audit.j2', dict(given, _vfio_hv=facts, _vfio_state=state, _vfio_bind=results[0],
-                                           _vfio_release=results[1], _vfio_sriov_result=results[2]))
-        assert role_plans.vfio_audit(state, facts, inp, *results) == old
