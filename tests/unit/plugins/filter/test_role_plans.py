@@ -174,5 +174,3 @@ def test_verify(policy):
     assert verify(good, d, hvsec_iommu_policy=policy) == [
         'interrupt remapping is off (IR-PCI-MSI in /proc/interrupts)']
     assert verify(good, d, hvsec_iommu_policy=policy, hvsec_waivers=[{'id': 'HVS-IOMMU-09', 'reason': 'old board'}]) == []
-
-
