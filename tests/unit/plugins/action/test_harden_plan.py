@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The controller-side action harden_plan, with a real loader and templar and the real role defaults."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import copy
+import json
+import os
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
+from ansible.playbook.play_context import PlayContext
+from ansible.template import Templar
+
+from ansible_collections.hvsec.hypervisor.plugins.action import harden_plan
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.harden import area_ids
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'plugin_utils', 'fixtures', 'audit')
+
+
+def _load(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return json.load(handle)
+
+
+class FakeTask(object):
+    def __init__(self, args):
+        self.args = args
+        self.async_val = 0
+        self.check_mode = False
+        self.diff = False
+        self.action = 'harden_plan'
+        self.delegate_to = None
+        self.environment = None
+        self.become = False
+        self.no_log = False
+
+    def get_name(self):
+        return 'test'
+
+
+class FakeShell(object):
+    tmpdir = 'unused'
+
+
+class FakeConnection(object):
+    _shell = FakeShell()
+
+    def exec_command(self, *args, **kwargs):
+        raise AssertionError('controller-side action tried to execute a remote command')
+
+    def put_file(self, *args, **kwargs):
+        raise AssertionError('controller-side action tried to transfer a file')
+
+
+def _plan(args, task_vars):
+    loader = DataLoader()
+    action = harden_plan.ActionModule(task=FakeTask(args), connection=FakeConnection(), play_context=PlayContext(),
+                                      loader=loader, templar=Templar(loader=loader), shared_loader_obj=None)
+    return action.run(task_vars=task_vars)
+
+
+def _vars(facts, gathered=None, **extra):
+    """Host variables: the hardened settings, ``facts`` as ansible_facts.hvsec, and ``gathered`` as
+    the registered result of this run's facts task (None: not gathered in this run)."""
+    out = dict(_load('settings_hardened.json'), inventory_hostname='hv1', ansible_facts={'hvsec': facts})
+    if gathered is not None:
+        out['_hvsec_facts_gathered_harden'] = {'changed': False, 'ansible_facts': {'hvsec': gathered}}
+    out.update(extra)
+    return out
+
+
+def test_compliant_host_has_no_work_in_any_area():
+    facts = _load('facts_hardened.json')
+    for area in ('iommu', 'vfio', 'vswitch', 'mgmt_plane'):
+        result = _plan({'area': area}, _vars(facts, facts))
+        assert result['todo'] == [] and result['full'] is False and result['fresh'] is True
+        assert result['changed'] is False and not result.get('failed')
+        assert 'to do: nothing' in result['msg']
+
+
+def test_one_drift_is_the_only_work():
+    facts = _load('facts_hardened.json')
+    facts['ksm']['run'] = 1
+    result = _plan({'area': 'iommu'}, _vars(facts, facts))
+    assert result['todo'] == ['HVS-IOMMU-13']
+    assert result['statuses']['HVS-IOMMU-13'] == 'fail' and result['statuses']['HVS-IOMMU-05'] == 'pass'
+    assert _plan({'area': 'mgmt_plane'}, _vars(facts, facts))['todo'] == []
+
+
+def test_host_variables_override_role_defaults_like_the_audit():
+    facts = _load('facts_hardened.json')
+    # SMT off is judged against hvsec_iommu_nosmt: the hardened host variable (true) makes HVS-IOMMU-12
+    # pass; the role default (false) makes it not_applicable, which is work.
+    assert _plan({'area': 'iommu'}, _vars(facts, facts))['todo'] == []
+    task_vars = _vars(facts, facts)
+    del task_vars['hvsec_iommu_nosmt']
+    result = _plan({'area': 'iommu'}, task_vars)
+    assert result['todo'] == ['HVS-IOMMU-12'] and result['statuses']['HVS-IOMMU-12'] == 'not_applicable'
+
+
+def test_waived_control_is_not_work():
+    facts = _load('facts_hardened.json')
+    facts['ksm']['run'] = 1
+    waivers = [{'id': 'HVS-IOMMU-13', 'reason': 'test'}]
+    result = _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_waivers=waivers))
+    assert result['todo'] == [] and result['statuses']['HVS-IOMMU-13'] == 'waived'
+
+
+def test_full_run_on_request_or_without_facts_of_this_run():
+    facts = _load('facts_hardened.json')
+    full = _plan({'area': 'vswitch', 'full': True}, _vars(facts, facts))
+    assert full['full'] is True and full['todo'] == area_ids('vswitch')
+    cached = _plan({'area': 'vswitch'}, _vars(facts))
+    assert cached['full'] is True and cached['fresh'] is False and cached['todo'] == area_ids('vswitch')
+    older = copy.deepcopy(facts)
+    older['ksm']['run'] = 1
+    stale = _plan({'area': 'iommu'}, _vars(facts, older))
+    assert stale['full'] is True and stale['todo'] == area_ids('iommu')
+    no_facts = _plan({'area': 'iommu'}, dict(_load('settings_hardened.json')))
+    assert no_facts['full'] is True and no_facts['todo'] == area_ids('iommu')
+
+
+def test_a_later_plan_trusts_an_earlier_fresh_plan_of_the_same_facts():
+    facts = _load('facts_hardened.json')
+    first = _plan({'area': 'vfio'}, _vars(facts, facts))
+    later = _plan({'area': 'vfio'}, _vars(facts, _hvsec_facts_gathered_vfio={'skipped': True}, _hvsec_work_vfio=first))
+    assert later['fresh'] is True and later['todo'] == []
+
+
+def test_bad_settings_and_area_fail():
+    facts = _load('facts_hardened.json')
+    with pytest.raises(AnsibleActionFail, match='HVS-NOPE-01'):
+        _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_waivers=[{'id': 'HVS-NOPE-01', 'reason': 'x'}]))
+    with pytest.raises(AnsibleActionFail, match='area'):
+        _plan({'area': 'storage'}, _vars(facts, facts))
