@@ -93,6 +93,10 @@ class AuditAction(ActionBase):
         """Fill ``result`` from the validated ``args``; each action says what it does."""
         raise NotImplementedError
 
+    def prepare_settings(self, settings):
+        """The merged settings as this action judges them (as they are; an action may convert them)."""
+        return settings
+
     def judge(self, facts, host_vars, overrides=None, waivers=None, fail_on=None):
         """(results, gate failures, gate level) of one host from its facts and variables.
 
@@ -102,7 +106,7 @@ class AuditAction(ActionBase):
         """
         if self._role_defaults is None:
             self._role_defaults = role_defaults(self.ROLES_DIR)
-        settings = host_settings(self._templar, host_vars, self._role_defaults, overrides)
+        settings = self.prepare_settings(host_settings(self._templar, host_vars, self._role_defaults, overrides))
         level = fail_on if fail_on is not None else settings.get('hvsec_audit_fail_on', 'none')
         try:
             validate_fail_on(level)

@@ -104,6 +104,18 @@ def test_host_variables_override_role_defaults_like_the_audit():
     assert result['todo'] == ['HVS-IOMMU-12'] and result['statuses']['HVS-IOMMU-12'] == 'not_applicable'
 
 
+def test_text_from_the_command_line_is_judged_as_the_role_reads_it():
+    facts = _load('facts_hardened.json')
+    # -e hvsec_iommu_nosmt=true gives the text 'true': the role reads it as true, so does the plan.
+    assert _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_iommu_nosmt='true'))['todo'] == []
+    result = _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_iommu_nosmt='false'))
+    assert result['todo'] == ['HVS-IOMMU-12']
+    result = _plan({'area': 'vfio'}, _vars(facts, facts, hvsec_iommu_early_dma_protection='false'))
+    assert result['todo'] == []
+    with pytest.raises(AnsibleActionFail, match='hvsec_iommu_nosmt'):
+        _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_iommu_nosmt='maybe'))
+
+
 def test_waived_control_is_not_work():
     facts = _load('facts_hardened.json')
     facts['ksm']['run'] = 1
