@@ -9,7 +9,10 @@ No remote execution: the facts were gathered by ``hvsec.hypervisor.hypervisor_fa
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
+
+import yaml
 
 from ansible.errors import AnsibleActionFail, AnsibleLookupError
 
@@ -17,13 +20,33 @@ from ansible_collections.hvsec.hypervisor.plugins.lookup.role_input import conve
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_action import AuditAction
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import AREAS
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import SettingsError
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.harden import facts_digest, facts_fresh, plan
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.harden import (
+    facts_digest, facts_fresh, input_digest, plan, record, recorded,
+)
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import ROLES_DIR
 
 ARGUMENT_SPEC = dict(
     area=dict(type='str', required=True, choices=list(AREAS)),
     full=dict(type='bool', default=False),
+    input=dict(type='dict'),
+    record=dict(type='bool', default=False),
 )
+
+COLLECTION_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+
+
+def collection_version(root=COLLECTION_ROOT):
+    """The collection's version (MANIFEST.json of an installed build, else galaxy.yml); '' when unknown."""
+    try:
+        with open(os.path.join(root, 'MANIFEST.json')) as handle:
+            return str(json.load(handle)['collection_info']['version'])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with open(os.path.join(root, 'galaxy.yml')) as handle:
+            return str((yaml.safe_load(handle) or {}).get('version') or '')
+    except (OSError, yaml.YAMLError, AttributeError):
+        return ''
 
 
 class ActionModule(AuditAction):
@@ -49,19 +72,36 @@ class ActionModule(AuditAction):
         return out
 
     def audit(self, args, task_vars, result):
-        """The plan of one area from this host's facts and settings (role defaults < host variables)."""
+        """The plan of one area from this host's facts and settings (role defaults < host variables),
+        or (``record``) the record that the role's run with ``input`` completed."""
+        host = str(task_vars.get('inventory_hostname', 'localhost'))
+        area = args['area']
+        digest = input_digest(args['input'], collection_version()) if args['input'] is not None else None
+        if args['record']:
+            if digest is None:
+                raise AnsibleActionFail('record: needs input (the role\'s typed variables)')
+            if self._task.check_mode:
+                result.update(changed=False, recorded=False, msg='%s: check mode records nothing' % area)
+                return result
+            try:
+                record(host, area, digest)
+            except OSError as exc:
+                raise AnsibleActionFail('cannot record the run of %s for %s: %s' % (area, host, exc))
+            result.update(changed=False, recorded=True, msg='%s: recorded the variables this run applied' % area)
+            return result
         facts = (task_vars.get('ansible_facts') or {}).get('hvsec')
         fresh = facts_fresh(facts, task_vars)
+        same_input = digest is None or recorded(host, area) == digest
         results = None
-        if fresh and not args['full']:
+        if fresh and same_input and not args['full']:
             try:
                 results = self.judge(facts, task_vars, waivers=None, fail_on='none')[0]
             except SettingsError as exc:
                 raise AnsibleActionFail(str(exc))
-        work = plan(args['area'], results, full=args['full'], fresh=fresh)
+        work = plan(area, results, full=args['full'], fresh=fresh, same_input=same_input)
         result.update(work)
-        result.update(changed=False, area=args['area'], fresh=fresh,
+        result.update(changed=False, area=area, fresh=fresh, same_input=same_input,
                       facts_digest=facts_digest(facts) if fresh else None,
-                      msg='%s: %s%s' % (args['area'], work['reason'],
+                      msg='%s: %s%s' % (area, work['reason'],
                                         '' if work['full'] else '; to do: %s' % (', '.join(work['todo']) or 'nothing')))
         return result

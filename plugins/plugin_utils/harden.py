@@ -6,8 +6,10 @@
 A role skips the tasks of a control the audit judges ``pass`` (or ``waived``: the roles skip
 waived controls anyway) and runs the tasks of every other control of its area: ``fail``,
 ``error`` (evidence missing), ``not_applicable`` and controls without a result. It works on
-every control of its area (a full run) when asked to (``hvsec_harden_full``) or when the facts
-were not gathered in this run (a fact cache could hide drift).
+every control of its area (a full run) when asked to (``hvsec_harden_full``), when the facts
+were not gathered in this run (a fact cache could hide drift), or when the role's variables differ
+from those its last completed run on the host applied (recorded on the controller): a control the
+audit judges pass may still need the new values (an administrator network, an sshd option).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +17,9 @@ __metaclass__ = type
 
 import hashlib
 import json
+import os
+import re
+import tempfile
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import AREAS, BY_ID, CONTROLS
 
@@ -65,7 +70,7 @@ def facts_fresh(facts, task_vars):
     return False
 
 
-def plan(area, results, full=False, fresh=True):
+def plan(area, results, full=False, fresh=True, same_input=True):
     """The work of one area's role: a dict with ``todo`` (control IDs to work on, catalog order),
     ``full``, ``reason`` and ``statuses`` (the audit's status of each control of the area).
 
@@ -80,6 +85,9 @@ def plan(area, results, full=False, fresh=True):
         reason = 'full run requested (hvsec_harden_full)'
     elif not fresh:
         reason = 'full run: ansible_facts.hvsec was not gathered in this run (a cached copy could hide drift)'
+    elif not same_input:
+        reason = ('full run: the role\'s variables differ from those of its last completed run on this host '
+                  '(or none was recorded on this controller)')
     elif results is None:
         reason = 'full run: no audit judgement of the facts'
     else:
@@ -112,3 +120,61 @@ def needed(work, ids):
         return True
     todo = set(work['todo'])
     return any(i in todo for i in ids)
+
+
+# The variables a role last applied to a host, kept on the controller: a run with other variables
+# (a new admin CIDR, an sshd option the audit does not judge) must not skip anything.
+STATE_ENV = 'HVSEC_HARDEN_STATE_DIR'
+STATE_DEFAULT = os.path.join('~', '.cache', 'hvsec.hypervisor', 'harden-state')
+# Variables that say how to run, not what to apply.
+NOT_APPLIED = frozenset(['hvsec_harden_full'])
+
+
+def state_dir():
+    """The directory of the recorded states: $HVSEC_HARDEN_STATE_DIR, else ~/.cache/hvsec.hypervisor/harden-state."""
+    return os.path.expanduser(os.environ.get(STATE_ENV) or STATE_DEFAULT)
+
+
+def input_digest(inp, version=''):
+    """A digest of a role's typed variables (those it applies) and the collection's version."""
+    applied = dict((k, v) for k, v in (inp or {}).items() if k not in NOT_APPLIED)
+    return facts_digest({'input': applied, 'version': version})
+
+
+def _state_path(host, directory=None):
+    safe = re.sub(r'[^A-Za-z0-9_.@-]', '_', str(host)) or '_'
+    return os.path.join(directory or state_dir(), safe + '.json')
+
+
+def recorded(host, area, directory=None):
+    """The digest recorded for ``area`` on ``host`` (None when there is none or it is unreadable)."""
+    try:
+        with open(_state_path(host, directory)) as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    value = data.get(area) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def record(host, area, digest, directory=None):
+    """Record ``digest`` for ``area`` on ``host`` (atomic replace of the host's file)."""
+    path = _state_path(host, directory)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        with open(path) as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict):
+            data = {}
+    except (OSError, ValueError):
+        data = {}
+    data[area] = digest
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.hvsec-')
+    try:
+        with os.fdopen(fd, 'w') as handle:
+            json.dump(data, handle, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

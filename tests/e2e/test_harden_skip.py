@@ -9,7 +9,8 @@
   the few that must always run are listed here with the reason. A new task cannot forget the gate.
 - Against localhost in check mode, over the hardened lab facts (fixture) registered as gathered in
   this run: no role runs any task that contacts the host; with KSM re-enabled in the facts only the
-  HVS-IOMMU-13 tasks run; facts not gathered in this run, or hvsec_harden_full, give a full plan.
+  HVS-IOMMU-13 tasks run; facts not gathered in this run, variables other than those the last
+  completed run recorded, or hvsec_harden_full, give a full plan; check mode records nothing.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,10 +67,13 @@ def _gates(task):
 @pytest.mark.parametrize('role', sorted(TASKS))
 def test_every_task_that_contacts_the_host_is_gated_by_the_plan(role):
     tasks = TASKS[role]
-    plan_at = [i for i, t in enumerate(tasks) if t['module'] == 'harden_plan']
+    plan_at = [i for i, t in enumerate(tasks) if t['module'] == 'harden_plan' and not t['args'].get('record')]
     assert len(plan_at) == 1, '%s: one harden_plan task expected, found %d' % (role, len(plan_at))
     assert tasks[plan_at[0]]['args'].get('area') == role
     assert 'always' in tasks[plan_at[0]]['tags']
+    # The record of the applied variables is the role's last task.
+    assert tasks[-1]['module'] == 'harden_plan' and tasks[-1]['args'].get('record') is True, tasks[-1]['name']
+    assert tasks[-1]['args'].get('area') == role and 'always' in tasks[-1]['tags']
     problems = []
     for index, task in enumerate(tasks):
         if task['module'] in CONTROLLER_ONLY:
@@ -110,7 +114,8 @@ def _run(tmp_path, role, facts, register=True, extra=(), tags=None):
     env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
                ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'factcache'),
                ANSIBLE_CALLBACKS_ENABLED='task_log', ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
-               ANSIBLE_LIBRARY=os.path.join(HERE, 'library'), HVSEC_TASK_LOG=str(log))
+               ANSIBLE_LIBRARY=os.path.join(HERE, 'library'), HVSEC_TASK_LOG=str(log),
+               HVSEC_HARDEN_STATE_DIR=str(tmp_path / 'state'))
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
     cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', str(inventory), os.path.join(HERE, 'play.yml'), '--check',
            '-e', 'hvsec_test_role=%s' % role, '-e', 'hvsec_test_register=%s' % register,
@@ -137,7 +142,7 @@ def _host_tasks(records):
 
 
 def _plans(records):
-    return [r['plan'] for r in records if 'plan' in r]
+    return [r['plan'] for r in records if 'plan' in r and r['plan'].get('todo') is not None]
 
 
 def _facts():
@@ -178,6 +183,30 @@ def test_full_plan_without_fresh_facts_or_on_request(tmp_path, register, extra, 
     plans = _plans(records)
     assert plans and all(p['full'] and reason in p['reason'] for p in plans)
     assert all(len(p['todo']) == 12 for p in plans)
+
+
+def test_other_variables_than_the_last_completed_run_give_a_full_plan(tmp_path):
+    # Nothing recorded on this controller: full. Recorded with other variables: full.
+    records = _role_part(_run(tmp_path, 'vswitch', _facts(), extra=('-e', 'hvsec_test_recorded=false'),
+                              tags='always'), 'vswitch')
+    plans = _plans(records)
+    assert plans and all(p['full'] and not p['same_input'] and 'variables differ' in p['reason'] for p in plans)
+    other = json.dumps({'hvsec_test_recorded_vars': {'hvsec_vswitch_persist': False}})
+    records = _role_part(_run(tmp_path, 'vswitch', _facts(), extra=('-e', other), tags='always'), 'vswitch')
+    plans = _plans(records)
+    assert plans and all(p['full'] and not p['same_input'] for p in plans)
+    # The same variables as recorded: the audit's judgement decides.
+    records = _role_part(_run(tmp_path, 'vswitch', _facts(), tags='always'), 'vswitch')
+    assert [(p['full'], p['same_input'], p['todo']) for p in _plans(records)] == [(False, True, [])]
+    # A run with a tag selection applies part of the role: it records nothing.
+    last = [r for r in records if r['name'].endswith('Record the variables this run applied (on the controller)')]
+    assert [r['status'] for r in last] == ['skipped']
+
+
+def test_check_mode_records_nothing(tmp_path):
+    records = _run(tmp_path, 'vswitch', _facts())
+    last = [r for r in records if r['name'].endswith('Record the variables this run applied (on the controller)')]
+    assert [(r['status'], r['plan']['recorded']) for r in last] == [('ok', False)]
 
 
 def test_harden_full_false_from_the_command_line_is_false(tmp_path):

@@ -58,9 +58,11 @@ class FakeConnection(object):
         raise AssertionError('controller-side action tried to transfer a file')
 
 
-def _plan(args, task_vars):
+def _plan(args, task_vars, check_mode=False):
     loader = DataLoader()
-    action = harden_plan.ActionModule(task=FakeTask(args), connection=FakeConnection(), play_context=PlayContext(),
+    task = FakeTask(args)
+    task.check_mode = check_mode
+    action = harden_plan.ActionModule(task=task, connection=FakeConnection(), play_context=PlayContext(),
                                       loader=loader, templar=Templar(loader=loader), shared_loader_obj=None)
     return action.run(task_vars=task_vars)
 
@@ -143,6 +145,25 @@ def test_a_later_plan_trusts_an_earlier_fresh_plan_of_the_same_facts():
     first = _plan({'area': 'vfio'}, _vars(facts, facts))
     later = _plan({'area': 'vfio'}, _vars(facts, _hvsec_facts_gathered_vfio={'skipped': True}, _hvsec_work_vfio=first))
     assert later['fresh'] is True and later['todo'] == []
+
+
+def test_input_recorded_by_a_completed_run_decides_whether_to_skip(tmp_path, monkeypatch):
+    monkeypatch.setenv('HVSEC_HARDEN_STATE_DIR', str(tmp_path))
+    facts = _load('facts_hardened.json')
+    inp = {'hvsec_vswitch_persist': True, 'hvsec_harden_full': False}
+    first = _plan({'area': 'vswitch', 'input': inp}, _vars(facts, facts))
+    assert first['full'] is True and first['same_input'] is False
+    checked = _plan({'area': 'vswitch', 'input': inp, 'record': True}, _vars(facts, facts), check_mode=True)
+    assert checked['recorded'] is False and list(tmp_path.iterdir()) == []
+    done = _plan({'area': 'vswitch', 'input': inp, 'record': True}, _vars(facts, facts))
+    assert done['recorded'] is True and done['changed'] is False
+    again = _plan({'area': 'vswitch', 'input': inp}, _vars(facts, facts))
+    assert again['full'] is False and again['same_input'] is True and again['todo'] == []
+    other = _plan({'area': 'vswitch', 'input': dict(inp, hvsec_vswitch_persist=False)}, _vars(facts, facts))
+    assert other['full'] is True and other['same_input'] is False
+    # Another host, another area: nothing recorded for them.
+    assert _plan({'area': 'vswitch', 'input': inp}, _vars(facts, facts, inventory_hostname='hv2'))['full'] is True
+    assert _plan({'area': 'vfio', 'input': inp}, _vars(facts, facts))['full'] is True
 
 
 def test_bad_settings_and_area_fail():

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import AREAS, CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import evaluate
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.harden import (
-    area_ids, facts_digest, facts_fresh, needed, plan,
+    area_ids, facts_digest, facts_fresh, input_digest, needed, plan, record, recorded,
 )
 from ansible_collections.hvsec.hypervisor.plugins.filter.harden import harden_needed
 
@@ -123,3 +123,31 @@ def test_freshness_needs_facts_registered_in_this_run():
     assert facts_fresh(facts, plan_vars) is True
     assert facts_fresh(older, plan_vars) is False
     assert facts_fresh(facts, {'_hvsec_work_vfio': {'fresh': False, 'facts_digest': facts_digest(facts)}}) is False
+
+
+def test_input_digest_ignores_how_to_run_and_sees_what_to_apply():
+    inp = {'hvsec_vswitch_persist': True, 'hvsec_harden_full': False}
+    assert input_digest(inp, '0.1.0') == input_digest(dict(inp, hvsec_harden_full=True), '0.1.0')
+    assert input_digest(inp, '0.1.0') != input_digest(dict(inp, hvsec_vswitch_persist=False), '0.1.0')
+    assert input_digest(inp, '0.1.0') != input_digest(inp, '0.2.0')
+
+
+def test_record_and_recorded(tmp_path):
+    assert recorded('hv1', 'iommu', str(tmp_path)) is None
+    record('hv1', 'iommu', 'abc', str(tmp_path))
+    record('hv1', 'vfio', 'def', str(tmp_path))
+    record('../hv2', 'iommu', 'ghi', str(tmp_path))
+    assert recorded('hv1', 'iommu', str(tmp_path)) == 'abc'
+    assert recorded('hv1', 'vfio', str(tmp_path)) == 'def'
+    assert recorded('../hv2', 'iommu', str(tmp_path)) == 'ghi'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['.._hv2.json', 'hv1.json']
+    (tmp_path / 'hv1.json').write_text('not json')
+    assert recorded('hv1', 'iommu', str(tmp_path)) is None
+    record('hv1', 'iommu', 'xyz', str(tmp_path))
+    assert recorded('hv1', 'iommu', str(tmp_path)) == 'xyz'
+
+
+def test_other_input_gives_a_full_plan():
+    work = plan('mgmt_plane', _results({}), same_input=False)
+    assert work['full'] is True and work['todo'] == area_ids('mgmt_plane')
+    assert 'variables differ' in work['reason']
