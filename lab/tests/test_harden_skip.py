@@ -88,9 +88,11 @@ def test_first_run_without_a_record_is_full_and_changes_nothing(all_areas, state
     rc, changed, out, wall = harden(state_dir, verbose=True)
     assert rc == 0, out[-4000:]
     assert changed == 0, out[-4000:]
-    assert out.count("variables differ from those of its last completed run") >= len(all_areas), out[-4000:]
     assert sorted(os.listdir(state_dir)) != [], 'the complete run recorded nothing'
-    print('full run: %.1f s, %d module executions' % (wall, sum(module_tasks(out).values())))
+    executions = sum(module_tasks(out).values())
+    print('full run: %.1f s, %d module executions' % (wall, executions))
+    # Nothing recorded: every role works on every control (its tasks contact the host).
+    assert executions > 3 * len(all_areas), module_tasks(out)
 
 
 @runs_roles
