@@ -174,7 +174,6 @@ def record(host, area, digest, directory=None):
         with os.fdopen(fd, 'w') as handle:
             json.dump(data, handle, sort_keys=True)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
