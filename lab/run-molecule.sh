@@ -25,6 +25,10 @@ export ANSIBLE_COLLECTIONS_PATH=$REPO/.build/collections
 export MOLECULE_GLOB='lab/molecule/*/molecule.yml'
 export HVSEC_MOLECULE_LAB_DIR=${HVSEC_MOLECULE_LAB_DIR:-$REPO/.lab/molecule}
 export LAB_DIR=$HVSEC_MOLECULE_LAB_DIR
+# The roles record on the controller the variables their last complete run applied to a host
+# (docs/harden.md). Every scenario starts from a new VM, so from an empty record.
+export HVSEC_HARDEN_STATE_DIR=$LAB_DIR/harden-state
+rm -rf "$HVSEC_HARDEN_STATE_DIR"
 export ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1 MOLECULE_NO_COLOR=1 PY_COLORS=0 NO_COLOR=1
 unset ANSIBLE_CONFIG  # Molecule writes its own ansible.cfg for the scenario
 command -v molecule >/dev/null 2>&1 || { echo "run-molecule: molecule not found: run 'make venv'" >&2; exit 1; }
