@@ -62,8 +62,12 @@ READ_ONLY = {
                    r'^Mgmt_plane \| Gather hypervisor facts', r'^Mgmt_plane \| Check TLS files',
                    r'^HVS-MGMT-03 \| Look up the libvirt socket group',
                    r"^Mgmt_plane \| Find the controller's SSH connection",
-                   r"^Mgmt_plane \| Record the controller's connection"],
+                   r"^Mgmt_plane \| Record the controller's connection",
+                   r'^Mgmt_plane \| Choose the controls to work on'],
 }
+# The plan of the controls to work on (controller-side, read-only) comes after the input checks of
+# vfio and vswitch; a later role's failure may follow it.
+PLAN_TASKS = [r'^Vfio \| Choose the controls to work on', r'(?i)vswitch \| Choose the controls to work on']
 STAGE = {'spec': [ARG_SPEC]}
 
 
@@ -663,7 +667,7 @@ HARDEN_CASES = {
 }
 # What the validation of every role may show before the failing one: argument specs, reading the
 # variables, input checks, fact gathering, host checks and the mgmt_plane lockout guard.
-ALL_VALIDATION = [p for role in ROLES for p in VALIDATION[role] + READ_ONLY[role]] + [
+ALL_VALIDATION = [p for role in ROLES for p in VALIDATION[role] + READ_ONLY[role]] + PLAN_TASKS + [
     r'^Gather hypervisor facts once for every role$',
     r'^Iommu \| Validate input before anything changes$',
     r'^Vfio \| Validate role input', r'^Vfio \| Validate the request against this host',
