@@ -75,6 +75,7 @@ FREE_FORM = {
     'audit_evaluate.facts': 'hypervisor_facts output, already masked by that module (tested below)',
     'audit_evaluate.settings': 'hvsec_* role variables; no role variable holds a secret (paths only)',
     'audit_evaluate.waivers': 'control IDs and reasons',
+    'harden_plan.input': 'a role\'s typed hvsec_* variables (paths only, no secret); only their digest is kept',
     'audit_report.outcome': "the reporting task's registered result (verdicts, counts, messages; no facts values)",
     'ovs_security.controllers': 'OpenFlow controller targets (ssl:/unix: addresses)',
     'sshd_dropin.guard': 'the controller connection (address, port, user name, whether a password is used)',
