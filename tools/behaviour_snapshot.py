@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: hvsec.hypervisor contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -98,7 +97,7 @@ def listings(out):
         for path in playbooks:
             proc = subprocess.run(
                 [os.path.join(bin_dir, 'ansible-playbook'), '-i', 'localhost,', '--list-tasks',
-                 '--list-tags', path], env=env, cwd=ROOT, capture_output=True, text=True)
+                 '--list-tags', path], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
             text = proc.stdout.replace(tmp, '<tmp>').replace(ROOT, '<root>')
             name = os.path.relpath(path, ROOT).replace('/', '_') if path.startswith(ROOT) \
                 else os.path.basename(path)
