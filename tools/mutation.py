@@ -29,6 +29,7 @@ import time
 
 COLL = 'ansible_collections/hvsec/hypervisor'
 MU = 'plugins/module_utils/'
+PU = 'plugins/plugin_utils/'
 
 # Areas: lists of files (relative to the collection root). One area runs in minutes on 2 cores.
 AREAS = {
@@ -41,18 +42,24 @@ AREAS = {
     # code that computes and writes edits of host files
     'editors': [MU + name + '.py' for name in (
         'libvirt_conf_edit', 'kernel_args', 'grub_default', 'bootloader', 'sshd_dropin',
-        'atomic_file', 'vswitch_bridge', 'vswitch_ovs')],
-    # facts -> per-control results
-    'evaluators': [MU + name + '.py' for name in ('evaluate', 'hvfacts', 'catalog')],
+        'atomic_file', 'vswitch_bridge', 'vswitch_ovs', 'vswitch_runner')],
+    # facts -> per-control results (the audit engine, the evaluators, waivers, settings, the catalog loader)
+    'evaluators': [PU + name + '.py' for name in (
+        'evaluate', 'eval_common', 'eval_iommu', 'eval_vfio', 'eval_vswitch', 'eval_mgmt_plane', 'waivers',
+        'settings', 'catalog')],
+    # the facts probes run on the host
+    'facts': [MU + name + '.py' for name in (
+        'hvfacts', 'facts_common', 'facts_host', 'facts_cpu', 'facts_kernel', 'facts_iommu', 'facts_pci',
+        'facts_network', 'facts_libvirt', 'facts_mgmt', 'files')],
     # report writers
-    'reports': [MU + 'report.py', MU + 'report_html.py', 'plugins/plugin_utils/oscal.py',
-                'plugins/plugin_utils/audit_fleet.py', 'plugins/callback/compliance.py'],
+    'reports': [PU + 'report.py', PU + 'report_html.py', PU + 'oscal.py', PU + 'audit_fleet.py',
+                'plugins/callback/compliance.py'],
     'modules': ['plugins/modules/' + name + '.py' for name in (
         'hypervisor_facts', 'kernel_cmdline', 'libvirt_config', 'nwfilter_domains', 'bridge_security',
         'ovs_security', 'pci_passthrough', 'sriov_vf', 'sshd_dropin', 'audit_evaluate', 'audit_report')],
-    'action': ['plugins/action/audit_evaluate.py', 'plugins/action/audit_report.py'],
+    'action': ['plugins/action/audit_evaluate.py', 'plugins/action/audit_report.py', PU + 'audit_action.py'],
     'filters': ['plugins/filter/input_checks.py', 'plugins/filter/mgmt_net.py',
-                'plugins/filter/role_checks.py', 'plugins/lookup/role_input.py'],
+                'plugins/filter/role_checks.py', 'plugins/filter/role_plans.py', 'plugins/lookup/role_input.py'],
 }
 
 # mutmut's status words -> counted as killed

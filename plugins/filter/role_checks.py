@@ -25,12 +25,14 @@ import re
 from ansible.module_utils.six import string_types
 
 from ansible_collections.hvsec.hypervisor.plugins.filter.input_checks import (
-    sshd_option_errors, vswitch_port_errors, waiver_errors,
+    sshd_option_errors, vswitch_port_errors, waived_ids, waiver_errors,
 )
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import SettingsError
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.netnames import ifname_errors, vlan_errors, vlan_problem
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.nwfilter_xml import valid_filter_name
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import normalize_address, normalize_id
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sriov import normalize_mac
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import is_link_local
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_ovs import POLICY_DEFAULT, target_errors
 
 
@@ -238,18 +240,47 @@ def vswitch_input_errors(inp):
     return errors + waiver_errors(inp.get('hvsec_waivers'))
 
 
+# libvirt network forward modes in which libvirt gives the host an address on the network's own
+# bridge: the guests' gateway (and DHCP/DNS server). "bridge" and the others use a host bridge or
+# device that libvirt does not address.
+_LIBVIRT_ADDRESSED_MODES = (None, 'nat', 'route', 'open')
+
+
+def _libvirt_gateways(bridges, libvirt):
+    """{bridge: (network, first non-link-local address)} for the bridges of libvirt networks whose
+    host address is their guests' gateway."""
+    addresses = dict((b.get('name'), [a for a in b.get('addresses') or [] if not is_link_local(a.split('/')[0])])
+                     for b in bridges or [])
+    out = {}
+    for network in libvirt.get('networks') or []:
+        bridge = network.get('bridge')
+        if network.get('forward') in _LIBVIRT_ADDRESSED_MODES and addresses.get(bridge):
+            out[bridge] = (network, addresses[bridge][0])
+    return out
+
+
 def vswitch_host_errors(inp, facts):
     """Declared Linux bridges and their ports, OVS ports and bridges, and the nwfilter, against the host."""
     errors = []
     net = _part(facts, 'network')
     bridges = net.get('bridges')
     known = dict((b.get('name'), b.get('ports') or []) for b in bridges or [])
+    gateways = _libvirt_gateways(bridges, _part(facts, 'libvirt'))
+    try:
+        remove_addresses = 'HVS-VSW-02' not in waived_ids(inp.get('hvsec_waivers'))
+    except SettingsError:  # reported by the input check
+        remove_addresses = True
     for index, bridge in enumerate(inp.get('hvsec_vswitch_bridges') or []):
         name = bridge.get('name')
         where = 'hvsec_vswitch_bridges[%d] (%s)' % (index, name)
         if bridges is not None and name not in known:
             errors.append('%s: Linux bridge %s does not exist on this host' % (where, name))
             continue
+        if name in gateways and bridge.get('guest_only', True) and remove_addresses:
+            network, address = gateways[name]
+            errors.append("%s: bridge %s is the bridge of libvirt network %s (forward %s) and carries %s, its guests' "
+                          "gateway; guest_only would remove it and cut the guests off. Set guest_only: false for it"
+                          % (where, name, network['name'], network['forward'] or 'none', address))
         for pindex, port in enumerate(bridge.get('ports') or []):
             pname = port.get('name')
             if name in known and pname not in known[name]:

@@ -99,4 +99,3 @@ def arg_values(args, key):
 
 def normalize_key(key):
     return key.replace('-', '_')
-

@@ -90,4 +90,3 @@ def attach_owners(sockets, owners):
                        'process': comm, 'pid': pid, 'uid': sock['uid']})
     result.sort(key=lambda s: (s['proto'], s['port'], s['address'], s['pid'] or 0))
     return result
-

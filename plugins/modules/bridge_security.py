@@ -305,5 +305,6 @@ def main():
     planned = plan(module, runner, nft, states, set(module.params['skip_controls']))
     runner.finish(lambda: apply(runner, nft, *planned))
 
+
 if __name__ == '__main__':
     main()

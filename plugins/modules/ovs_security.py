@@ -282,5 +282,6 @@ def main():
     planned = plan(module, runner, vsctl, params, state, nft)
     runner.finish(lambda: apply(runner, vsctl, nft, *planned))
 
+
 if __name__ == '__main__':
     main()

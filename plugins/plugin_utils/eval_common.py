@@ -13,6 +13,8 @@ needs is ``null`` (unreadable) it raises :class:`Unknown`, which the engine turn
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
+
 
 def registry():
     """(mapping, decorator) of an area module: the decorator records a function under its name."""
@@ -138,6 +140,14 @@ def na_without_libvirt(facts):
     if not libvirt_installed(facts):
         return ('not_applicable', 'libvirt is not installed')
     return None
+
+
+def libvirt_control(func):
+    """Decorates the evaluator of a control about libvirt: not_applicable without libvirt."""
+    @functools.wraps(func)
+    def judge(facts, settings, control):
+        return na_without_libvirt(facts) or func(facts, settings, control)
+    return judge
 
 
 def libvirt_domains(facts):

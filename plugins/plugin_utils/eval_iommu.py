@@ -14,7 +14,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import ar
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
+    registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_control, libvirt_domains,
 )
 
 
@@ -248,11 +248,9 @@ def nx_huge_pages(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def vcpus_within_cores(facts, s, control):
     """HVS-IOMMU-16: No guest with more vCPUs than host physical cores."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     domains = libvirt_domains(facts)
     if not domains:
         return ('pass', 'no libvirt domains defined')
@@ -264,11 +262,9 @@ def vcpus_within_cores(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def memory_not_overcommitted(facts, s, control):
     """HVS-IOMMU-17: Guest memory not overcommitted."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     running = [d for d in libvirt_domains(facts) if d.get('running')]
     if not running:
         return ('pass', 'no running libvirt domains')

@@ -12,7 +12,7 @@ __metaclass__ = type
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import block_name, spec_text
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
+    registry, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_control, libvirt_domains,
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings
 
@@ -296,11 +296,9 @@ def _mgmt_port(port, s, params):
 
 
 @evaluator
+@libvirt_control
 def libvirt_tcp_authenticated(facts, s, control):
     """HVS-MGMT-01: libvirt has no unauthenticated plain TCP listener."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     bad = []
     tcp_sockets = _socket_enabled(facts, '-tcp.socket')
     for name, conf in _daemon_confs(facts):
@@ -316,11 +314,9 @@ def libvirt_tcp_authenticated(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def libvirt_tls_verifies_clients(facts, s, control):
     """HVS-MGMT-02: libvirt TLS verifies client certificates."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     bad = []
     active = []
     for name, conf in _daemon_confs(facts):
@@ -338,11 +334,9 @@ def libvirt_tls_verifies_clients(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def libvirt_rw_socket_restricted(facts, s, control):
     """HVS-MGMT-03: libvirt read-write UNIX socket authenticated or restricted to its group."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     bad = []
     shown = []
     for name, conf in _daemon_confs(facts, _rw_daemons(facts)):
@@ -367,11 +361,9 @@ def libvirt_rw_socket_restricted(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def libvirt_access_drivers(facts, s, control):
     """HVS-MGMT-04: libvirt access control driver (polkit) enabled."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     bad = []
     for name, conf in _daemon_confs(facts, _driver_daemons(facts)):
         drivers = _words(conf.get('access_drivers'))
@@ -394,11 +386,9 @@ def spice_listen_restricted(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def console_tls(facts, s, control):
     """HVS-MGMT-07: Remote consoles use TLS with x509 verification."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     qemu = _libvirt_conf(facts, 'qemu')
     bad = []
     exposed = []
@@ -423,11 +413,9 @@ def console_tls(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def migration_tls_forced(facts, s, control):
     """HVS-MGMT-08: Live migration encrypted (migrate_tls_force)."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     qemu = _libvirt_conf(facts, 'qemu')
     if truthy(qemu.get('migrate_tls_force', 0)):
         return ('pass', 'migrate_tls_force=1')
@@ -435,11 +423,9 @@ def migration_tls_forced(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def qemu_confined(facts, s, control):
     """HVS-MGMT-09: QEMU processes confined by a security driver."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     qemu = _libvirt_conf(facts, 'qemu')
     lsm = get_fact(facts, 'security_module')
     active = [name for name in ('apparmor', 'selinux') if lsm.get(name)]
@@ -457,11 +443,9 @@ def qemu_confined(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def qemu_unprivileged(facts, s, control):
     """HVS-MGMT-10: QEMU runs as an unprivileged user."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     qemu = _libvirt_conf(facts, 'qemu')
     user, group = qemu.get('user'), qemu.get('group')
     bad = ['%s=%s' % (k, v) for k, v in (('user', user), ('group', group)) if str(v) in ('root', '0', '+0')]
@@ -478,11 +462,9 @@ def qemu_unprivileged(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def libvirt_dynamic_ownership(facts, s, control):
     """HVS-MGMT-11: libvirt dynamic ownership of guest resources."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     value = _libvirt_conf(facts, 'qemu').get('dynamic_ownership', 1)
     if truthy(value):
         return ('pass', 'dynamic_ownership=%s' % value)
@@ -490,11 +472,9 @@ def libvirt_dynamic_ownership(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def qemu_seccomp(facts, s, control):
     """HVS-MGMT-12: QEMU seccomp sandbox on."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     value = _libvirt_conf(facts, 'qemu').get('seccomp_sandbox', 1)
     if to_int(value, 1) == 0:
         return ('fail', 'seccomp_sandbox=0')
@@ -641,11 +621,9 @@ def no_wildcard_mgmt_listeners(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def libvirt_audit_logging(facts, s, control):
     """HVS-MGMT-20: libvirt audit logging on."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     bad = []
     names = _driver_daemons(facts)
     for name, conf in _daemon_confs(facts, names):

@@ -13,7 +13,7 @@ __metaclass__ = type
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
+    registry, Unknown, get_fact, opt_fact, truthy, to_int, fmt_list, outcome, libvirt_control, libvirt_domains,
 )
 
 
@@ -206,11 +206,9 @@ def iommu_groups_viable(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def domain_hostdevs_allowed(facts, s, control):
     """HVS-VFIO-06: libvirt domains reference only allow-listed host devices."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     devices = dict((_norm_addr(d.get('address')), d) for d in (opt_fact(facts, 'pci.devices') or []))
     bad = []
     count = 0

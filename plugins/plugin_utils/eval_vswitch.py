@@ -16,7 +16,8 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import nft_port_table_name
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_installed, na_without_libvirt, libvirt_domains,
+    registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_installed, na_without_libvirt,
+    libvirt_control, libvirt_domains,
 )
 
 
@@ -377,11 +378,9 @@ def macvtap_not_bridge_mode(facts, s, control):
 
 
 @evaluator
+@libvirt_control
 def bridge_netfilter_on(facts, s, control):
     """HVS-VSW-12: Guest bridge traffic passes the host firewall (br_netfilter)."""
-    na = na_without_libvirt(facts)
-    if na:
-        return na
     bridges = set(b.get('name') for b in opt_fact(facts, 'network.bridges') or [])
     nets = dict((n.get('name'), n.get('bridge')) for n in opt_fact(facts, 'libvirt.networks') or [])
     filtered = []

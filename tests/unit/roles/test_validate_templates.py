@@ -133,3 +133,27 @@ def test_mgmt_plane_accepts_valid_input():
 def test_mgmt_plane_refuses_a_trailing_newline(override, fragment):
     errors = mgmt_errors(**override)
     assert len(errors) == 1 and fragment in errors[0]
+
+
+NAT_FACTS = {'hvsec': {
+    'network': {'bridges': [{'name': 'virbr0', 'ports': ['vnet3'], 'addresses': ['192.168.122.1/24', 'fe80::1/64']},
+                            {'name': 'br-ext', 'ports': [], 'addresses': ['198.51.100.9/24']},
+                            {'name': 'virbr1', 'ports': [], 'addresses': ['fe80::2/64']}]},
+    'libvirt': {'installed': True, 'nwfilters': ['clean-traffic'],
+                'networks': [{'name': 'default', 'forward': 'nat', 'bridge': 'virbr0'},
+                             {'name': 'lan', 'forward': 'bridge', 'bridge': 'br-ext'},
+                             {'name': 'isolated', 'forward': None, 'bridge': 'virbr1'}]}}}
+
+
+def test_vswitch_refuses_a_libvirt_network_gateway_declared_guest_only():
+    """A libvirt NAT/routed/isolated network's bridge carries its guests' gateway (and DHCP/DNS):
+    guest_only would remove that address, so it is refused before any change; a bridge that a
+    libvirt network only uses (forward bridge) or one without a host address is not."""
+    errors = vswitch_errors(NAT_FACTS, hvsec_vswitch_bridges=[{'name': 'virbr0'}, {'name': 'br-ext'}, {'name': 'virbr1'}])
+    assert errors == [
+        'hvsec_vswitch_bridges[0] (virbr0): bridge virbr0 is the bridge of libvirt network default (forward nat) and '
+        'carries 192.168.122.1/24, its guests\' gateway; guest_only would remove it and cut the guests off. '
+        'Set guest_only: false for it']
+    assert vswitch_errors(NAT_FACTS, hvsec_vswitch_bridges=[{'name': 'virbr0', 'guest_only': False}]) == []
+    waived = [{'id': 'HVS-VSW-02', 'reason': 'libvirt NAT gateway'}]
+    assert vswitch_errors(NAT_FACTS, hvsec_vswitch_bridges=[{'name': 'virbr0'}], hvsec_waivers=waived) == []

@@ -45,8 +45,8 @@ def _device(tmp_path, **attributes):
 
 
 def test_read_device_strips_sysfs_attributes(tmp_path):
-    dev = _device(tmp_path, vendor='0x8086\n', device='0x10d3\n', **{'class': '0x020000\n', 'sriov_totalvfs': '7\n',
-                                                                    'sriov_numvfs': ' 2 \n', 'modalias': 'pci:v8086\n'})
+    attrs = {'class': '0x020000\n', 'sriov_totalvfs': '7\n', 'sriov_numvfs': ' 2 \n', 'modalias': 'pci:v8086\n'}
+    dev = _device(tmp_path, vendor='0x8086\n', device='0x10d3\n', **attrs)
     assert (dev['vendor'], dev['device'], dev['id'], dev['class']) == ('0x8086', '0x10d3', '8086:10d3', '0x020000')
     assert (dev['sriov_totalvfs'], dev['sriov_numvfs'], dev['modalias']) == (7, 2, 'pci:v8086')
 

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import os
 import re
+import sys
 
 import pytest
 import yaml
@@ -15,6 +16,9 @@ import yaml
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog
 
 COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+sys.path.insert(0, os.path.join(COLLECTION_ROOT, 'tools'))
+
+import role_tasks  # noqa: E402  pylint: disable=wrong-import-position
 ID_RE = re.compile(r'^HVS-(IOMMU|VFIO|VSW|MGMT)-\d{2}$')
 AREA_PREFIX = {'iommu': 'IOMMU', 'vfio': 'VFIO', 'vswitch': 'VSW', 'mgmt_plane': 'MGMT'}
 KNOWN_SR = {'HY-SR-1', 'HY-SR-2', 'HY-SR-3', 'HY-SR-4', 'HY-SR-5'}
@@ -135,52 +139,11 @@ CONTROL_TAG = re.compile(r'^HVS-[A-Z]+-[0-9]+$')
 # Modules that read or decide but never change the host: such a task may carry an audited control's ID.
 READ_ONLY = frozenset(('set_fact', 'debug', 'assert', 'fail', 'stat', 'getent', 'find', 'setup', 'meta',
                        'hypervisor_facts', 'audit_evaluate', 'include_vars'))
-KEYWORDS = frozenset(('name', 'when', 'tags', 'register', 'notify', 'loop', 'loop_control', 'vars', 'become',
-                      'check_mode', 'changed_when', 'failed_when', 'ignore_errors', 'until', 'retries', 'delay',
-                      'no_log', 'environment', 'delegate_to', 'run_once', 'args', 'block', 'rescue', 'always',
-                      'listen', 'diff', 'throttle', 'timeout', 'async', 'poll'))
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
-
-
-def _role_tasks(role, path=None, inherited=()):
-    """(file, task, tags with those of enclosing blocks and imports, module) of a role, read from its YAML."""
-    tasks_dir = os.path.join(COLLECTION_ROOT, 'roles', role, 'tasks')
-    path = path or os.path.join(tasks_dir, 'main.yml')
-    for item in _load_yaml(path) or []:
-        tags = tuple(inherited) + tuple(str(t) for t in _as_list(item.get('tags')))
-        if 'block' in item:
-            for part in ('block', 'rescue', 'always'):
-                for sub in _walk_block(item.get(part), tags):
-                    yield (path,) + sub
-            continue
-        action = [k for k in item if k not in KEYWORDS and not k.startswith('with_')][0]
-        if action.rsplit('.', 1)[-1] == 'import_tasks':
-            target = item[action] if isinstance(item[action], str) else item[action]['file']
-            for sub in _role_tasks(role, os.path.join(tasks_dir, target), tags):
-                yield sub
-            continue
-        yield path, item, tags, action.rsplit('.', 1)[-1]
-
-
-def _walk_block(items, inherited):
-    for item in items or []:
-        tags = tuple(inherited) + tuple(str(t) for t in _as_list(item.get('tags')))
-        if 'block' in item:
-            for part in ('block', 'rescue', 'always'):
-                for sub in _walk_block(item.get(part), tags):
-                    yield sub
-            continue
-        action = [k for k in item if k not in KEYWORDS and not k.startswith('with_')][0]
-        yield item, tags, action.rsplit('.', 1)[-1]
-
-
-ROLE_TASKS = dict((role, list(_role_tasks(role))) for role in _role_dirs()
-                  if os.path.exists(os.path.join(COLLECTION_ROOT, 'roles', role, 'tasks', 'main.yml')))
+# Every task of every role, flattened by Ansible's own loader (tools/role_tasks.py): (file, task as
+# written, effective tags, module).
+ROLE_TASKS = dict((role, [(os.path.join(COLLECTION_ROOT, t['file']), t['task'], tuple(t['tags']), t['module'])
+                          for t in found])
+                  for role, found in role_tasks.all_tasks(COLLECTION_ROOT).items())
 
 
 def _tagged(cid):
