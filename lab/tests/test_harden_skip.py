@@ -71,8 +71,7 @@ def module_tasks(out):
     """{task name: module executions} of the one lab host, from -vvv output."""
     counts = count_invocations(out)
     assert len(counts) == 1, 'expected one host in the -vvv output: %s' % sorted(counts)
-    (dummy, entry), = counts.items()
-    return entry['by_task']
+    return list(counts.values())[0]['by_task']
 
 
 @pytest.fixture(scope='module')

@@ -540,7 +540,7 @@ def test_every_role_validates_before_any_role_changes_anything():
             assert 'always' in task['tags'] and role in task['tags'], (role, task['name'])
             # read-only: modules that only read, a command that changes nothing, a module in check mode
             read_only = task['module'] in ('set_fact', 'assert', 'fail', 'hypervisor_facts', 'harden_plan', 'stat', 'getent', 'setup',
-                                             'debug')
+                                           'debug')
             read_only = read_only or (task['module'] in ('command', 'shell') and task['changed_when'] is False)
             read_only = read_only or task['check_mode'] is True
             assert read_only, (role, task['name'], task['module'])
