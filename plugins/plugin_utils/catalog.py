@@ -39,7 +39,7 @@ AUDIT_ONLY = 'Audited only: no playbook can change this (hardware, firmware or a
 
 _REQUIRED = ('id', 'title', 'severity', 'function', 'topic', 'sp800_53', 'rationale', 'check',
              'evaluator', 'check_mode')
-_OPTIONAL = ('recommendation', 'variable', 'reboot', 'remediation', 'kernel_args', 'params')
+_OPTIONAL = ('recommendation', 'variable', 'reboot', 'remediation', 'kernel_args', 'params', 'needs_libvirt')
 _KERNEL_ARG_KEYS = ('when', 'present', 'absent')
 _ID = re.compile(r'^HVS-[A-Z]+-[0-9]{2}$')
 
@@ -103,6 +103,7 @@ def _record(area, raw, where):
         'params': dict(raw.get('params') or {}),
         'kernel_args': list(raw.get('kernel_args') or []),
         'check_mode': raw['check_mode'],
+        'needs_libvirt': bool(raw.get('needs_libvirt', False)),
     }
 
 

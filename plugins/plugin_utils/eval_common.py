@@ -13,17 +13,10 @@ needs is ``null`` (unreadable) it raises :class:`Unknown`, which the engine turn
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import functools
 
-
-def registry():
-    """(mapping, decorator) of an area module: the decorator records a function under its name."""
-    evaluators = {}
-
-    def register(func):
-        evaluators[func.__name__] = func
-        return func
-    return evaluators, register
+def evaluator_table(*functions):
+    """{name: function} of an area module's evaluators; the catalog records name them."""
+    return dict((func.__name__, func) for func in functions)
 
 
 class Unknown(Exception):
@@ -140,14 +133,6 @@ def na_without_libvirt(facts):
     if not libvirt_installed(facts):
         return ('not_applicable', 'libvirt is not installed')
     return None
-
-
-def libvirt_control(func):
-    """Decorates the evaluator of a control about libvirt: not_applicable without libvirt."""
-    @functools.wraps(func)
-    def judge(facts, settings, control):
-        return na_without_libvirt(facts) or func(facts, settings, control)
-    return judge
 
 
 def libvirt_domains(facts):

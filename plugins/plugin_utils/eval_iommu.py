@@ -14,11 +14,8 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import ar
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_control, libvirt_domains,
+    evaluator_table, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_domains,
 )
-
-
-EVALUATORS, evaluator = registry()
 
 
 def _cmd_args(facts):
@@ -47,7 +44,6 @@ def _cmd_has_arg(args, arg):
     return _cmd_has(args, key, value if sep else None)
 
 
-@evaluator
 def cpu_virt_extensions(facts, s, control):
     """HVS-IOMMU-01: Hardware virtualization extensions present (VT-x/AMD-V)."""
     cpu = get_fact(facts, 'cpu')
@@ -57,7 +53,6 @@ def cpu_virt_extensions(facts, s, control):
     return ('fail', 'neither vmx nor svm in the CPU flags (disabled in firmware or not supported)')
 
 
-@evaluator
 def cpu_slat(facts, s, control):
     """HVS-IOMMU-02: Second-level address translation present (EPT/NPT)."""
     cpu = get_fact(facts, 'cpu')
@@ -67,7 +62,6 @@ def cpu_slat(facts, s, control):
     return ('fail', 'neither ept nor npt in the CPU flags: KVM must use shadow paging')
 
 
-@evaluator
 def dev_kvm_present(facts, s, control):
     """HVS-IOMMU-03: KVM device node /dev/kvm available."""
     if truthy(get_fact(facts, 'kvm.dev_kvm')):
@@ -75,7 +69,6 @@ def dev_kvm_present(facts, s, control):
     return ('fail', '/dev/kvm missing (kvm module not loaded or virtualization disabled)')
 
 
-@evaluator
 def iommu_firmware_table(facts, s, control):
     """HVS-IOMMU-04: Firmware IOMMU table present (ACPI DMAR or IVRS)."""
     iommu = get_fact(facts, 'iommu')
@@ -87,7 +80,6 @@ def iommu_firmware_table(facts, s, control):
     return ('fail', 'no ACPI DMAR or IVRS table (IOMMU absent or disabled in firmware)')
 
 
-@evaluator
 def iommu_active(facts, s, control):
     """HVS-IOMMU-05: IOMMU enabled in the running kernel."""
     units = get_fact(facts, 'iommu.units')
@@ -97,7 +89,6 @@ def iommu_active(facts, s, control):
     return ('fail', 'IOMMU not active: %d unit(s), %d group(s)' % (len(units), len(groups)))
 
 
-@evaluator
 def iommu_not_disabled_by_args(facts, s, control):
     """HVS-IOMMU-06: No IOMMU-disabling kernel arguments."""
     args = _cmd_args(facts)
@@ -105,7 +96,6 @@ def iommu_not_disabled_by_args(facts, s, control):
     return outcome(bad, 'no IOMMU-disabling argument in /proc/cmdline', 'kernel command line has')
 
 
-@evaluator
 def iommu_dma_policy(facts, s, control):
     """HVS-IOMMU-07: DMA translation mode follows the IOMMU policy (strict by default)."""
     policy = s.get('hvsec_iommu_policy', 'strict')
@@ -131,7 +121,6 @@ def iommu_dma_policy(facts, s, control):
     return outcome(bad, 'strict: all %d IOMMU groups of type DMA' % len(groups), 'strict policy not met')
 
 
-@evaluator
 def no_acs_override(facts, s, control):
     """HVS-IOMMU-08: No PCIe ACS override."""
     args = _cmd_args(facts)
@@ -143,7 +132,6 @@ def no_acs_override(facts, s, control):
     return ('pass', 'no %s in cmdline' % fmt_list(forbidden))
 
 
-@evaluator
 def interrupt_remapping(facts, s, control):
     """HVS-IOMMU-09: Interrupt remapping active."""
     iommu = get_fact(facts, 'iommu')
@@ -156,7 +144,6 @@ def interrupt_remapping(facts, s, control):
     return ('fail', 'interrupt remapping not active' + (' (%s)' % evidence if evidence else ''))
 
 
-@evaluator
 def early_pci_dma_protection(facts, s, control):
     """HVS-IOMMU-10: Early boot DMA protection (efi=disable_early_pci_dma)."""
     if not s.get('hvsec_iommu_early_dma_protection', True):
@@ -169,7 +156,6 @@ def early_pci_dma_protection(facts, s, control):
     return ('pass', '%s in cmdline' % fmt_list(wanted))
 
 
-@evaluator
 def cpu_not_vulnerable(facts, s, control):
     """HVS-IOMMU-11: No CPU vulnerability reported as Vulnerable."""
     vulns = get_fact(facts, 'cpu.vulnerabilities')
@@ -177,7 +163,6 @@ def cpu_not_vulnerable(facts, s, control):
     return outcome(bad, '%d entries, none Vulnerable' % len(vulns), 'vulnerable')
 
 
-@evaluator
 def smt_policy(facts, s, control):
     """HVS-IOMMU-12: SMT disabled when the SMT policy asks for it (mitigations=auto,nosmt)."""
     if not s.get('hvsec_iommu_nosmt', False):
@@ -196,7 +181,6 @@ def smt_policy(facts, s, control):
     return outcome(bad, 'SMT off (nosmt)', 'SMT policy not met')
 
 
-@evaluator
 def ksm_off(facts, s, control):
     """HVS-IOMMU-13: Kernel same-page merging (KSM) off."""
     run = opt_fact(facts, 'ksm.run')
@@ -210,7 +194,6 @@ def ksm_off(facts, s, control):
     return ('fail', 'ksm run=%s: pages shared across guests (pages_shared=%s)' % (run, opt_fact(facts, 'ksm.pages_shared')))
 
 
-@evaluator
 def nested_virt_policy(facts, s, control):
     """HVS-IOMMU-14: Nested virtualization off unless wanted."""
     if s.get('hvsec_iommu_nested', False):
@@ -227,7 +210,6 @@ def nested_virt_policy(facts, s, control):
     return ('pass', 'nested virtualization off')
 
 
-@evaluator
 def nx_huge_pages(facts, s, control):
     """HVS-IOMMU-15: iTLB multihit mitigation on (kvm.nx_huge_pages not off)."""
     kvm = get_fact(facts, 'kvm')
@@ -247,8 +229,6 @@ def nx_huge_pages(facts, s, control):
     return ('fail', 'kvm.nx_huge_pages=%s; itlb_multihit: %s' % (value, state or 'unknown'))
 
 
-@evaluator
-@libvirt_control
 def vcpus_within_cores(facts, s, control):
     """HVS-IOMMU-16: No guest with more vCPUs than host physical cores."""
     domains = libvirt_domains(facts)
@@ -261,8 +241,6 @@ def vcpus_within_cores(facts, s, control):
                    'more vCPUs than the %s physical cores' % cores)
 
 
-@evaluator
-@libvirt_control
 def memory_not_overcommitted(facts, s, control):
     """HVS-IOMMU-17: Guest memory not overcommitted."""
     running = [d for d in libvirt_domains(facts) if d.get('running')]
@@ -273,3 +251,12 @@ def memory_not_overcommitted(facts, s, control):
     if used > int(total):
         return ('fail', '%d running domain(s) use %d KiB > host %s KiB' % (len(running), used, total))
     return ('pass', '%d running domain(s) use %d of %s KiB' % (len(running), used, total))
+
+
+# The evaluators of this area, by the names the catalog records give.
+EVALUATORS = evaluator_table(
+    cpu_virt_extensions, cpu_slat, dev_kvm_present, iommu_firmware_table, iommu_active,
+    iommu_not_disabled_by_args, iommu_dma_policy, no_acs_override, interrupt_remapping,
+    early_pci_dma_protection, cpu_not_vulnerable, smt_policy, ksm_off, nested_virt_policy, nx_huge_pages,
+    vcpus_within_cores, memory_not_overcommitted,
+)

@@ -12,12 +12,9 @@ __metaclass__ = type
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import block_name, spec_text
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_control, libvirt_domains,
+    evaluator_table, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings
-
-
-EVALUATORS, evaluator = registry()
 
 
 def _words(value):
@@ -295,8 +292,6 @@ def _mgmt_port(port, s, params):
     return False
 
 
-@evaluator
-@libvirt_control
 def libvirt_tcp_authenticated(facts, s, control):
     """HVS-MGMT-01: libvirt has no unauthenticated plain TCP listener."""
     bad = []
@@ -313,8 +308,6 @@ def libvirt_tcp_authenticated(facts, s, control):
     return ('pass', 'no libvirt plain TCP listener')
 
 
-@evaluator
-@libvirt_control
 def libvirt_tls_verifies_clients(facts, s, control):
     """HVS-MGMT-02: libvirt TLS verifies client certificates."""
     bad = []
@@ -333,8 +326,6 @@ def libvirt_tls_verifies_clients(facts, s, control):
                    'TLS')
 
 
-@evaluator
-@libvirt_control
 def libvirt_rw_socket_restricted(facts, s, control):
     """HVS-MGMT-03: libvirt read-write UNIX socket authenticated or restricted to its group."""
     bad = []
@@ -360,8 +351,6 @@ def libvirt_rw_socket_restricted(facts, s, control):
     return outcome(bad, '; '.join(shown), 'socket')
 
 
-@evaluator
-@libvirt_control
 def libvirt_access_drivers(facts, s, control):
     """HVS-MGMT-04: libvirt access control driver (polkit) enabled."""
     bad = []
@@ -373,20 +362,16 @@ def libvirt_access_drivers(facts, s, control):
         '%s.conf' % n for n in _driver_daemons(facts)), 'no polkit access driver')
 
 
-@evaluator
 def vnc_listen_restricted(facts, s, control):
     """HVS-MGMT-05: VNC consoles listen on loopback or the management address."""
     return _console_listen(facts, s, 'vnc')
 
 
-@evaluator
 def spice_listen_restricted(facts, s, control):
     """HVS-MGMT-06: SPICE consoles listen on loopback or the management address."""
     return _console_listen(facts, s, 'spice')
 
 
-@evaluator
-@libvirt_control
 def console_tls(facts, s, control):
     """HVS-MGMT-07: Remote consoles use TLS with x509 verification."""
     qemu = _libvirt_conf(facts, 'qemu')
@@ -412,8 +397,6 @@ def console_tls(facts, s, control):
                    '%s beyond loopback without TLS' % '/'.join(exposed))
 
 
-@evaluator
-@libvirt_control
 def migration_tls_forced(facts, s, control):
     """HVS-MGMT-08: Live migration encrypted (migrate_tls_force)."""
     qemu = _libvirt_conf(facts, 'qemu')
@@ -422,8 +405,6 @@ def migration_tls_forced(facts, s, control):
     return ('fail', 'migrate_tls_force=%s' % qemu.get('migrate_tls_force', 0))
 
 
-@evaluator
-@libvirt_control
 def qemu_confined(facts, s, control):
     """HVS-MGMT-09: QEMU processes confined by a security driver."""
     qemu = _libvirt_conf(facts, 'qemu')
@@ -442,8 +423,6 @@ def qemu_confined(facts, s, control):
     return ('fail', 'no AppArmor or SELinux active: QEMU runs unconfined')
 
 
-@evaluator
-@libvirt_control
 def qemu_unprivileged(facts, s, control):
     """HVS-MGMT-10: QEMU runs as an unprivileged user."""
     qemu = _libvirt_conf(facts, 'qemu')
@@ -461,8 +440,6 @@ def qemu_unprivileged(facts, s, control):
     return ('pass', 'qemu user %s, group %s' % (user, group))
 
 
-@evaluator
-@libvirt_control
 def libvirt_dynamic_ownership(facts, s, control):
     """HVS-MGMT-11: libvirt dynamic ownership of guest resources."""
     value = _libvirt_conf(facts, 'qemu').get('dynamic_ownership', 1)
@@ -471,8 +448,6 @@ def libvirt_dynamic_ownership(facts, s, control):
     return ('fail', 'dynamic_ownership=%s' % value)
 
 
-@evaluator
-@libvirt_control
 def qemu_seccomp(facts, s, control):
     """HVS-MGMT-12: QEMU seccomp sandbox on."""
     value = _libvirt_conf(facts, 'qemu').get('seccomp_sandbox', 1)
@@ -481,7 +456,6 @@ def qemu_seccomp(facts, s, control):
     return ('pass', 'seccomp_sandbox=%s' % value)
 
 
-@evaluator
 def sshd_no_root_password_login(facts, s, control):
     """HVS-MGMT-13: sshd refuses root login with a password."""
     eff = _sshd(facts)
@@ -503,7 +477,6 @@ def sshd_no_root_password_login(facts, s, control):
     return ('pass', 'PermitRootLogin %s%s' % (value, _ssh_checked(count)))
 
 
-@evaluator
 def sshd_no_password_auth(facts, s, control):
     """HVS-MGMT-14: sshd password authentication off."""
     if s.get('hvsec_mgmt_plane_sshd_password_auth', False):
@@ -530,7 +503,6 @@ def sshd_no_password_auth(facts, s, control):
     return outcome(bad, 'password and keyboard-interactive authentication off%s' % _ssh_checked(count), 'sshd allows')
 
 
-@evaluator
 def sshd_allow_groups(facts, s, control):
     """HVS-MGMT-15: sshd limited to administrator groups (AllowGroups)."""
     wanted = [str(g) for g in s.get('hvsec_mgmt_plane_sshd_allow_groups') or []]
@@ -560,7 +532,6 @@ def sshd_allow_groups(facts, s, control):
     return ('pass', 'AllowGroups %s%s' % (fmt_list(have), _ssh_checked(count)))
 
 
-@evaluator
 def sshd_modern_crypto(facts, s, control):
     """HVS-MGMT-16: sshd uses modern ciphers, MACs and key exchange."""
     eff = _sshd(facts)
@@ -575,7 +546,6 @@ def sshd_modern_crypto(facts, s, control):
     return outcome(bad, 'no weak cipher, MAC or key exchange offered', 'weak algorithms')
 
 
-@evaluator
 def sshd_listens_on_mgmt_address(facts, s, control):
     """HVS-MGMT-17: sshd listens on the management address."""
     mgmt = str(s.get('hvsec_mgmt_plane_address') or '')
@@ -595,7 +565,6 @@ def sshd_listens_on_mgmt_address(facts, s, control):
     return outcome(bad, 'sshd listens on %s' % fmt_list(listen), 'sshd also listens on')
 
 
-@evaluator
 def mgmt_firewall_present(facts, s, control):
     """HVS-MGMT-18: Host firewall limits management ports to administrator networks."""
     nft = get_fact(facts, 'nftables')
@@ -609,7 +578,6 @@ def mgmt_firewall_present(facts, s, control):
     return ('fail', 'no nftables table inet hvsec_mgmt (tables: %s)' % (fmt_list(tables) or 'none'))
 
 
-@evaluator
 def no_wildcard_mgmt_listeners(facts, s, control):
     """HVS-MGMT-19: Management daemons not listening on wildcard addresses."""
     listeners = _listeners(facts)
@@ -620,8 +588,6 @@ def no_wildcard_mgmt_listeners(facts, s, control):
     return outcome(bad, 'no management listener on a wildcard address', 'wildcard listener')
 
 
-@evaluator
-@libvirt_control
 def libvirt_audit_logging(facts, s, control):
     """HVS-MGMT-20: libvirt audit logging on."""
     bad = []
@@ -635,7 +601,6 @@ def libvirt_audit_logging(facts, s, control):
                    'libvirt audit')
 
 
-@evaluator
 def auditd_watches_libvirt(facts, s, control):
     """HVS-MGMT-21: auditd watches libvirt configuration."""
     rules = get_fact(facts, 'audit').get('rules')
@@ -654,7 +619,6 @@ def auditd_watches_libvirt(facts, s, control):
     return ('fail', 'no audit watch on /etc/libvirt (%d rule(s) read)' % len(rules))
 
 
-@evaluator
 def time_sync_active(facts, s, control):
     """HVS-MGMT-22: Time synchronisation active."""
     ts = get_fact(facts, 'time_sync')
@@ -665,7 +629,6 @@ def time_sync_active(facts, s, control):
     return ('fail', 'no time synchronisation daemon running')
 
 
-@evaluator
 def migration_on_mgmt_address(facts, s, control):
     """HVS-MGMT-23: Migration traffic bound to the management network."""
     mgmt = str(s.get('hvsec_mgmt_plane_address') or '')
@@ -678,3 +641,14 @@ def migration_on_mgmt_address(facts, s, control):
     if str(value) == mgmt:
         return ('pass', 'migration_address=%s' % value)
     return ('fail', 'migration_address=%s, management address %s' % (value, mgmt))
+
+
+# The evaluators of this area, by the names the catalog records give.
+EVALUATORS = evaluator_table(
+    libvirt_tcp_authenticated, libvirt_tls_verifies_clients, libvirt_rw_socket_restricted,
+    libvirt_access_drivers, vnc_listen_restricted, spice_listen_restricted, console_tls, migration_tls_forced,
+    qemu_confined, qemu_unprivileged, libvirt_dynamic_ownership, qemu_seccomp, sshd_no_root_password_login,
+    sshd_no_password_auth, sshd_allow_groups, sshd_modern_crypto, sshd_listens_on_mgmt_address,
+    mgmt_firewall_present, no_wildcard_mgmt_listeners, libvirt_audit_logging, auditd_watches_libvirt,
+    time_sync_active, migration_on_mgmt_address,
+)

@@ -13,11 +13,8 @@ __metaclass__ = type
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import arg_values
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, truthy, to_int, fmt_list, outcome, libvirt_control, libvirt_domains,
+    evaluator_table, Unknown, get_fact, opt_fact, truthy, to_int, fmt_list, outcome, libvirt_domains,
 )
-
-
-EVALUATORS, evaluator = registry()
 
 
 def _pci_devices(facts):
@@ -144,19 +141,16 @@ def _zero_mac(mac):
     return not mac or all(c in '0:' for c in str(mac))
 
 
-@evaluator
 def vfio_unsafe_interrupts_refused(facts, s, control):
     """HVS-VFIO-01: VFIO unsafe interrupts refused (allow_unsafe_interrupts=0)."""
     return _unsafe_param(facts, 'vfio_iommu_type1', 'allow_unsafe_interrupts')
 
 
-@evaluator
 def vfio_noiommu_off(facts, s, control):
     """HVS-VFIO-02: VFIO no-IOMMU mode off (enable_unsafe_noiommu_mode=0)."""
     return _unsafe_param(facts, 'vfio', 'enable_unsafe_noiommu_mode')
 
 
-@evaluator
 def vfio_bound_devices_allowed(facts, s, control):
     """HVS-VFIO-03: Only allow-listed devices bound to vfio-pci."""
     bound = _vfio_bound(facts)
@@ -166,7 +160,6 @@ def vfio_bound_devices_allowed(facts, s, control):
     return outcome(bad, '%d vfio-pci device(s), all allow-listed' % len(bound), 'bound to vfio-pci but not allow-listed')
 
 
-@evaluator
 def allowed_devices_bound(facts, s, control):
     """HVS-VFIO-04: Allow-listed devices bound to vfio-pci."""
     allow = s.get('hvsec_vfio_allowlist') or []
@@ -179,7 +172,6 @@ def allowed_devices_bound(facts, s, control):
     return outcome(bad, '%d allow-listed device(s) bound to vfio-pci' % len(matching), 'allow-listed but not on vfio-pci')
 
 
-@evaluator
 def iommu_groups_viable(facts, s, control):
     """HVS-VFIO-05: IOMMU groups of assigned devices are viable."""
     devices = _pci_devices(facts)
@@ -205,8 +197,6 @@ def iommu_groups_viable(facts, s, control):
     return outcome(sorted(set(bad)), 'group(s) %s viable' % fmt_list(groups), 'group not viable')
 
 
-@evaluator
-@libvirt_control
 def domain_hostdevs_allowed(facts, s, control):
     """HVS-VFIO-06: libvirt domains reference only allow-listed host devices."""
     devices = dict((_norm_addr(d.get('address')), d) for d in (opt_fact(facts, 'pci.devices') or []))
@@ -224,7 +214,6 @@ def domain_hostdevs_allowed(facts, s, control):
     return outcome(bad, '%d PCI hostdev(s), all allow-listed' % count, 'unapproved hostdev')
 
 
-@evaluator
 def passthrough_needs_isolation(facts, s, control):
     """HVS-VFIO-07: Passthrough only with an active IOMMU and interrupt remapping."""
     bound = _vfio_bound(facts)
@@ -242,7 +231,6 @@ def passthrough_needs_isolation(facts, s, control):
                    '%d vfio-pci device(s) but' % len(bound))
 
 
-@evaluator
 def sriov_vf_count_capped(facts, s, control):
     """HVS-VFIO-08: SR-IOV virtual function count within the declared cap."""
     pfs = [d for d in _pci_devices(facts) if d.get('sriov_totalvfs') and not d.get('physfn')]
@@ -263,21 +251,18 @@ def sriov_vf_count_capped(facts, s, control):
     return outcome(bad, '%d physical function(s) within their caps' % len(pfs), 'too many VFs')
 
 
-@evaluator
 def sriov_vf_spoofchk(facts, s, control):
     """HVS-VFIO-09: SR-IOV VF spoof checking on."""
     return _vf_check(facts, lambda pf, vf: None if vf.get('spoofchk') is True else 'spoofchk %s' % vf.get('spoofchk'),
                      '%d VF(s), spoof checking on', 'spoof checking off')
 
 
-@evaluator
 def sriov_vf_trust_off(facts, s, control):
     """HVS-VFIO-10: SR-IOV VF trust off."""
     return _vf_check(facts, lambda pf, vf: None if vf.get('trust') is False else 'trust %s' % vf.get('trust'),
                      '%d VF(s), trust off', 'trusted VF')
 
 
-@evaluator
 def sriov_vf_mac_set(facts, s, control):
     """HVS-VFIO-11: SR-IOV VF MAC set by the administrator."""
     def test(pf, vf):
@@ -291,7 +276,6 @@ def sriov_vf_mac_set(facts, s, control):
     return _vf_check(facts, test, '%d VF(s) with administrator-set MACs', 'VF MAC')
 
 
-@evaluator
 def sriov_vf_vlan_set(facts, s, control):
     """HVS-VFIO-12: SR-IOV VF VLAN set by the administrator."""
     def test(pf, vf):
@@ -307,7 +291,6 @@ def sriov_vf_vlan_set(facts, s, control):
     return _vf_check(facts, test, '%d VF(s) with enforced VLANs', 'VF VLAN')
 
 
-@evaluator
 def sriov_vf_own_group(facts, s, control):
     """HVS-VFIO-13: Each SR-IOV VF in its own IOMMU group."""
     devices = _pci_devices(facts)
@@ -330,3 +313,11 @@ def sriov_vf_own_group(facts, s, control):
             bad.append('%s shares group %s with %s' % (
                 vf.get('address'), group, fmt_list(a for a in members[group] if a != vf.get('address'))))
     return outcome(bad, '%d VF(s), each in its own IOMMU group' % len(vfs), 'VF group shared')
+
+
+# The evaluators of this area, by the names the catalog records give.
+EVALUATORS = evaluator_table(
+    vfio_unsafe_interrupts_refused, vfio_noiommu_off, vfio_bound_devices_allowed, allowed_devices_bound,
+    iommu_groups_viable, domain_hostdevs_allowed, passthrough_needs_isolation, sriov_vf_count_capped,
+    sriov_vf_spoofchk, sriov_vf_trust_off, sriov_vf_mac_set, sriov_vf_vlan_set, sriov_vf_own_group,
+)

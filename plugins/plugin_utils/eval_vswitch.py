@@ -16,12 +16,9 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import nft_port_table_name
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    registry, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_installed, na_without_libvirt,
-    libvirt_control, libvirt_domains,
+    evaluator_table, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_installed, na_without_libvirt,
+    libvirt_domains,
 )
-
-
-EVALUATORS, evaluator = registry()
 
 
 def _declared_bridges(settings, guest_only=False):
@@ -187,7 +184,6 @@ def _spoof_check(facts, s):
     return len(ports), bad
 
 
-@evaluator
 def bridge_vlan_filtering(facts, s, control):
     """HVS-VSW-01: VLAN filtering on guest bridges."""
     def test(item, bridge):
@@ -212,7 +208,6 @@ def bridge_vlan_filtering(facts, s, control):
     return _bridge_check(facts, s, False, test, 'VLAN filtering as declared on %s', 'bridge')
 
 
-@evaluator
 def guest_bridge_no_host_ip(facts, s, control):
     """HVS-VSW-02: No host IP address on guest-only bridges."""
     def test(item, bridge):
@@ -223,7 +218,6 @@ def guest_bridge_no_host_ip(facts, s, control):
     return _bridge_check(facts, s, True, test, 'no host address on %s', 'guest-only bridge')
 
 
-@evaluator
 def guest_bridge_no_ipv6_autoconf(facts, s, control):
     """HVS-VSW-03: No IPv6 autoconfiguration on guest-only bridges."""
     def test(item, bridge):
@@ -241,7 +235,6 @@ def guest_bridge_no_ipv6_autoconf(facts, s, control):
     return _bridge_check(facts, s, True, test, 'no IPv6 autoconfiguration on %s', 'guest-only bridge')
 
 
-@evaluator
 def bridge_proxy_arp_off(facts, s, control):
     """HVS-VSW-04: Proxy ARP off on guest bridges."""
     def test(item, bridge):
@@ -249,7 +242,6 @@ def bridge_proxy_arp_off(facts, s, control):
     return _bridge_check(facts, s, False, test, 'proxy ARP off on %s', 'bridge')
 
 
-@evaluator
 def ovs_manager_not_plain_tcp(facts, s, control):
     """HVS-VSW-05: No plain-TCP OVSDB manager listener."""
     ovs = _ovs(facts)
@@ -263,7 +255,6 @@ def ovs_manager_not_plain_tcp(facts, s, control):
     return outcome(bad, 'managers: %s' % (fmt_list(text for ok, text in judged) or 'none'), 'plain-TCP OVSDB manager')
 
 
-@evaluator
 def ovs_controller_not_plain_tcp(facts, s, control):
     """HVS-VSW-06: No plain-TCP OpenFlow controller or listener."""
     ovs = _ovs(facts)
@@ -282,7 +273,6 @@ def ovs_controller_not_plain_tcp(facts, s, control):
     return outcome(bad, ok_msg + ('; %s' % fmt_list(kept) if kept else ''), 'plain-TCP OpenFlow')
 
 
-@evaluator
 def ovs_fail_mode_secure(facts, s, control):
     """HVS-VSW-07: fail_mode secure on OVS bridges with a controller."""
     ovs = _ovs(facts)
@@ -295,7 +285,6 @@ def ovs_fail_mode_secure(facts, s, control):
     return outcome(bad, 'fail_mode secure on %s' % fmt_list(b.get('name') for b in with_ctl), 'not secure')
 
 
-@evaluator
 def ovs_mirrors_declared(facts, s, control):
     """HVS-VSW-08: No undeclared OVS port mirrors."""
     ovs = _ovs(facts)
@@ -308,7 +297,6 @@ def ovs_mirrors_declared(facts, s, control):
     return outcome(bad, 'no undeclared mirror', 'undeclared mirror')
 
 
-@evaluator
 def ovs_ports_tagged(facts, s, control):
     """HVS-VSW-09: OVS guest ports tagged with their declared VLAN."""
     declared = [p for p in s.get('hvsec_vswitch_ovs_ports') or [] if isinstance(p, dict) and p.get('name')]
@@ -331,7 +319,6 @@ def ovs_ports_tagged(facts, s, control):
     return outcome(bad, '%d declared port(s) tagged' % len(declared), 'OVS port')
 
 
-@evaluator
 def guest_nics_antispoof(facts, s, control):
     """HVS-VSW-10: Anti-spoofing nwfilter on every guest interface."""
     # libvirt guest interfaces carry the nwfilter (libvirt instantiates it with ebtables/iptables);
@@ -362,7 +349,6 @@ def guest_nics_antispoof(facts, s, control):
     return ('pass', '; '.join(done))
 
 
-@evaluator
 def macvtap_not_bridge_mode(facts, s, control):
     """HVS-VSW-11: macvtap interfaces not in bridge mode where isolation is wanted."""
     if not s.get('hvsec_vswitch_macvtap_isolation', True):
@@ -377,8 +363,6 @@ def macvtap_not_bridge_mode(facts, s, control):
     return outcome(bad, '%d macvtap interface(s), none in bridge mode' % len(nics), 'macvtap bridge mode')
 
 
-@evaluator
-@libvirt_control
 def bridge_netfilter_on(facts, s, control):
     """HVS-VSW-12: Guest bridge traffic passes the host firewall (br_netfilter)."""
     bridges = set(b.get('name') for b in opt_fact(facts, 'network.bridges') or [])
@@ -401,3 +385,11 @@ def bridge_netfilter_on(facts, s, control):
     if to_int(value) == 1:
         return ('pass', 'bridge-nf-call-iptables=1')
     return ('fail', 'bridge-nf-call-iptables=%s' % value)
+
+
+# The evaluators of this area, by the names the catalog records give.
+EVALUATORS = evaluator_table(
+    bridge_vlan_filtering, guest_bridge_no_host_ip, guest_bridge_no_ipv6_autoconf, bridge_proxy_arp_off,
+    ovs_manager_not_plain_tcp, ovs_controller_not_plain_tcp, ovs_fail_mode_secure, ovs_mirrors_declared,
+    ovs_ports_tagged, guest_nics_antispoof, macvtap_not_bridge_mode, bridge_netfilter_on,
+)

@@ -17,10 +17,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import functools
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import eval_iommu, eval_mgmt_plane, eval_vfio, eval_vswitch
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS, SEVERITIES, severity_rank
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import Unknown, note_for, note_text
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import Unknown, na_without_libvirt, note_for, note_text
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import (
     SettingsError, default_settings, merge_settings, validate_settings,
 )
@@ -67,8 +68,16 @@ def _xml_errors(facts):
 
 
 def evaluator_for(control):
-    """The evaluator of a control record: ``control['evaluator']`` of its area's module."""
-    return AREA_EVALUATORS[control['area']][control['evaluator']]
+    """The evaluator of a control record: ``control['evaluator']`` of its area's module; a control
+    that ``needs_libvirt`` is not applicable on a host without libvirt."""
+    func = AREA_EVALUATORS[control['area']][control['evaluator']]
+    if not control.get('needs_libvirt'):
+        return func
+
+    @functools.wraps(func)
+    def judge(facts, settings, record):
+        return na_without_libvirt(facts) or func(facts, settings, record)
+    return judge
 
 
 def evaluate_one(control, facts, settings):

@@ -24,7 +24,7 @@ AREA_PREFIX = {'iommu': 'IOMMU', 'vfio': 'VFIO', 'vswitch': 'VSW', 'mgmt_plane':
 KNOWN_SR = {'HY-SR-1', 'HY-SR-2', 'HY-SR-3', 'HY-SR-4', 'HY-SR-5'}
 REQUIRED_KEYS = {'id', 'title', 'area', 'severity', 'sp800_125a', 'sp800_53', 'rationale',
                  'check', 'reboot', 'role', 'variable', 'remediation', 'evaluator', 'params',
-                 'kernel_args', 'check_mode'}
+                 'kernel_args', 'check_mode', 'needs_libvirt'}
 
 
 def _role_dirs():
