@@ -12,10 +12,8 @@ import os
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.template import Templar
 
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.action import controller_action
 from ansible_collections.hvsec.hypervisor.plugins.action import audit_evaluate, audit_report
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_action import AuditAction
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
@@ -28,40 +26,8 @@ def _load(name):
         return json.load(handle)
 
 
-class FakeTask(object):
-    def __init__(self, args):
-        self.args = args
-        self.async_val = 0
-        self.check_mode = False
-        self.diff = False
-        self.action = 'audit'
-        self.delegate_to = None
-        self.environment = None
-        self.become = False
-        self.no_log = False
-
-    def get_name(self):
-        return 'test'
-
-
-class FakeShell(object):
-    tmpdir = 'unused'  # not None: the actions never ask for a remote temporary directory
-
-
-class FakeConnection(object):
-    _shell = FakeShell()
-
-    def exec_command(self, *args, **kwargs):
-        raise AssertionError('controller-side action tried to execute a remote command')
-
-    def put_file(self, *args, **kwargs):
-        raise AssertionError('controller-side action tried to transfer a file')
-
-
 def _action(cls, args):
-    loader = DataLoader()
-    return cls(task=FakeTask(args), connection=FakeConnection(), play_context=PlayContext(), loader=loader,
-               templar=Templar(loader=loader), shared_loader_obj=None)
+    return controller_action.build(cls, args, 'audit')
 
 
 def _evaluate(args, task_vars, roles_dir=None, monkeypatch=None):

@@ -13,10 +13,8 @@ import os
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.template import Templar
 
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.action import controller_action
 from ansible_collections.hvsec.hypervisor.plugins.action import harden_plan
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.harden import area_ids
 
@@ -28,43 +26,8 @@ def _load(name):
         return json.load(handle)
 
 
-class FakeTask(object):
-    def __init__(self, args):
-        self.args = args
-        self.async_val = 0
-        self.check_mode = False
-        self.diff = False
-        self.action = 'harden_plan'
-        self.delegate_to = None
-        self.environment = None
-        self.become = False
-        self.no_log = False
-
-    def get_name(self):
-        return 'test'
-
-
-class FakeShell(object):
-    tmpdir = 'unused'
-
-
-class FakeConnection(object):
-    _shell = FakeShell()
-
-    def exec_command(self, *args, **kwargs):
-        raise AssertionError('controller-side action tried to execute a remote command')
-
-    def put_file(self, *args, **kwargs):
-        raise AssertionError('controller-side action tried to transfer a file')
-
-
 def _plan(args, task_vars, check_mode=False):
-    loader = DataLoader()
-    task = FakeTask(args)
-    task.check_mode = check_mode
-    action = harden_plan.ActionModule(task=task, connection=FakeConnection(), play_context=PlayContext(),
-                                      loader=loader, templar=Templar(loader=loader), shared_loader_obj=None)
-    return action.run(task_vars=task_vars)
+    return controller_action.build(harden_plan.ActionModule, args, 'harden_plan', check_mode).run(task_vars=task_vars)
 
 
 def _vars(facts, gathered=None, **extra):
