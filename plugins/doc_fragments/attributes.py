@@ -36,3 +36,27 @@ attributes:
     description: The module changes nothing, so there is nothing to show in diff mode.
     support: none
 '''
+
+    # An action that runs on the controller only (with action_common_attributes): it never contacts
+    # the managed host. Each module states its own check_mode details.
+    CONTROLLER_ACTION = r'''
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  become:
+    support: none
+  bypass_host_loop:
+    support: none
+  connection:
+    support: none
+  delegation:
+    support: none
+  diff_mode:
+    support: none
+  platform:
+    support: full
+    platforms: all
+'''

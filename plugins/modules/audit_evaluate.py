@@ -52,30 +52,14 @@ options:
     type: dict
 extends_documentation_fragment:
   - hvsec.hypervisor.common
+  - hvsec.hypervisor.attributes.controller_action
   - action_common_attributes
   - action_common_attributes.conn
   - action_common_attributes.flow
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  become:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Read-only; behaves the same in check mode.
-  connection:
-    support: none
-  delegation:
-    support: none
-  diff_mode:
-    support: none
-  platform:
-    support: full
-    platforms: all
 seealso:
   - module: hvsec.hypervisor.hypervisor_facts
   - module: hvsec.hypervisor.audit_report
