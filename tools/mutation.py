@@ -103,10 +103,20 @@ def mutmut(root, *args, **kwargs):
     return subprocess.run([exe] + list(args), cwd=root, universal_newlines=True, check=False, **kwargs)
 
 
+MUTANT_NAME = re.compile('^(?P<module>.+)\\.x(?:_|\u01c1)')
+
+
+def module_of(name):
+    """The module a mutant belongs to: mutmut names a function's mutants ``module.x_func__mutmut_N``
+    and a method's ``module.x\u01c1Class\u01c1method__mutmut_N``."""
+    match = MUTANT_NAME.match(name)
+    return (match.group('module') if match else name).rsplit('.', 1)[-1]
+
+
 def mutant_diff(root, name, files):
     """The diff of one mutant, from mutmut's own function in this process (a `mutmut show` per
     mutant costs a second of start-up each); from `mutmut show` when that internal API moved."""
-    module = name.split('.x_')[0].rsplit('.', 1)[-1]
+    module = module_of(name)
     path = [f for f in files if os.path.splitext(os.path.basename(f))[0] == module]
     cwd = os.getcwd()
     try:
@@ -179,7 +189,7 @@ def main(argv=None):
     for name, word in status.items():
         if word == 'skipped':
             continue
-        module = name.split('.x_')[0].rsplit('.', 1)[-1] if '.x_' in name else name
+        module = module_of(name)
         per_file[module][1] += 1
         per_file[module][0] += word in KILLED
 

@@ -86,6 +86,15 @@ def unreadable(facts, path):
     return bool(note) and str(note.get('reason') or '').lower() not in _ABSENT_REASONS
 
 
+def fact_if_present(facts, path):
+    """The fact at ``path``; None when it is absent; raise Unknown when a note says it exists but
+    could not be read."""
+    value = opt_fact(facts, path)
+    if value is None and unreadable(facts, path):
+        raise Unknown(path)
+    return value
+
+
 def truthy(value):
     """Interpret sysfs/config values: Y/y/1/on/true/yes -> True."""
     if isinstance(value, bool):

@@ -14,7 +14,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.cmdline import ar
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import kernel_bool
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import catalog
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    evaluator_table, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_domains,
+    evaluator_table, fact_if_present, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_domains,
 )
 
 
@@ -183,10 +183,8 @@ def smt_policy(facts, s, control):
 
 def ksm_off(facts, s, control):
     """HVS-IOMMU-13: Kernel same-page merging (KSM) off."""
-    run = opt_fact(facts, 'ksm.run')
+    run = fact_if_present(facts, 'ksm.run')
     if run is None:
-        if unreadable(facts, 'ksm.run'):
-            raise Unknown('ksm.run')
         return ('not_applicable', 'KSM not available in this kernel (/sys/kernel/mm/ksm absent)')
     run = to_int(run)
     if run in (0, 2):

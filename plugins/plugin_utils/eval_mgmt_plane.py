@@ -12,7 +12,8 @@ __metaclass__ = type
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd import block_name, spec_text
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    evaluator_table, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome, na_without_libvirt, libvirt_domains,
+    evaluator_table, fact_if_present, Unknown, get_fact, opt_fact, note_text, unreadable, truthy, to_int, fmt_list, outcome,
+    na_without_libvirt, libvirt_domains,
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings
 
@@ -204,10 +205,8 @@ _NONROOT_DEFAULT_OS = ('debian', 'ubuntu', 'rhel', 'fedora', 'centos', 'rocky', 
 
 
 def _sshd(facts):
-    sshd = opt_fact(facts, 'sshd')
+    sshd = fact_if_present(facts, 'sshd')
     if sshd is None:
-        if unreadable(facts, 'sshd'):
-            raise Unknown('sshd')
         return None
     if sshd.get('effective') is None:
         raise Unknown('sshd.effective', hint='sshd -T failed: %s' % (sshd.get('error') or 'no output'))

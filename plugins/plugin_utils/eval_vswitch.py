@@ -16,7 +16,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import nft_port_table_name
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import (
-    evaluator_table, Unknown, get_fact, opt_fact, unreadable, truthy, to_int, fmt_list, outcome, libvirt_installed, na_without_libvirt,
+    evaluator_table, fact_if_present, Unknown, get_fact, opt_fact, truthy, to_int, fmt_list, outcome, libvirt_installed, na_without_libvirt,
     libvirt_domains,
 )
 
@@ -50,12 +50,7 @@ def _bridge_check(facts, settings, guest_only, test, ok_msg, fail_prefix):
 
 
 def _ovs(facts):
-    ovs = opt_fact(facts, 'network.ovs')
-    if ovs is None:
-        if unreadable(facts, 'network.ovs'):
-            raise Unknown('network.ovs')
-        return None
-    return ovs
+    return fact_if_present(facts, 'network.ovs')
 
 
 def _ovs_target(target, s):
@@ -377,10 +372,8 @@ def bridge_netfilter_on(facts, s, control):
             filtered.append(bridge)
     if not filtered:
         return ('not_applicable', 'no filtered guest interface on a Linux bridge')
-    value = opt_fact(facts, 'sysctl.bridge_nf_call_iptables')
+    value = fact_if_present(facts, 'sysctl.bridge_nf_call_iptables')
     if value is None:
-        if unreadable(facts, 'sysctl.bridge_nf_call_iptables'):
-            raise Unknown('sysctl.bridge_nf_call_iptables')
         return ('fail', 'br_netfilter not loaded: nwfilter IP rules do not see bridged traffic on %s' % fmt_list(sorted(set(filtered))))
     if to_int(value) == 1:
         return ('pass', 'bridge-nf-call-iptables=1')
