@@ -12,6 +12,9 @@
 #   HVSEC_MOLECULE_SHAPES=1 run the deployment shapes (lab/tests/test_shapes.py: OpenStack OVS agent,
 #                           libvirt NAT) after the faults
 #   HVSEC_MOLECULE_REBOOT=0 skip the reboot side effect and the boot-time verify
+#   HVSEC_MOLECULE_BENCH=1  benchmark instead of test (make bench-harden): create, prepare, converge, then
+#                           bench/harden_bench.py on the hardened VM (audit, full and skipping harden
+#                           re-runs), destroy; HVSEC_BENCH_RUNS runs of each (default 2)
 #   HVSEC_LAB_EXTENDED=1    also run the extended lab proofs in the verify (per-role check/fix
 #                           cycles, the example site playbook; see lab/tests/conftest.py)
 set -euo pipefail
@@ -102,6 +105,13 @@ phase create      molecule create
 phase prepare     molecule prepare
 # Before converge, on the insecure state: a --check run of harden.yml changes nothing, predicts
 # changes, and its per-control verdicts agree with the audit's (lab/tests/test_safety_check_mode.py).
+if [ "${HVSEC_MOLECULE_BENCH:-0}" = 1 ]; then
+    phase converge    molecule converge
+    phase bench       python bench/harden_bench.py --inventory "$LAB_DIR/inventory.yml" --runs "${HVSEC_BENCH_RUNS:-2}"
+    phase destroy     molecule destroy
+    echo "run-molecule: OK (bench)" >&2
+    exit 0
+fi
 phase check-safe  env HVSEC_LAB_VERIFY_PHASE=prepared pytest -p no:cacheprovider -q lab/tests/test_safety_check_mode.py
 phase converge    molecule converge
 phase idempotence molecule idempotence
