@@ -7,8 +7,8 @@
   empty) is a full run (no recorded variables) and changes nothing; it records the variables.
 - The next run makes at most 3 remote module executions on the host (counted from -vvv output as
   bench/audit_bench.py counts them), changes nothing, and takes at most twice the audit's wall time.
-- KSM switched back on by hand: the next run executes modules only for the facts and the
-  HVS-IOMMU-13 tasks, turns KSM off, and the audit passes HVS-IOMMU-13 again.
+- KSM switched back on by hand: a --check run predicts changes only in HVS-IOMMU-13 tasks and
+  changes nothing; the next run executes modules only for the facts and the HVS-IOMMU-13 tasks, turns KSM off, and the audit passes HVS-IOMMU-13 again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -34,6 +35,7 @@ if lab_inventory() is None:
 HARDEN = '- ansible.builtin.import_playbook: hvsec.hypervisor.harden\n'
 AUDIT = '- ansible.builtin.import_playbook: hvsec.hypervisor.audit\n'
 FACTS_TASK = 'Gather hypervisor facts once for every role'
+TASK_LINE = re.compile(r'^TASK \[(.*)\] \*+$')
 
 
 @pytest.fixture(scope='module')
@@ -41,14 +43,26 @@ def state_dir():
     return tempfile.mkdtemp(prefix='hvsec-harden-state-')
 
 
-def harden(state, verbose=False):
+def harden(state, verbose=False, check=False):
     """(rc, changed, output, wall seconds) of harden.yml on the lab with the lab's variables."""
     env = {'HVSEC_HARDEN_STATE_DIR': state}
     if verbose:
         env['ANSIBLE_VERBOSITY'] = '3'
     start = time.monotonic()
-    rc, changed, out = run_ansible(playbook=HARDEN, extra=lab_vars(), env_extra=env)
+    rc, changed, out = run_ansible(playbook=HARDEN, extra=lab_vars(), env_extra=env, check=check)
     return rc, changed, out, time.monotonic() - start
+
+
+def changed_tasks(out):
+    """Names of the tasks the default callback reports as changed on a host."""
+    names, task = [], None
+    for line in out.splitlines():
+        match = TASK_LINE.match(line)
+        if match:
+            task = match.group(1)
+        elif line.startswith('changed: [') and task not in names:
+            names.append(task)
+    return names
 
 
 def audit():
@@ -115,6 +129,12 @@ def test_drifted_ksm_runs_only_its_tasks_and_is_fixed(host, all_areas, state_dir
     try:
         document, dummy = audit()
         assert statuses(document)['HVS-IOMMU-13'] == 'fail'
+        # Check mode predicts the skipping run: only the drifted control's tasks would change.
+        rc, changed, out, dummy = harden(state_dir, check=True)
+        assert rc == 0 and changed >= 1, out[-4000:]
+        predicted = changed_tasks(out)
+        assert predicted and [t for t in predicted if 'HVS-IOMMU-13' not in t] == [], predicted
+        assert host.file('/sys/kernel/mm/ksm/run').content_string.strip() == '1', 'check mode changed KSM'
         rc, changed, out, dummy = harden(state_dir, verbose=True)
         assert rc == 0, out[-4000:]
         tasks = module_tasks(out)
