@@ -108,7 +108,7 @@ phase prepare     molecule prepare
 if [ "${HVSEC_MOLECULE_BENCH:-0}" = 1 ]; then
     phase converge    molecule converge
     phase bench       python bench/harden_bench.py --inventory "$LAB_DIR/inventory.yml" --runs "${HVSEC_BENCH_RUNS:-2}"
-    phase destroy     molecule destroy
+    [ "${HVSEC_MOLECULE_KEEP:-0}" = 1 ] || phase destroy molecule destroy
     echo "run-molecule: OK (bench)" >&2
     exit 0
 fi
