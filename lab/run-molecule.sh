@@ -9,8 +9,8 @@
 #   HVSEC_MOLECULE_CHECK=0  skip Molecule's check step (a --check run after converge)
 #   HVSEC_MOLECULE_FAULTS=1 run the fault-injection phase (lab/tests/test_safety_faults.py);
 #                           quick: the four faults without a full role run and the sshd rollback (make test)
-#   HVSEC_MOLECULE_SHAPES=1 run the deployment shapes (lab/tests/test_shapes.py: OpenStack OVS agent,
-#                           libvirt NAT) after the faults
+#   HVSEC_MOLECULE_SHAPES=1 run the deployment shapes (lab/tests/test_shapes.py: libvirt NAT, Proxmox
+#                           VE vmbr0; the OpenStack OVS agent is in the verify) after the faults
 #   HVSEC_MOLECULE_REBOOT=0 skip the reboot side effect and the boot-time verify
 #   HVSEC_MOLECULE_BENCH=1  benchmark instead of test (make bench-harden): create, prepare, converge, then
 #                           bench/harden_bench.py on the hardened VM (audit, full and skipping harden
@@ -108,7 +108,7 @@ phase prepare     molecule prepare
 if [ "${HVSEC_MOLECULE_BENCH:-0}" = 1 ]; then
     phase converge    molecule converge
     phase bench       python bench/harden_bench.py --inventory "$LAB_DIR/inventory.yml" --runs "${HVSEC_BENCH_RUNS:-2}"
-    phase destroy     molecule destroy
+    [ "${HVSEC_MOLECULE_KEEP:-0}" = 1 ] || phase destroy molecule destroy
     echo "run-molecule: OK (bench)" >&2
     exit 0
 fi
@@ -130,9 +130,9 @@ case "${HVSEC_MOLECULE_FAULTS:-0}" in
     1) phase faults "${faults_cmd[@]}" ;;
     quick) phase faults "${faults_cmd[@]}" -k 'bootloader or sshd_validation or sshd_change_that_blocks or ovs_daemons or missing_and_unreadable or zz_summary' ;;
 esac
-# Deployments operators run (lab/tests/test_shapes.py): libvirt's default NAT network keeps
-# working after hardening (the OpenStack OVS agent's targets are proven in the verify). HVSEC_MOLECULE_SHAPES=1
-# (make test-lab-full).
+# Deployments operators run (lab/tests/test_shapes.py): libvirt's default NAT network and a
+# Proxmox VE management bridge (vmbr0) keep working after hardening (the OpenStack OVS agent's
+# targets are proven in the verify). HVSEC_MOLECULE_SHAPES=1 (make test-lab-full).
 if [ "${HVSEC_MOLECULE_SHAPES:-0}" = 1 ]; then
     phase shapes env HVSEC_LAB_VERIFY_PHASE=shapes pytest -p no:cacheprovider -q -s --durations=0 lab/tests/test_shapes.py
 fi

@@ -21,7 +21,7 @@ from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_action impo
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import AREAS
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import SettingsError
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.harden import (
-    facts_digest, facts_fresh, input_digest, plan, record, recorded,
+    facts_digest, facts_fresh, input_digest, plan, record, recorded, selection_problem,
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import ROLES_DIR
 
@@ -80,6 +80,10 @@ class ActionModule(AuditAction):
         if args['record']:
             if digest is None:
                 raise AnsibleActionFail('record: needs input (the role\'s typed variables)')
+            partial = selection_problem(task_vars.get('ansible_run_tags'), task_vars.get('ansible_skip_tags'))
+            if partial:
+                result.update(changed=False, recorded=False, msg='%s: not recorded: %s' % (area, partial))
+                return result
             if self._task.check_mode:
                 result.update(changed=False, recorded=False, msg='%s: check mode records nothing' % area)
                 return result

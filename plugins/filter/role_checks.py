@@ -32,7 +32,7 @@ from ansible_collections.hvsec.hypervisor.plugins.module_utils.netnames import i
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.nwfilter_xml import valid_filter_name
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.pci import normalize_address, normalize_id
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sriov import normalize_mac
-from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import is_link_local
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_bridge import is_link_local, lockout_risk
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_ovs import POLICY_DEFAULT, target_errors
 
 
@@ -259,6 +259,16 @@ def _libvirt_gateways(bridges, libvirt):
     return out
 
 
+def _management_bridge_risk(bridge, bridges, net):
+    """Why a guest_only bridge that carries the controller's SSH address, or that the default
+    route leaves through, would cut the host off (vswitch_bridge.lockout_risk on the facts), or None."""
+    found = [b for b in bridges if b.get('name') == bridge.get('name')]
+    addresses = (found[0].get('addresses') if found else None) or []
+    state = {'addresses': [{'local': str(a).split('/')[0]} for a in addresses]}
+    return lockout_risk(dict(bridge, skip=bridge.get('skip') or []), state, net.get('ssh_server_address'),
+                        net.get('default_route_devs') or ())
+
+
 def vswitch_host_errors(inp, facts):
     """Declared Linux bridges and their ports, OVS ports and bridges, and the nwfilter, against the host."""
     errors = []
@@ -281,6 +291,11 @@ def vswitch_host_errors(inp, facts):
             errors.append("%s: bridge %s is the bridge of libvirt network %s (forward %s) and carries %s, its guests' "
                           "gateway; guest_only would remove it and cut the guests off. Set guest_only: false for it"
                           % (where, name, network['name'], network['forward'] or 'none', address))
+        elif name in known and remove_addresses:
+            # The bridge_security module's own lockout check, on the facts, before any role changes anything.
+            risk = _management_bridge_risk(bridge, bridges, net)
+            if risk:
+                errors.append('%s: %s' % (where, risk.split(': ', 1)[1]))
         for pindex, port in enumerate(bridge.get('ports') or []):
             pname = port.get('name')
             if name in known and pname not in known[name]:

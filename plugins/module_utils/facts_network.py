@@ -6,16 +6,21 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import nft as nft_utils
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs as ovs_utils
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import procfs
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.facts_common import NOT_INSTALLED
 
 
 def probe_network(ctx):
     """``network``: links (``ip -j -d link show``), addresses (``ip -j addr show``), bridges
-    (/sys/class/net/*/bridge, ``bridge -j vlan show``), ovs (``ovs-vsctl``)."""
+    (/sys/class/net/*/bridge, ``bridge -j vlan show``), ovs (``ovs-vsctl``), default_route_devs
+    (``ip -j route show default``) and ssh_server_address (the host address the controller's SSH
+    connection reached, ``SSH_CONNECTION``): what the roles' lockout checks need before any change."""
     links = None
     ip = ctx.tool('ip')
     if ip is not None:
@@ -30,7 +35,24 @@ def probe_network(ctx):
         'addresses': addresses,
         'bridges': _bridges(ctx, addresses),
         'ovs': _ovs(ctx),
+        'default_route_devs': _default_route_devs(ctx),
+        'ssh_server_address': vswitch_bridge.ssh_server_address(os.environ),
     }
+
+
+def _default_route_devs(ctx):
+    """Interfaces the default routes leave through, or None when unknown."""
+    ip = ctx.tool('ip')
+    if ip is None:
+        return None
+    rc, out, dummy = ctx.run('network', [ip, '-j', 'route', 'show', 'default'])
+    if rc != 0:
+        return None
+    try:
+        return vswitch_bridge.parse_default_route_devs(out)
+    except ValueError as exc:
+        ctx.note('network', 'ip -j route show default', str(exc))
+        return None
 
 
 def _addresses(ctx):

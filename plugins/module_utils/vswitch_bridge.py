@@ -294,6 +294,25 @@ def plan_bridge(spec, state):
     return actions
 
 
+def ssh_server_address(environ):
+    """The host address the controller's SSH connection reached (from ``SSH_CONNECTION``), or None."""
+    parts = (environ.get('SSH_CONNECTION') or '').split()
+    return parts[2] if len(parts) >= 4 else None
+
+
+def parse_default_route_devs(text):
+    """Interfaces the default routes leave through, from ``ip -j route show default`` (the next
+    hops of a multipath route included)."""
+    devs = set()
+    for route in parse_json_list(text):
+        if not isinstance(route, dict):
+            continue
+        for hop in [route] + [h for h in route.get('nexthops') or [] if isinstance(h, dict)]:
+            if hop.get('dev'):
+                devs.add(hop['dev'])
+    return sorted(devs)
+
+
 def lockout_risk(spec, state, ssh_server_ip=None, default_route_devs=()):
     """Why removing the host addresses of a guest_only bridge would cut the controller off, or None."""
     if not spec.get('guest_only', True) or 'HVS-VSW-02' in set(spec.get('skip') or ()):

@@ -173,14 +173,13 @@ def default_route_devs(module):
     if rc != 0:
         return set()
     try:
-        return set(r.get('dev') for r in vb.parse_json_list(out))
+        return set(vb.parse_default_route_devs(out))
     except ValueError:
         return set()
 
 
 def ssh_server_ip():
-    parts = os.environ.get('SSH_CONNECTION', '').split()
-    return parts[2] if len(parts) >= 4 else None
+    return vb.ssh_server_address(os.environ)
 
 
 def read_host(module, runner):

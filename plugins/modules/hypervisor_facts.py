@@ -22,7 +22,8 @@ description:
     permissions, yields C(null) and an entry in C(notes); the module does not fail because of it.
   - Runs without root (reporting what it could not read as C(permission denied)); with
     C(become) it reads everything.
-  - Tools are run at most once each (C(ip), C(bridge), C(ovs-vsctl), C(sshd -T), C(nft)), except
+  - Each tool command is run at most once (C(ip) for links, addresses and default routes, C(bridge), C(ovs-vsctl),
+    C(sshd -T), C(nft)), except
     C(sshd -T -C), run once per connection of interest (at most 40, a few milliseconds each).
     C(virsh) is never called; domain XML is read from C(/etc/libvirt/qemu) and C(/run/libvirt/qemu).
 options:

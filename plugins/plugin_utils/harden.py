@@ -130,6 +130,20 @@ STATE_DEFAULT = os.path.join('~', '.cache', 'hvsec.hypervisor', 'harden-state')
 NOT_APPLIED = frozenset(['hvsec_harden_full'])
 
 
+def selection_problem(run_tags, skip_tags):
+    """Why a run under this tag selection may have left tasks of the collection's roles out (so it
+    must not be recorded as complete), or None. The roles tag their tasks with control IDs, area
+    names and ``always``; any other skip tag (Molecule's ``molecule-notest``, a site playbook's own
+    tags) deselects none of their tasks."""
+    run = sorted(set(run_tags or ['all']))
+    if run != ['all']:
+        return '--tags %s selects part of the tasks' % ','.join(run)
+    ours = [t for t in skip_tags or [] if t == 'always' or t in AREAS or str(t).startswith('HVS-')]
+    if ours:
+        return '--skip-tags %s leaves tasks out' % ','.join(sorted(set(ours)))
+    return None
+
+
 def state_dir():
     """The directory of the recorded states: $HVSEC_HARDEN_STATE_DIR, else ~/.cache/hvsec.hypervisor/harden-state."""
     return os.path.expanduser(os.environ.get(STATE_ENV) or STATE_DEFAULT)

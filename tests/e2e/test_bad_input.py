@@ -380,13 +380,27 @@ CASES += [
           'hvsec_mgmt_plane_libvirt_tls_ca_file': '/nonexistent/hvsec/cacert.pem'},
          ['hvsec_mgmt_plane_libvirt_tls_ca_file', '/nonexistent/hvsec/cacert.pem', 'does not exist']),
     # certificates in place, but the private key readable by every local user (run_role creates
-    # the three files, all mode 0644)
+    # the certificates with mode 0644 and a key file of each mode its name says)
     Case('mgmt_tls_key_world_readable', 'mgmt_plane',
          {'hvsec_mgmt_plane_libvirt_remote': 'tls', 'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': ['CN=admin'],
           'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-0644.pem',
           'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
           'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
          ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0644.pem is readable by others']),
+    # an execute bit for others (mode 0641) and a group that may write (0620) are named as they are,
+    # not as "readable by others"
+    Case('mgmt_tls_key_executable_by_others', 'mgmt_plane',
+         {'hvsec_mgmt_plane_libvirt_remote': 'tls', 'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': ['CN=admin'],
+          'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-0641.pem',
+          'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
+          'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
+         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0641.pem is executable by others (make it 0600 or 0640)']),
+    Case('mgmt_tls_key_group_writable', 'mgmt_plane',
+         {'hvsec_mgmt_plane_libvirt_remote': 'tls', 'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': ['CN=admin'],
+          'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-0620.pem',
+          'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
+          'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
+         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0620.pem is writable by its group (make it 0600 or 0640)']),
     Case('mgmt_mac_with_comma', 'mgmt_plane', {'hvsec_mgmt_plane_sshd_macs': ['hmac-sha2-512,hmac-md5']},
          ['hvsec_mgmt_plane_sshd_macs', 'hmac-sha2-512,hmac-md5']),
     Case('mgmt_kex_with_quote', 'mgmt_plane', {'hvsec_mgmt_plane_sshd_kex': ['curve25519-sha256"']},
@@ -525,10 +539,11 @@ def run_role(role, cases, workdir):
     """One ansible-playbook --check of ``role`` (or of the audit playbook); every case is a local
     host with its variables."""
     inventory = {'all': {'hosts': {}}}
-    for name in ('serverkey-0644.pem', 'servercert.pem', 'cacert.pem'):
+    for name, mode in (('serverkey-0644.pem', 0o644), ('serverkey-0641.pem', 0o641), ('serverkey-0620.pem', 0o620),
+                       ('servercert.pem', 0o644), ('cacert.pem', 0o644)):
         with open(os.path.join(workdir, name), 'w') as handle:
             handle.write('-----BEGIN PLACEHOLDER-----\nnot a real key or certificate\n-----END PLACEHOLDER-----\n')
-        os.chmod(os.path.join(workdir, name), 0o644)
+        os.chmod(os.path.join(workdir, name), mode)
     for case in cases:
         hostvars = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
         hostvars.update(json.loads(json.dumps(case.vars).replace('@WORKDIR@', workdir)))

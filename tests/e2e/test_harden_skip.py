@@ -117,10 +117,14 @@ def _run(tmp_path, role, facts, register=True, extra=(), tags=None):
                ANSIBLE_LIBRARY=os.path.join(HERE, 'library'), HVSEC_TASK_LOG=str(log),
                HVSEC_HARDEN_STATE_DIR=str(tmp_path / 'state'))
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
-    cmd = [os.path.join(BIN, 'ansible-playbook'), '-i', str(inventory), os.path.join(HERE, 'play.yml'), '--check',
-           '-e', 'hvsec_test_role=%s' % role, '-e', 'hvsec_test_register=%s' % register,
-           '-e', 'hvsec_test_facts_file=%s' % facts_file, '-e', '@%s' % os.path.join(FIXTURES, 'settings_hardened.json')]
-    cmd += list(extra)
+    common = ['-i', str(inventory), '-e', 'hvsec_test_role=%s' % role,
+              '-e', '@%s' % os.path.join(FIXTURES, 'settings_hardened.json')] + list(extra)
+    if 'hvsec_test_recorded=false' not in extra:
+        proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), os.path.join(HERE, 'record.yml')] + common,
+                              cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    cmd = [os.path.join(BIN, 'ansible-playbook'), os.path.join(HERE, 'play.yml'), '--check',
+           '-e', 'hvsec_test_register=%s' % register, '-e', 'hvsec_test_facts_file=%s' % facts_file] + common
     if tags:
         cmd += ['--tags', tags]
     proc = subprocess.run(cmd, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
@@ -200,7 +204,8 @@ def test_other_variables_than_the_last_completed_run_give_a_full_plan(tmp_path):
     assert [(p['full'], p['same_input'], p['todo']) for p in _plans(records)] == [(False, True, [])]
     # A run with a tag selection applies part of the role: it records nothing.
     last = [r for r in records if r['name'].endswith('Record the variables this run applied (on the controller)')]
-    assert [r['status'] for r in last] == ['skipped']
+    assert [(r['status'], r['plan']['recorded']) for r in last] == [('ok', False)]
+    assert '--tags always' in last[0]['plan']['msg']
 
 
 def test_check_mode_records_nothing(tmp_path):

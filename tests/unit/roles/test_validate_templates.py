@@ -157,3 +157,31 @@ def test_vswitch_refuses_a_libvirt_network_gateway_declared_guest_only():
     assert vswitch_errors(NAT_FACTS, hvsec_vswitch_bridges=[{'name': 'virbr0', 'guest_only': False}]) == []
     waived = [{'id': 'HVS-VSW-02', 'reason': 'libvirt NAT gateway'}]
     assert vswitch_errors(NAT_FACTS, hvsec_vswitch_bridges=[{'name': 'virbr0'}], hvsec_waivers=waived) == []
+
+
+PROXMOX_FACTS = {'hvsec': {
+    'network': {'bridges': [{'name': 'vmbr0', 'ports': ['eno1', 'tap100i0'], 'addresses': ['10.0.2.15/24', 'fe80::5054:ff:fe12:3456/64']},
+                            {'name': 'vmbr1', 'ports': ['eno2'], 'addresses': ['192.0.2.7/24']},
+                            {'name': 'vmbr2', 'ports': ['eno3'], 'addresses': []}],
+                'default_route_devs': ['vmbr0'], 'ssh_server_address': '192.0.2.7'},
+    'libvirt': {'installed': False}}}
+
+
+def test_vswitch_refuses_a_management_bridge_declared_guest_only_before_any_change():
+    """Proxmox VE's vmbr0 carries the management address and the default route; a bridge carries the
+    address the controller's SSH connection reached. guest_only would remove those addresses, which
+    the bridge_security module refuses only after earlier modules ran: the role's validation refuses
+    it from the facts, naming the bridge. guest_only: false, or HVS-VSW-02 waived, is accepted."""
+    errors = vswitch_errors(PROXMOX_FACTS, hvsec_vswitch_bridges=[{'name': 'vmbr0'}, {'name': 'vmbr1'}, {'name': 'vmbr2'}])
+    assert errors == [
+        'hvsec_vswitch_bridges[0] (vmbr0): bridge vmbr0 is declared guest_only but the default route leaves through it; '
+        'removing its addresses would cut the host off. Set guest_only: false or move the route',
+        'hvsec_vswitch_bridges[1] (vmbr1): bridge vmbr1 is declared guest_only but carries 192.0.2.7, the address this '
+        'Ansible connection uses; set guest_only: false for it or move management elsewhere']
+    assert vswitch_errors(PROXMOX_FACTS, hvsec_vswitch_bridges=[{'name': 'vmbr0', 'guest_only': False},
+                                                                {'name': 'vmbr1', 'guest_only': False}]) == []
+    waived = [{'id': 'HVS-VSW-02', 'reason': 'management on the bridges'}]
+    assert vswitch_errors(PROXMOX_FACTS, hvsec_vswitch_bridges=[{'name': 'vmbr0'}, {'name': 'vmbr1'}], hvsec_waivers=waived) == []
+    # Facts gathered before these keys existed (or unreadable): nothing to judge, the module still checks.
+    older = {'hvsec': {'network': {'bridges': PROXMOX_FACTS['hvsec']['network']['bridges']}, 'libvirt': {'installed': False}}}
+    assert vswitch_errors(older, hvsec_vswitch_bridges=[{'name': 'vmbr0'}, {'name': 'vmbr1'}]) == []

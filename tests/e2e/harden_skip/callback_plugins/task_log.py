@@ -27,7 +27,7 @@ class CallbackModule(CallbackBase):
                   'changed': bool(result._result.get('changed')), 'handler': bool(getattr(task, 'implicit', False)) or
                   type(task).__name__ == 'Handler'}
         if task.action.endswith('harden_plan'):
-            record['plan'] = dict((k, result._result.get(k)) for k in ('todo', 'full', 'fresh', 'same_input', 'reason', 'recorded'))
+            record['plan'] = dict((k, result._result.get(k)) for k in ('todo', 'full', 'fresh', 'same_input', 'reason', 'recorded', 'msg'))
         with open(path, 'a') as handle:
             handle.write(json.dumps(record) + '\n')
 

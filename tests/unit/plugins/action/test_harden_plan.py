@@ -129,6 +129,33 @@ def test_input_recorded_by_a_completed_run_decides_whether_to_skip(tmp_path, mon
     assert _plan({'area': 'vfio', 'input': inp}, _vars(facts, facts))['full'] is True
 
 
+@pytest.mark.parametrize('run_tags,skip_tags,recorded', [
+    (None, None, True),
+    (['all'], [], True),
+    # Molecule's converge and idempotence pass --skip-tags molecule-notest,notest: no task of ours
+    (['all'], ['molecule-notest', 'notest'], True),
+    (['all'], ['site-only'], True),
+    (['HVS-VSW-02'], [], False),
+    (['vswitch'], [], False),
+    (['all', 'vswitch'], [], False),
+    (['all'], ['HVS-VSW-04'], False),
+    (['all'], ['mgmt_plane'], False),
+    (['all'], ['notest', 'always'], False),
+])
+def test_only_a_run_without_our_tasks_deselected_is_recorded(tmp_path, monkeypatch, run_tags, skip_tags, recorded):
+    monkeypatch.setenv('HVSEC_HARDEN_STATE_DIR', str(tmp_path))
+    facts = _load('facts_hardened.json')
+    tags = {}
+    if run_tags is not None:
+        tags.update(ansible_run_tags=run_tags, ansible_skip_tags=skip_tags)
+    result = _plan({'area': 'vswitch', 'input': {'hvsec_vswitch_persist': True}, 'record': True},
+                   _vars(facts, facts, **tags))
+    assert result['recorded'] is recorded, result
+    assert (list(tmp_path.iterdir()) != []) is recorded
+    if not recorded:
+        assert 'not recorded' in result['msg'] and ('--tags' in result['msg'] or '--skip-tags' in result['msg'])
+
+
 def test_bad_settings_and_area_fail():
     facts = _load('facts_hardened.json')
     with pytest.raises(AnsibleActionFail, match='HVS-NOPE-01'):

@@ -30,6 +30,7 @@ VARIANTS = ('intel_vtd', 'amd_vi', 'no_iommu', 'iommu_pt')
 COMMANDS = {
     ('ip', '-j', '-d', 'link', 'show'): 'ip_link.json',
     ('ip', '-j', 'addr', 'show'): 'ip_addr.json',
+    ('ip', '-j', 'route', 'show', 'default'): 'ip_route_default.json',
     ('bridge', '-j', 'vlan', 'show'): 'bridge_vlan.json',
     ('sshd', '-T'): 'sshd_T.txt',
     ('nft', '-j', 'list', 'ruleset'): 'nft_ruleset.json',

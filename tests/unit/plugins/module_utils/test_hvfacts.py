@@ -143,6 +143,8 @@ def test_intel_network(intel):
     assert br['addresses'] == ['192.168.50.1/24']          # link-local left out
     assert (br['ipv6_autoconf'], br['ipv6_accept_ra'], br['ipv6_disabled']) == (True, 1, False)
     assert br['proxy_arp'] is False
+    # ip -j route show default: every interface a default route leaves through, for the lockout checks
+    assert net['default_route_devs'] == ['br-guest', 'eth0']
     assert br['vlans']['vnet0'][1] == {'vlan': 100, 'pvid': False, 'untagged': False}
     ovs = net['ovs']
     assert ovs['managers'] == ['pssl:6641:127.0.0.1', 'ptcp:6640']
@@ -151,6 +153,16 @@ def test_intel_network(intel):
     assert ovs['bridges'][0]['fail_mode'] is None
     assert ovs['bridges'][0]['mirrors'] == ['mirror0']
     assert {'name': 'vnet1', 'tag': 100, 'trunks': [100, 200], 'vlan_mode': 'access'} in ovs['bridges'][0]['ports']
+
+
+def test_network_without_default_route_output_or_ssh(tmp_path, monkeypatch):
+    monkeypatch.setenv('SSH_CONNECTION', '192.0.2.50 51234 10.0.2.15 22')
+    assert gather(tmp_path, 'intel_vtd')['network']['ssh_server_address'] == '10.0.2.15'
+    monkeypatch.delenv('SSH_CONNECTION')
+    facts = gather(tmp_path / 'amd', 'amd_vi')
+    # no captured route output: an empty answer is no default route, not an unknown one
+    assert facts['network']['default_route_devs'] == []
+    assert facts['network']['ssh_server_address'] is None
 
 
 def test_intel_libvirt(intel):
@@ -245,7 +257,7 @@ def test_intel_each_tool_runs_once(intel):
     names = [os.path.basename(c[0]) + ' ' + c[1] for c in calls]
     assert len(names) == len(set(tuple(c) for c in calls))
     others = [c for c in calls if c[1:3] != ['-T', '-C']]
-    assert sorted(os.path.basename(c[0]) for c in others) == ['bridge', 'ip', 'ip', 'nft', 'ovs-vsctl', 'sshd']
+    assert sorted(os.path.basename(c[0]) for c in others) == ['bridge', 'ip', 'ip', 'ip', 'nft', 'ovs-vsctl', 'sshd']
     # sshd -T -C once per connection of interest: without administrator CIDRs, users or Match
     # blocks only root from an address outside (the fixture has no sshd_config: no Match block)
     assert [c[1:] for c in calls if c[1:3] == ['-T', '-C']] == \

@@ -195,3 +195,23 @@ def test_boot_script_and_unit():
 ])
 def test_systemd_escape(ifname, unit):
     assert vb.systemd_escape_device(ifname) == unit
+
+
+def test_ssh_server_address_reads_the_server_side_of_ssh_connection():
+    assert vb.ssh_server_address({'SSH_CONNECTION': '192.0.2.50 51234 10.0.2.15 22'}) == '10.0.2.15'
+    assert vb.ssh_server_address({'SSH_CONNECTION': 'fe80::1%eth0 40000 2001:db8::7 2222'}) == '2001:db8::7'
+    assert vb.ssh_server_address({'SSH_CONNECTION': '192.0.2.50 51234'}) is None
+    assert vb.ssh_server_address({}) is None
+
+
+def test_parse_default_route_devs_of_iproute2_json():
+    out = ('[{"dst":"default","gateway":"10.0.2.2","dev":"vmbr0","protocol":"dhcp","metric":100,"flags":[]},'
+           '{"dst":"default","gateway":"192.0.2.1","dev":"bond0.100","metric":200,"flags":[]},'
+           '{"dst":"default","nexthops":[{"gateway":"198.51.100.1","dev":"eno1","weight":1}],"flags":[]},'
+           '{"dst":"default","gateway":"10.0.2.2","dev":"vmbr0","metric":300,"flags":[]}]\n')
+    # a multipath route names its devices per next hop
+    assert vb.parse_default_route_devs(out) == ['bond0.100', 'eno1', 'vmbr0']
+    assert vb.parse_default_route_devs('') == []
+    assert vb.parse_default_route_devs('[]') == []
+    with pytest.raises(ValueError):
+        vb.parse_default_route_devs('{"dst": "default"}')

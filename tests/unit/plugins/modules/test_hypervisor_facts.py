@@ -62,7 +62,7 @@ def test_main_returns_facts(capsys, tmp_path):
     assert facts['iommu']['firmware_table'] == 'DMAR'
     assert facts['libvirt']['domains'][0]['name'] == 'guest1'
     assert facts['sshd']['effective']['permitrootlogin'] == 'without-password'
-    assert len(calls) == 7     # six tools, and sshd -T -C for root from outside
+    assert len(calls) == 8     # seven tool commands, and sshd -T -C for root from outside
     assert facts['sshd']['connections'][0]['spec']['addr'] == '203.0.113.7'
     assert all(e == {'LANG': 'C', 'LC_ALL': 'C'} for e in env)
 
