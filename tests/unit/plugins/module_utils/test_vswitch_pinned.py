@@ -1,0 +1,230 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pinned outputs of the virtual switch planners and renderers (vswitch_bridge, vswitch_ovs,
+vswitch_runner).
+
+Every expected value is the whole result: the whole nftables file, boot script and systemd unit
+each renderer writes, every action and message of a plan. Written to kill the mutants that
+`make mutation AREA=editors` found surviving (docs/testing.md).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+
+import pytest
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+
+
+def _digest(family, table, body):
+    return hashlib.sha256((family + table + body).encode('utf-8')).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------- anti-spoofing rules
+MAC = '02:00:00:00:50:11'
+# (port declaration) -> the rules spoof_rules gives with an empty prefix
+SPOOF = [
+    ({'name': 'p'}, []),
+    ({'name': 'p', 'mac': '', 'ips': ['192.0.2.1']}, []),
+    ({'name': 'p', 'mac': '02:AB:CD:00:50:11'}, ['ether saddr != 02:ab:cd:00:50:11 drop']),
+    ({'name': 'p', 'mac': MAC, 'ips': ['192.0.2.12', '192.0.2.11']}, [
+        'ether saddr != %s drop' % MAC,
+        'ether type != { arp, ip, ip6 } drop',
+        'ether type arp arp saddr ether != %s drop' % MAC,
+        'ether type arp arp saddr ip != { 192.0.2.11, 192.0.2.12 } drop',
+        'ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
+        'ip saddr != { 192.0.2.11, 192.0.2.12 } drop',
+        'ether type ip6 drop']),
+    ({'name': 'p', 'mac': MAC, 'ips': ['2001:db8::12', '2001:db8::11']}, [
+        'ether saddr != %s drop' % MAC,
+        'ether type != { arp, ip, ip6 } drop',
+        'ether type arp arp saddr ether != %s drop' % MAC,
+        'ether type arp drop',
+        'ether type ip drop',
+        'ip6 saddr != { fe80::/10, 2001:db8::11, 2001:db8::12 } drop']),
+    ({'name': 'p', 'mac': MAC, 'ips': ['2001:db8::11', '192.0.2.11']}, [
+        'ether saddr != %s drop' % MAC,
+        'ether type != { arp, ip, ip6 } drop',
+        'ether type arp arp saddr ether != %s drop' % MAC,
+        'ether type arp arp saddr ip != { 192.0.2.11 } drop',
+        'ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept',
+        'ip saddr != { 192.0.2.11 } drop',
+        'ip6 saddr != { fe80::/10, 2001:db8::11 } drop']),
+]
+
+
+@pytest.mark.parametrize('port, rules', SPOOF)
+def test_spoof_rules(port, rules):
+    assert vb.spoof_rules(port, '') == rules
+    assert vb.spoof_rules(port, 'iifname "p" ') == ['iifname "p" ' + r for r in rules]
+
+
+@pytest.mark.parametrize('bridge, table', [
+    ('br0', 'hvsec_br0'), ('br-guest', 'hvsec_br_guest'), ('BR.Guest_1', 'hvsec_BR_Guest_1')])
+def test_nft_table_name(bridge, table):
+    assert vb.nft_table_name(bridge) == table
+
+
+@pytest.mark.parametrize('port, table', [
+    ('vo1', 'hvsec_port_vo1'), ('tap-A.1', 'hvsec_port_tap_A_1'), ('XX', 'hvsec_port_XX')])
+def test_nft_port_table_name(port, table):
+    assert vb.nft_port_table_name(port) == table
+
+
+def test_render_nft_whole_file():
+    ports = [{'name': 'vg1', 'mac': MAC, 'ips': ['192.0.2.11']},
+             {'name': 'vg2', 'mac': '02:00:00:00:50:12'},
+             {'name': 'vg3', 'vlans': [100]}]
+    table, text, digest = vb.render_nft('br-Guest', ports)
+    chain = ('    chain prerouting {\n'
+             '        type filter hook prerouting priority -200; policy accept;\n'
+             '        iifname "vg1" ether saddr != 02:00:00:00:50:11 drop\n'
+             '        iifname "vg1" ether type != { arp, ip, ip6 } drop\n'
+             '        iifname "vg1" ether type arp arp saddr ether != 02:00:00:00:50:11 drop\n'
+             '        iifname "vg1" ether type arp arp saddr ip != { 192.0.2.11 } drop\n'
+             '        iifname "vg1" ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept\n'
+             '        iifname "vg1" ip saddr != { 192.0.2.11 } drop\n'
+             '        iifname "vg1" ether type ip6 drop\n'
+             '        iifname "vg2" ether saddr != 02:00:00:00:50:12 drop\n'
+             '    }')
+    assert table == 'hvsec_br_Guest'
+    assert digest == _digest('bridge', 'hvsec_br_Guest', chain)
+    assert text == ('# Managed by hvsec.hypervisor.bridge_security (anti-spoofing on bridge br-Guest). Do not edit.\n'
+                    'table bridge hvsec_br_Guest {}\n'
+                    'delete table bridge hvsec_br_Guest\n'
+                    'table bridge hvsec_br_Guest {\n'
+                    '    comment "hvsec:%s"\n'
+                    '%s\n'
+                    '}\n') % (digest, chain)
+    assert vb.render_nft('br0', ports[2:]) == ('hvsec_br0', None, None)
+    assert vb.render_nft('br0', []) == ('hvsec_br0', None, None)
+
+
+@pytest.mark.parametrize('owner, header', [
+    ({}, 'hvsec.hypervisor.ovs_security'),
+    ({'owner': 'hvsec.hypervisor.nwfilter_domains'}, 'hvsec.hypervisor.nwfilter_domains')])
+def test_render_nft_port_whole_file(owner, header):
+    port = {'name': 'vo1', 'mac': '02:00:00:00:60:11', 'ips': ['2001:db8::11']}
+    table, text, digest = vb.render_nft_port(port, **owner)
+    chain = ('    chain ingress {\n'
+             '        type filter hook ingress device "vo1" priority -500; policy accept;\n'
+             '        ether saddr != 02:00:00:00:60:11 drop\n'
+             '        ether type != { arp, ip, ip6 } drop\n'
+             '        ether type arp arp saddr ether != 02:00:00:00:60:11 drop\n'
+             '        ether type arp drop\n'
+             '        ether type ip drop\n'
+             '        ip6 saddr != { fe80::/10, 2001:db8::11 } drop\n'
+             '    }')
+    assert table == 'hvsec_port_vo1'
+    assert digest == _digest('netdev', 'hvsec_port_vo1', chain)
+    assert text == ('# Managed by %s (anti-spoofing on port vo1). Do not edit.\n'
+                    'table netdev hvsec_port_vo1 {}\n'
+                    'delete table netdev hvsec_port_vo1\n'
+                    'table netdev hvsec_port_vo1 {\n'
+                    '    comment "hvsec:%s"\n'
+                    '%s\n'
+                    '}\n') % (header, digest, chain)
+    assert vb.render_nft_port({'name': 'vo2', 'ips': ['192.0.2.1']}) == ('hvsec_port_vo2', None, None)
+
+
+# `nft list table bridge hvsec_br0` as nft 1.0.6 prints it
+NFT_LIST = ('table bridge hvsec_br0 {\n'
+            '\tcomment "hvsec:0123456789abcdef"\n'
+            '\tchain prerouting {\n'
+            '\t\ttype filter hook prerouting priority -200; policy accept;\n'
+            '\t}\n'
+            '}\n')
+
+
+@pytest.mark.parametrize('text, digest', [
+    (NFT_LIST, '0123456789abcdef'),
+    (NFT_LIST.replace('hvsec:', 'other:'), None),
+    ('', None),
+    (None, None),
+])
+def test_nft_table_digest(text, digest):
+    assert vb.nft_table_digest(text) == digest
+
+
+# ------------------------------------------------------------------------- persistence
+@pytest.mark.parametrize('ifname, unit', [
+    ('br-é', 'sys-subsystem-net-devices-br\\x2d\\xc3\\xa9.device'),
+    ('.hidden', 'sys-subsystem-net-devices-.hidden.device'),
+    ('a b', 'sys-subsystem-net-devices-a\\x20b.device'),
+])
+def test_systemd_escape_device_bytes(ifname, unit):
+    assert vb.systemd_escape_device(ifname) == unit
+
+
+@pytest.mark.parametrize('kwargs, owner', [({}, 'ovs_security'), ({'owner': 'nwfilter_domains'}, 'nwfilter_domains')])
+def test_render_port_script_whole(kwargs, owner):
+    assert vb.render_port_script('vo1', '/etc/hvsec/vswitch/port vo1.nft', **kwargs) == (
+        '#!/bin/sh\n'
+        '# Managed by hvsec.hypervisor.%s. Do not edit.\n'
+        '[ -e /sys/class/net/vo1 ] || exit 0\n'
+        "nft -f '/etc/hvsec/vswitch/port vo1.nft'\n" % owner)
+
+
+UNIT_TEMPLATE = ('# Managed by hvsec.hypervisor.%s. Do not edit.\n'
+                 '[Unit]\n'
+                 'Description=hvsec: re-apply %s br-guest\n'
+                 'Wants=network-online.target\n'
+                 'After=network-online.target systemd-networkd.service networking.service NetworkManager.service '
+                 'openvswitch-switch.service libvirtd.service\n'
+                 '\n'
+                 '[Service]\n'
+                 'Type=oneshot\n'
+                 'ExecStart=/bin/sh /etc/hvsec/vswitch/bridge-br-guest.sh\n'
+                 '\n'
+                 '[Install]\n'
+                 'WantedBy=sys-subsystem-net-devices-br\\x2dguest.device sys-subsystem-net-devices-vg1.device '
+                 'multi-user.target\n')
+
+
+@pytest.mark.parametrize('kwargs, owner, what', [
+    ({}, 'bridge_security', 'guest bridge hardening on'),
+    ({'owner': 'ovs_security', 'what': 'port anti-spoofing of'}, 'ovs_security', 'port anti-spoofing of')])
+def test_render_unit_whole(kwargs, owner, what):
+    spec = {'name': 'br-guest', 'ports': [{'name': 'vg1', 'vlans': [100]}]}
+    assert vb.render_unit(spec, '/etc/hvsec/vswitch/bridge-br-guest.sh', **kwargs) == UNIT_TEMPLATE % (owner, what)
+
+
+@pytest.mark.parametrize('bridge, unit', [
+    ('br-guest', 'hvsec-vswitch-br-guest.service'),
+    ('Br0.100', 'hvsec-vswitch-Br0.100.service'),
+    ('a b/c', 'hvsec-vswitch-a_b_c.service'),
+])
+def test_unit_name(bridge, unit):
+    assert vb.unit_name(bridge) == unit
+
+
+# ------------------------------------------------------------------------- lockout guard
+GUEST = {'name': 'br-guest', 'ports': []}
+ADDRS = {'addresses': [{'local': 'fe80::1', 'prefixlen': 64, 'family': 'inet6', 'scope': 'link'},
+                       {'local': '192.0.2.1', 'prefixlen': 24, 'family': 'inet', 'scope': 'global'}]}
+LINK_LOCAL_ONLY = {'addresses': [ADDRS['addresses'][0]]}
+SSH_MSG = ('hvsec_vswitch_bridges: bridge br-guest is declared guest_only but carries 192.0.2.1, the address this '
+           'Ansible connection uses; set guest_only: false for it or move management elsewhere')
+ROUTE_MSG = ('hvsec_vswitch_bridges: bridge br-guest is declared guest_only but the default route leaves through '
+             'it; removing its addresses would cut the host off. Set guest_only: false or move the route')
+
+LOCKOUT = [
+    (GUEST, ADDRS, {'ssh_server_ip': '192.0.2.1'}, SSH_MSG),
+    (dict(GUEST, guest_only=True), ADDRS, {'ssh_server_ip': '192.0.2.1'}, SSH_MSG),
+    (dict(GUEST, guest_only=False), ADDRS, {'ssh_server_ip': '192.0.2.1'}, None),
+    (dict(GUEST, skip=['HVS-VSW-02']), ADDRS, {'ssh_server_ip': '192.0.2.1'}, None),
+    (dict(GUEST, skip=['HVS-VSW-03']), ADDRS, {'ssh_server_ip': '192.0.2.1'}, SSH_MSG),
+    (GUEST, ADDRS, {'default_route_devs': ('br-guest',)}, ROUTE_MSG),
+    (GUEST, ADDRS, {'ssh_server_ip': '198.51.100.1', 'default_route_devs': ('eth0',)}, None),
+    (GUEST, LINK_LOCAL_ONLY, {'ssh_server_ip': 'fe80::1'}, None),
+    (GUEST, LINK_LOCAL_ONLY, {'default_route_devs': ('br-guest',)}, None),
+    (GUEST, {}, {'default_route_devs': ('br-guest',)}, None),
+]
+
+
+@pytest.mark.parametrize('spec, state, kwargs, message', LOCKOUT)
+def test_lockout_risk(spec, state, kwargs, message):
+    assert vb.lockout_risk(spec, state, **kwargs) == message
