@@ -17,6 +17,7 @@ import hashlib
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_runner as vr
 
 
 def _digest(family, table, body):
@@ -228,3 +229,74 @@ LOCKOUT = [
 @pytest.mark.parametrize('spec, state, kwargs, message', LOCKOUT)
 def test_lockout_risk(spec, state, kwargs, message):
     assert vb.lockout_risk(spec, state, **kwargs) == message
+
+
+# ------------------------------------------------------------------------- runner steps
+class Exited(Exception):
+    def __init__(self, failed, result):
+        Exception.__init__(self, result.get('msg'))
+        self.failed = failed
+        self.result = result
+
+
+class Module(object):
+    """AnsibleModule as the runner uses it; ``bins``: the tools get_bin_path finds."""
+
+    def __init__(self, answers=None, bins=('systemctl',)):
+        self.check_mode = False
+        self.answers = answers or {}
+        self.bins = bins
+        self.commands = []
+
+    def run_command(self, cmd):
+        self.commands.append(list(cmd))
+        return self.answers.get(' '.join(cmd), (0, 'out of %s' % cmd[0], ''))
+
+    def get_bin_path(self, name):
+        return '/usr/bin/' + name if name in self.bins else None
+
+    def exit_json(self, **result):
+        raise Exited(False, result)
+
+    def fail_json(self, **result):
+        raise Exited(True, result)
+
+
+def test_run_success_returns_stdout():
+    module = Module({'bridge vlan add': (0, 'done\n', 'warning')})
+    runner = vr.VswitchRunner(module, ('HVS-VSW-01',))
+    assert runner.run('HVS-VSW-01', ['bridge', 'vlan', 'add']) == 'done\n'
+    assert module.commands == [['bridge', 'vlan', 'add']]
+
+
+@pytest.mark.parametrize('rc', [1, 2, 255])
+def test_run_failure_names_control_command_and_stderr(rc):
+    module = Module({'ovs-vsctl set-manager': (rc, '', ' refused \n')})
+    runner = vr.VswitchRunner(module, ('HVS-VSW-05',))
+    with pytest.raises(Exited) as info:
+        runner.run('HVS-VSW-05', ['ovs-vsctl', 'set-manager'])
+    assert info.value.failed
+    assert info.value.result['msg'] == 'HVS-VSW-05: ovs-vsctl set-manager failed: refused'
+
+
+def test_check_nft_passes_a_valid_file():
+    module = Module()
+    vr.VswitchRunner(module, ()).check_nft('/usr/sbin/nft', '/etc/hvsec/x.nft')
+    assert module.commands == [['/usr/sbin/nft', '-c', '-f', '/etc/hvsec/x.nft']]
+
+
+def test_write_value_writes_exactly_the_value(tmp_path):
+    path = tmp_path / 'proxy_arp'
+    path.write_text('1\n')
+    vr.VswitchRunner(Module(), ()).write_value('HVS-VSW-04', str(path), '0')
+    assert path.read_text() == '0'
+
+
+@pytest.mark.parametrize('bins, commands', [
+    (('systemctl',), [['systemctl', 'daemon-reload']]),
+    ((), []),
+])
+def test_daemon_reload_only_with_systemctl(bins, commands):
+    module = Module(bins=bins)
+    vr.VswitchRunner(module, ()).daemon_reload()
+    assert module.commands == commands

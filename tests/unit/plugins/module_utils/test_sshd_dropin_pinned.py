@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pinned results of the sshd drop-in helpers: value comparison as sshd reads it, conflicting
+lines of sshd_config (Debian 12, openssh-server 9.2p1), ``sshd -T`` comparison and the
+login check. Every expected value is the whole result. Written to kill the mutants that
+`make mutation AREA=editors` found surviving (docs/testing.md)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
+    access_problems, conflicts_in, effective_mismatches, same_value)
+
+# (keyword, the value an earlier line gives, the wanted value) -> sshd ends with the wanted value
+SAME = [
+    ('Ciphers', 'aes256-ctr,aes128-ctr', 'aes256-ctr,aes128-ctr', True),
+    ('Ciphers', 'aes256-ctr,aes128-ctr', ['aes256-ctr', 'aes128-ctr'], True),
+    ('Ciphers', 'aes256-ctr,aes128-ctr', 'aes128-ctr,aes256-ctr', False),
+    ('Ciphers', 'aes256-ctr', 'aes256-ctr,aes128-ctr', False),
+    ('Banner', '/etc/issue.net', 'a#b', False),
+    ('Banner', 'a#b', 'a#b', False),
+    ('PermitRootLogin', 'without-password', 'prohibit-password', True),
+    ('PermitRootLogin', 'No', 'no', True),
+    ('X11Forwarding', 'no yes', 'no', False),
+    ('X11Forwarding', 'no', 'no yes', False),
+    ('X11Forwarding', 'yes', False, False),
+    ('X11Forwarding', 'no', False, True),
+    ('AllowUsers', 'alice', ['alice', 'bob'], True),
+    ('AllowUsers', 'alice carol', ['alice', 'bob'], False),
+    ('MaxAuthTries', '3', 3, True),
+    ('MaxAuthTries', '6', 3, False),
+]
+
+
+@pytest.mark.parametrize('keyword, have, want, same', SAME)
+def test_same_value(keyword, have, want, same):
+    assert same_value(keyword, have, want) is same
+
+
+MAIN = ('# head\n'
+        'AllowUsers alice bob carol\n'
+        'Banner=/etc/issue=x\n'
+        'PermitRootLogin no\n'
+        'Ciphers aes128-ctr\n'
+        'Match User backup\n'
+        '    PermitRootLogin yes\n')
+
+
+def test_conflicts_in_names_each_line_as_written():
+    options = [('AllowUsers', ['alice', 'bob']), ('Banner', 'none'), ('PermitRootLogin', 'no'), 'Ciphers']
+    assert conflicts_in('sshd_config', MAIN, options) == [
+        'AllowUsers alice bob carol (sshd_config line 2; the role wants AllowUsers alice bob)',
+        'Banner /etc/issue=x (sshd_config line 3; the role wants Banner none)',
+        'Ciphers aes128-ctr (sshd_config line 5; the role wants a value)']
+    assert conflicts_in('sshd_config', MAIN, options, before_line=3) == [
+        'AllowUsers alice bob carol (sshd_config line 2; the role wants AllowUsers alice bob)']
+
+
+# (wanted options, parsed `sshd -T`) -> mismatches
+MISMATCH = [
+    ([('PermitRootLogin', 'no'), ('X11Forwarding', False)], {'x11forwarding': 'yes'},
+     ['PermitRootLogin: wanted no, sshd -T does not show it', 'X11Forwarding: wanted no, effective yes']),
+    ([('X11Forwarding', True), ('PasswordAuthentication', False)],
+     {'x11forwarding': 'yes', 'passwordauthentication': 'no'}, []),
+    ([('X11Forwarding', True)], {'x11forwarding': 'no'}, ['X11Forwarding: wanted yes, effective no']),
+    ([('PermitRootLogin', 'without-password')], {'permitrootlogin': 'prohibit-password'}, []),
+    ([('PermitRootLogin', 'no')], {'permitrootlogin': ['no', 'yes']}, []),
+    ([('PermitRootLogin', 'no')], {'permitrootlogin': []}, ['PermitRootLogin: wanted no, effective []']),
+    ([('ListenAddress', '10.0.2.15')], {'listenaddress': '10.0.2.15:22'}, []),
+    ([('ListenAddress', ['10.0.2.15', '::1'])], {'listenaddress': ['[::1]:22', '10.0.2.15:22']}, []),
+    ([('ListenAddress', '10.0.2.15')], {'listenaddress': ['0.0.0.0:22']},
+     ['ListenAddress: wanted 10.0.2.15, effective 0.0.0.0']),
+    ([('Port', 22)], {'port': ['22']}, []),
+    ([('Port', 22)], {'port': '22'}, []),
+    ([('Ciphers', ['aes256-ctr', 'aes128-ctr'])], {'ciphers': 'aes128-ctr,aes256-ctr'}, []),
+    ([('Ciphers', ['aes256-ctr', 'aes128-ctr'])], {'ciphers': 'aes128-ctr aes256-ctr'}, []),
+    ([('Ciphers', ['c', 'a'])], {'ciphers': ['a', 'b', 'd']}, ['Ciphers: wanted a, c, effective a, b, d']),
+    ([('Ciphers', ['c', 'a'])], {'ciphers': 'a,,b'}, ['Ciphers: wanted a, c, effective a, b']),
+]
+
+
+@pytest.mark.parametrize('options, effective, bad', MISMATCH)
+def test_effective_mismatches(options, effective, bad):
+    assert effective_mismatches(options, effective) == bad
+
+
+CONN = {'login_user': 'alice@example.com', 'client_address': '10.0.0.5', 'server_address': '10.0.2.15',
+        'server_port': 22, 'uses_password': False}
+
+
+@pytest.mark.parametrize('allow, problems', [
+    # sshd splits USER@HOST at the first '@' (match_user, strchr): the user part is "alice"
+    (['alice@example.com@10.0.0.0/8', 'bob'],
+     ['AllowUsers alice@example.com@10.0.0.0/8 bob: does not admit alice@example.com from 10.0.0.5, '
+      'the user this connection logs in as']),
+    # ... and so here too: user "alice" from the host example.com
+    (['alice@example.com', 'bob'],
+     ['AllowUsers alice@example.com bob: does not admit alice@example.com from 10.0.0.5, '
+      'the user this connection logs in as']),
+    (['alice*@10.0.0.0/8'], []),
+    (['alice*@192.0.2.0/24'], ['AllowUsers alice*@192.0.2.0/24: does not admit alice@example.com from 10.0.0.5, '
+                               'the user this connection logs in as']),
+])
+def test_access_problems_user_at_host(allow, problems):
+    assert access_problems({'allowusers': allow}, CONN) == problems
