@@ -231,6 +231,91 @@ def test_lockout_risk(spec, state, kwargs, message):
     assert vb.lockout_risk(spec, state, **kwargs) == message
 
 
+# ------------------------------------------------------------------------- planning
+PVID = {'pvid': True, 'untagged': True}
+STATE = {
+    'vlan_filtering': False,
+    'vlans': {'vg1': {1: PVID}, 'br0': {1: PVID}},
+    'addresses': [{'local': 'fe80::1', 'prefixlen': 64, 'family': 'inet6', 'scope': 'link'},
+                  {'local': '192.0.2.1', 'prefixlen': 24, 'family': 'inet', 'scope': 'global'},
+                  {'local': '2001:db8::1', 'prefixlen': 64, 'family': 'inet6', 'scope': 'global'}],
+    'sysctl': {'autoconf': 1, 'accept_ra': 2, 'disable_ipv6': 0, 'proxy_arp': 1},
+    'port_proxyarp': {'vg2': {'proxyarp_wifi': 1, 'proxyarp': 0}, 'vg1': {'proxyarp': 1, 'proxyarp_wifi': None}},
+}
+PORTS = [{'name': 'vg1', 'vlans': [200, 100], 'pvid': 100}, {'name': 'vg2', 'vlans': [300]}]
+
+
+def _cmd(control, msg, *cmd):
+    return {'control': control, 'msg': msg, 'cmd': list(cmd)}
+
+
+def _write(control, msg, path, value):
+    return {'control': control, 'msg': msg, 'write': (path, value)}
+
+
+ALL_ACTIONS = [
+    _cmd('HVS-VSW-01', 'br0: port vg1 VLAN 100 pvid untagged', 'bridge', 'vlan', 'add', 'dev', 'vg1', 'vid', '100',
+         'pvid', 'untagged'),
+    _cmd('HVS-VSW-01', 'br0: port vg1 VLAN 200 tagged', 'bridge', 'vlan', 'add', 'dev', 'vg1', 'vid', '200'),
+    _cmd('HVS-VSW-01', 'br0: port vg2 VLAN 300 pvid untagged', 'bridge', 'vlan', 'add', 'dev', 'vg2', 'vid', '300',
+         'pvid', 'untagged'),
+    _cmd('HVS-VSW-01', 'br0: remove undeclared VLAN 1 from port vg1', 'bridge', 'vlan', 'del', 'dev', 'vg1', 'vid', '1'),
+    _cmd('HVS-VSW-01', 'br0: enable vlan_filtering', 'ip', 'link', 'set', 'dev', 'br0', 'type', 'bridge',
+         'vlan_filtering', '1'),
+    _cmd('HVS-VSW-02', 'br0: remove the host (self) from VLAN 1', 'bridge', 'vlan', 'del', 'dev', 'br0', 'vid', '1',
+         'self'),
+    _cmd('HVS-VSW-02', 'br0: remove host address 192.0.2.1/24', 'ip', 'addr', 'del', '192.0.2.1/24', 'dev', 'br0'),
+    _cmd('HVS-VSW-02', 'br0: remove host address 2001:db8::1/64', 'ip', 'addr', 'del', '2001:db8::1/64', 'dev', 'br0'),
+    _write('HVS-VSW-03', 'br0: net.ipv6.conf.br0.autoconf = 0', '/proc/sys/net/ipv6/conf/br0/autoconf', '0'),
+    _write('HVS-VSW-03', 'br0: net.ipv6.conf.br0.accept_ra = 0', '/proc/sys/net/ipv6/conf/br0/accept_ra', '0'),
+    _write('HVS-VSW-03', 'br0: net.ipv6.conf.br0.disable_ipv6 = 1', '/proc/sys/net/ipv6/conf/br0/disable_ipv6', '1'),
+    _write('HVS-VSW-04', 'br0: net.ipv4.conf.br0.proxy_arp = 0', '/proc/sys/net/ipv4/conf/br0/proxy_arp', '0'),
+    _write('HVS-VSW-04', 'br0: port vg1 brport proxyarp = 0', '/sys/class/net/vg1/brport/proxyarp', '0'),
+    _write('HVS-VSW-04', 'br0: port vg2 brport proxyarp_wifi = 0', '/sys/class/net/vg2/brport/proxyarp_wifi', '0'),
+]
+
+
+@pytest.mark.parametrize('spec, actions', [
+    # vlan_filtering and guest_only default to true
+    ({'name': 'br0', 'ports': PORTS}, ALL_ACTIONS),
+    ({'name': 'br0', 'ports': PORTS, 'vlan_filtering': True, 'guest_only': True}, ALL_ACTIONS),
+    ({'name': 'br0', 'ports': PORTS, 'skip': ['HVS-VSW-02', 'HVS-VSW-03']},
+     [a for a in ALL_ACTIONS if a['control'] in ('HVS-VSW-01', 'HVS-VSW-04')]),
+    ({'name': 'br0', 'ports': PORTS, 'vlan_filtering': False},
+     [a for a in ALL_ACTIONS if a['control'] != 'HVS-VSW-01' and 'self' not in a.get('cmd', ())]),
+    ({'name': 'br0', 'ports': PORTS, 'guest_only': False},
+     [a for a in ALL_ACTIONS if a['control'] in ('HVS-VSW-01', 'HVS-VSW-04')]),
+])
+def test_plan_bridge_whole_plan(spec, actions):
+    assert vb.plan_bridge(spec, STATE) == actions
+
+
+def test_plan_bridge_nothing_when_state_matches():
+    state = {'vlan_filtering': True, 'vlans': {'vg2': {300: PVID}}, 'addresses': STATE['addresses'][:1],
+             'sysctl': {'autoconf': 0, 'accept_ra': 0, 'disable_ipv6': 1, 'proxy_arp': 0},
+             'port_proxyarp': {'vg2': {'proxyarp': 0, 'proxyarp_wifi': None}}}
+    assert vb.plan_bridge({'name': 'br0', 'ports': PORTS[1:]}, state) == []
+    assert vb.plan_bridge({'name': 'br0'}, {'vlan_filtering': True, 'vlans': {}}) == []
+
+
+@pytest.mark.parametrize('addr, link_local', [
+    ('fe80::1', True), ('169.254.1.1', True), ('192.0.2.1', False), ('not-an-address', False), ('', False)])
+def test_is_link_local(addr, link_local):
+    assert vb.is_link_local(addr) is link_local
+
+
+@pytest.mark.parametrize('port, errors', [
+    ({'mac': MAC, 'ips': ['192.0.2.1', '2001:db8::1']}, []),
+    ({}, []),
+    ({'mac': '02:00:00:00:50'}, ["P.mac: '02:00:00:00:50' is not a MAC address"]),
+    ({'mac': MAC, 'ips': ['192.0.2.300', 'x']},
+     ["P.ips: '192.0.2.300' is not an IP address", "P.ips: 'x' is not an IP address"]),
+    ({'ips': ['192.0.2.1']}, ['P: ips given without mac (anti-spoofing needs the port MAC)']),
+])
+def test_validate_port_address(port, errors):
+    assert vb.validate_port_address(port, 'P') == errors
+
+
 # ------------------------------------------------------------------------- runner steps
 class Exited(Exception):
     def __init__(self, failed, result):
