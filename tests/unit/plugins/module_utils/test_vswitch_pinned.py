@@ -17,6 +17,7 @@ import hashlib
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_bridge as vb
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_ovs as vo
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import vswitch_runner as vr
 
 
@@ -314,6 +315,80 @@ def test_is_link_local(addr, link_local):
 ])
 def test_validate_port_address(port, errors):
     assert vb.validate_port_address(port, 'P') == errors
+
+
+# ------------------------------------------------------------------------- Open vSwitch
+LOOP_MSG = ("W[%d]: 'ptcp:6640:127.0.0.1' is not allowed: plain tcp:/ptcp: is refused (listens on 127.0.0.1 only) "
+            "while hvsec_vswitch_ovs_allow_loopback_tcp is false; use pssl:, ssl:, punix: or unix:")
+PLAIN_MSG = ("W[%d]: 'tcp:192.0.2.1:6640' is not allowed (plain tcp:/ptcp: is refused: connects to 192.0.2.1); "
+             "use pssl:, ssl:, punix: or unix:, or a loopback-only tcp:/ptcp: target")
+UNKNOWN_MSG = ("W[%d]: 'bogus:x' is not allowed (not an Open vSwitch connection method); "
+               "use pssl:, ssl:, punix: or unix:")
+TARGETS = ['ssl:192.0.2.9:6640', 'ptcp:6640:127.0.0.1', 'tcp:192.0.2.1:6640', 'bogus:x']
+
+
+@pytest.mark.parametrize('allow, errors', [
+    (True, [PLAIN_MSG % 2, UNKNOWN_MSG % 3]),
+    (False, [LOOP_MSG % 1, PLAIN_MSG % 2, UNKNOWN_MSG % 3]),
+])
+def test_target_errors_whole_messages(allow, errors):
+    assert vo.target_errors(TARGETS, 'W', allow) == errors
+
+
+OVS_STATE = {'managers': [], 'ssl': None, 'ports': {'vo1': {'tag': None, 'trunks': [], 'vlan_mode': None}},
+             'bridges': {'br-int': {'controllers': [], 'fail_mode': None, 'mirrors': []}}}
+NO_SSL = ('hvsec_vswitch_ovs_ssl: ssl:/pssl: targets are declared but no certificates are given and Open vSwitch '
+          'has no SSL configuration')
+OVS_SSL_STATE = dict(OVS_STATE, ssl={'private_key': '/k', 'certificate': '/c', 'ca_cert': '/a'})
+
+VALIDATE = [
+    ({'controllers': {'br-x': ['ssl:192.0.2.1:6653']}}, OVS_STATE,
+     ['hvsec_vswitch_ovs_controllers: OVS bridge br-x does not exist', NO_SSL]),
+    ({'controllers': {'br-int': ['pssl:6653']}}, OVS_STATE, [NO_SSL]),
+    ({'controllers': {'br-int': None}}, OVS_STATE, []),
+    ({'controllers': {'br-int': ['punix:/run/x.sock']}}, OVS_STATE, []),
+    ({'controllers': {'br-int': ['ssl:192.0.2.1:6653']}}, OVS_SSL_STATE, []),
+    ({'managers': ['ssl:192.0.2.1:6640']}, OVS_STATE, [NO_SSL]),
+    ({'managers': ['pssl:6640']}, OVS_STATE, [NO_SSL]),
+    ({'managers': ['pssl:6640']}, OVS_SSL_STATE, []),
+    ({'managers': ['pssl:6640'], 'ssl': {'private_key': '/k', 'certificate': '', 'ca_cert': '/missing'}}, OVS_STATE,
+     ['hvsec_vswitch_ovs_ssl.certificate: missing (private_key, certificate and ca_cert are all needed)',
+      'hvsec_vswitch_ovs_ssl.ca_cert: file /missing does not exist']),
+    ({'ports': [{'name': 'bad name', 'tag': 10}, {'name': 'vo1', 'tag': 10}, {'name': 'vo1', 'tag': 5000},
+                {'name': 'vo9', 'tag': 10}]}, OVS_STATE,
+     ["hvsec_vswitch_ovs_ports[0].name: 'bad name' is not a valid interface name (contains \"/\", \":\" or "
+      "whitespace, which the kernel refuses)",
+      'hvsec_vswitch_ovs_ports[2]: port vo1 declared twice',
+      'hvsec_vswitch_ovs_ports[2] (vo1).tag: VLAN 5000 is outside 1-4094',
+      'hvsec_vswitch_ovs_ports[3]: OVS port vo9 does not exist']),
+]
+
+
+@pytest.mark.parametrize('params, state, errors', VALIDATE)
+def test_ovs_validate_whole_errors(params, state, errors):
+    assert vo.validate(params, state, lambda path: path == '/k') == errors
+
+
+LOOP_STATE = {'managers': ['pssl:6640', 'ptcp:6640:127.0.0.1'], 'ssl': None, 'ports': {},
+              'bridges': {'br-int': {'controllers': ['tcp:127.0.0.1:6633', 'tcp:192.0.2.1:6633'],
+                                     'fail_mode': 'secure', 'mirrors': []}}}
+KEPT_MANAGER = {'control': 'HVS-VSW-05', 'where': 'OVSDB manager', 'target': 'ptcp:6640:127.0.0.1',
+                'why': 'listens on 127.0.0.1 only'}
+KEPT_CONTROLLER = {'control': 'HVS-VSW-06', 'where': 'controller of br-int', 'target': 'tcp:127.0.0.1:6633',
+                   'why': 'connects to 127.0.0.1 only'}
+
+
+@pytest.mark.parametrize('params, kept', [
+    ({}, [KEPT_MANAGER, KEPT_CONTROLLER]),
+    ({'allow_loopback_tcp': False}, []),
+    ({'managers': ['ptcp:6641:127.0.0.2', 'ptcp:6641:127.0.0.2', 'pssl:6640'],
+      'controllers': {'br-int': ['tcp:127.0.0.3:6633', 'ssl:192.0.2.1:6653']}},
+     [dict(KEPT_MANAGER, target='ptcp:6641:127.0.0.2', why='listens on 127.0.0.2 only'),
+      dict(KEPT_CONTROLLER, target='tcp:127.0.0.3:6633', why='connects to 127.0.0.3 only')]),
+    ({'managers': [], 'controllers': {'br-int': None}}, [KEPT_MANAGER]),
+])
+def test_loopback_targets(params, kept):
+    assert vo.loopback_targets(params, LOOP_STATE) == kept
 
 
 # ------------------------------------------------------------------------- runner steps
