@@ -203,6 +203,90 @@ def test_unit_name(bridge, unit):
     assert vb.unit_name(bridge) == unit
 
 
+BOOT_HEAD = ['#!/bin/sh',
+             '# Managed by hvsec.hypervisor.bridge_security: guest bridge br-guest. Do not edit.',
+             '[ -d /sys/class/net/br-guest/bridge ] || exit 0']
+BOOT_VLANS = ['if [ -d /sys/class/net/vg1/brport ]; then',
+              '  bridge vlan add dev vg1 vid 100 pvid untagged',
+              '  bridge vlan del dev vg1 vid 1 2>/dev/null',
+              'fi',
+              'if [ -d /sys/class/net/vg2/brport ]; then',
+              '  bridge vlan add dev vg2 vid 1 pvid untagged',
+              '  bridge vlan add dev vg2 vid 200 ',
+              'fi',
+              'ip link set dev br-guest type bridge vlan_filtering 1']
+BOOT_SELF = ['for v in $(bridge vlan show dev br-guest | awk \'NR>1 {print ($1 ~ /^[0-9]/) ? $1 : $2}\' '
+             '| grep -E "^[0-9]+$"); do bridge vlan del dev br-guest vid "$v" self; done']
+BOOT_FLUSH = ['ip -4 addr flush dev br-guest scope global',
+              'ip -6 addr flush dev br-guest scope global']
+BOOT_IPV6 = ['if [ -d /proc/sys/net/ipv6/conf/br-guest ]; then',
+             '  echo 0 > /proc/sys/net/ipv6/conf/br-guest/autoconf',
+             '  echo 0 > /proc/sys/net/ipv6/conf/br-guest/accept_ra',
+             '  echo 1 > /proc/sys/net/ipv6/conf/br-guest/disable_ipv6',
+             'fi']
+BOOT_PROXY = ['echo 0 > /proc/sys/net/ipv4/conf/br-guest/proxy_arp']
+BOOT_PORTS = [{'name': 'vg1', 'vlans': [100]}, {'name': 'vg2', 'vlans': [200, 1], 'pvid': 1}]
+NFT_PATH = '/etc/hvsec/vswitch/bridge-br-guest.nft'
+
+
+@pytest.mark.parametrize('extra, nft_path, lines', [
+    ({}, NFT_PATH, BOOT_VLANS + BOOT_SELF + BOOT_FLUSH + BOOT_IPV6 + BOOT_PROXY + ['nft -f ' + NFT_PATH]),
+    ({'vlan_filtering': True, 'guest_only': True}, None, BOOT_VLANS + BOOT_SELF + BOOT_FLUSH + BOOT_IPV6 + BOOT_PROXY),
+    ({'skip': ['HVS-VSW-01']}, None, BOOT_FLUSH + BOOT_IPV6 + BOOT_PROXY),
+    ({'skip': ['HVS-VSW-02']}, None, BOOT_VLANS + BOOT_IPV6 + BOOT_PROXY),
+    ({'skip': ['HVS-VSW-03', 'HVS-VSW-04']}, None, BOOT_VLANS + BOOT_SELF + BOOT_FLUSH),
+    ({'guest_only': False}, None, BOOT_VLANS + BOOT_PROXY),
+    ({'vlan_filtering': False, 'guest_only': False}, '', BOOT_PROXY),
+])
+def test_render_boot_script_whole(extra, nft_path, lines):
+    spec = dict({'name': 'br-guest', 'ports': BOOT_PORTS}, **extra)
+    assert vb.render_boot_script(spec, nft_path) == '\n'.join(BOOT_HEAD + lines + ['exit 0']) + '\n'
+
+
+def test_render_boot_script_quotes_names_and_keeps_the_comment_one_line():
+    script = vb.render_boot_script({'name': 'br\nx', 'vlan_filtering': False, 'guest_only': False})
+    assert script == ('#!/bin/sh\n'
+                      '# Managed by hvsec.hypervisor.bridge_security: guest bridge br x. Do not edit.\n'
+                      "[ -d '/sys/class/net/br\nx/bridge' ] || exit 0\n"
+                      "echo 0 > '/proc/sys/net/ipv4/conf/br\nx/proxy_arp'\n"
+                      'exit 0\n')
+
+
+# (declared bridges, link table) -> every error, in order
+LINKS = {'br0': {'kind': 'bridge', 'master': None}, 'br1': {'kind': 'bridge', 'master': None},
+         'eth0': {'kind': None, 'master': None}, 'bond0': {'kind': 'bond', 'master': None},
+         'vg1': {'kind': 'veth', 'master': 'br0'}, 'vg2': {'kind': 'veth', 'master': 'br1'},
+         'vg3': {'kind': 'veth', 'master': None}}
+B = 'hvsec_vswitch_bridges'
+VALIDATE_BRIDGES = [
+    ([{'name': 'bad name'}, {'name': 'br0', 'ports': [{'name': 'vg1', 'vlans': [10]}]}],
+     ["%s[0].name: 'bad name' is not a valid interface name (contains \"/\", \":\" or whitespace, which the "
+      "kernel refuses)" % B]),
+    ([{'name': 'br0', 'ports': [{'name': 'vg1', 'vlans': [10]}]}, {'name': 'br0'}],
+     ['%s[1] (br0): bridge declared twice' % B]),
+    ([{'name': 'eth0'}, {'name': 'bond0'}, {'name': 'br9'}],
+     ['%s[0] (eth0): eth0 is a non-bridge link, not a Linux bridge' % B,
+      '%s[1] (bond0): bond0 is a bond link, not a Linux bridge' % B,
+      '%s[2] (br9): bridge br9 does not exist on this host' % B]),
+    ([{'name': 'br0', 'ports': [{'name': '-x', 'vlans': [10]}, {'name': 'vg2', 'vlans': [10]},
+                                {'name': 'vg3', 'pvid': 5000}, {'name': 'vg9'}]}],
+     ["%s[0] (br0).ports[0].name: '-x' is not a valid interface name (starts with \"-\", which commands would "
+      "read as an option)" % B,
+      '%s[0] (br0).ports[1] (vg2): vg2 is not a port of bridge br0 (master: br1)' % B,
+      '%s[0] (br0).ports[2] (vg3): vg3 is not a port of bridge br0 (master: None)' % B,
+      '%s[0] (br0).ports[2] (vg3).pvid: VLAN 5000 is outside 1-4094' % B,
+      '%s[0] (br0).ports[3] (vg9): port vg9 does not exist on this host' % B,
+      '%s[0] (br0).ports[3] (vg9): declare at least one VLAN (vlans or pvid)' % B]),
+    ([{'name': 'br0', 'ports': [{'name': 'vg1', 'vlans': [10, 20], 'mac': MAC, 'ips': ['192.0.2.1']}]}],
+     ['%s[0] (br0).ports[0] (vg1): IP anti-spoofing needs an access port (exactly one VLAN)' % B]),
+]
+
+
+@pytest.mark.parametrize('bridges, errors', VALIDATE_BRIDGES)
+def test_validate_bridges_whole_errors(bridges, errors):
+    assert vb.validate_bridges(bridges, LINKS) == errors
+
+
 # ------------------------------------------------------------------------- lockout guard
 GUEST = {'name': 'br-guest', 'ports': []}
 ADDRS = {'addresses': [{'local': 'fe80::1', 'prefixlen': 64, 'family': 'inet6', 'scope': 'link'},
