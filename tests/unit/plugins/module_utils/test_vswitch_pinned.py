@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import os
 
 import pytest
 
@@ -486,11 +487,22 @@ class Exited(Exception):
 class Module(object):
     """AnsibleModule as the runner uses it; ``bins``: the tools get_bin_path finds."""
 
-    def __init__(self, answers=None, bins=('systemctl',)):
+    def __init__(self, answers=None, bins=('systemctl',), move_fails=False):
         self.check_mode = False
         self.answers = answers or {}
         self.bins = bins
         self.commands = []
+        self.backups = []
+        self.move_fails = move_fails
+
+    def atomic_move(self, src, dest):
+        if self.move_fails:
+            self.fail_json(msg='cannot move %s' % dest)
+        os.rename(src, dest)
+
+    def backup_local(self, path):
+        self.backups.append(path)
+        return path + '.bak'
 
     def run_command(self, cmd):
         self.commands.append(list(cmd))
@@ -544,3 +556,54 @@ def test_daemon_reload_only_with_systemctl(bins, commands):
     module = Module(bins=bins)
     vr.VswitchRunner(module, ()).daemon_reload()
     assert module.commands == commands
+
+
+def test_plan_file_defaults(tmp_path):
+    path = str(tmp_path / 'new.service')
+    assert vr.plan_file(path, '[Unit]\n') == {'path': path, 'before': '', 'after': '[Unit]\n', 'mode': 0o644}
+    assert vr.control_status('HVS-VSW-01', set(), set()) == 'pass'
+    assert vr.control_status('HVS-VSW-01', set(), set(['HVS-VSW-01'])) == 'fixed'
+    assert vr.control_status('HVS-VSW-01', set(['HVS-VSW-01']), set(['HVS-VSW-01'])) == 'waived'
+
+
+def test_write_files_replaces_keeps_mode_wanted_and_backs_up(tmp_path):
+    unit = tmp_path / 'x.service'
+    unit.write_text('old\n')
+    unit.chmod(0o600)
+    link = tmp_path / 'wants' / 'x.service'
+    link.parent.mkdir()
+    os.symlink('/nowhere', str(link))
+    module = Module()
+    runner = vr.VswitchRunner(module, ())
+    runner.write_files([vr.plan_link(str(link), str(unit)), vr.plan_file(str(unit), 'new\n', 0o640)])
+    assert unit.read_text() == 'new\n'
+    assert unit.stat().st_mode & 0o777 == 0o640
+    assert module.backups == [str(unit)]
+    assert os.readlink(str(link)) == str(unit)
+
+
+def test_write_files_creates_directories_0755_only_for_content(tmp_path):
+    old = os.umask(0)
+    try:
+        module = Module()
+        runner = vr.VswitchRunner(module, ())
+        gone = tmp_path / 'absent-dir' / 'old.nft'
+        made = tmp_path / 'made' / 'new.nft'
+        runner.write_files([{'path': str(gone), 'before': 'x', 'after': '', 'mode': 0o644},
+                            {'path': str(made), 'before': '', 'after': 'table\n', 'mode': 0o600}])
+    finally:
+        os.umask(old)
+    assert not gone.parent.exists()
+    assert made.read_text() == 'table\n'
+    assert made.parent.stat().st_mode & 0o777 == 0o755
+    assert module.backups == []
+
+
+def test_write_files_failed_write_leaves_no_link(tmp_path):
+    unit = tmp_path / 'x.service'
+    link = tmp_path / 'wants' / 'x.service'
+    runner = vr.VswitchRunner(Module(move_fails=True), ())
+    with pytest.raises(Exited) as info:
+        runner.write_files([vr.plan_link(str(link), str(unit)), vr.plan_file(str(unit), '[Unit]\n')])
+    assert info.value.failed and info.value.result['msg'] == 'cannot move %s' % unit
+    assert not os.path.lexists(str(link)) and not unit.exists()
