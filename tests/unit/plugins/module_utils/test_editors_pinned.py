@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pinned results of the configuration editors: libvirt configuration files, kernel arguments,
+/etc/default/grub, boot-loader entries, /etc/kernel/cmdline and the atomic file writer.
+
+Tables of real file contents with the whole text each edit gives (and its change list), every
+accepted value and each limit. Written to kill the mutants that `make mutation AREA=editors`
+found surviving (docs/testing.md).
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import kernel_args as ka
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf_edit as lce
+
+
+# ------------------------------------------------------------------------- libvirt schema tables
+def test_flatten_schema_table():
+    # SCHEMAS is built at import time; the helper itself, on a table with and without each part
+    table = {'int': ('listen_tls',), 'str': ('listen_addr',), 'list': ('access_drivers',),
+             'alt': {'max_core': ('int', 'str')}}
+    assert lce._flatten(table) == {'listen_tls': ('int',), 'listen_addr': ('str',),
+                                   'access_drivers': ('list',), 'max_core': ('int', 'str')}
+    assert lce._flatten({'str': ('user',)}) == {'user': ('str',)}
+    assert lce._flatten({}) == {}
+    assert lce.SCHEMAS['qemu']['security_driver'] == ('str', 'list')
+    assert lce.SCHEMAS['daemon']['listen_tls'] == ('int',)
+
+
+
+# ------------------------------------------------------------------------- kernel arguments
+GLOBS = '(quotes, shell metacharacters and globs are not allowed in kernel arguments managed here)'
+SPEC_ERRORS = [
+    (5, 'present', 'present: 5 is not a string'),
+    (None, 'absent', 'absent: None is not a string'),
+    ('', 'present', 'present: empty argument'),
+    ('a b', 'present', "present: 'a b' contains whitespace; give one argument per list item"),
+    ('a\tb', 'absent', "absent: 'a\\tb' contains whitespace; give one argument per list item"),
+    ('a;b', 'absent', "absent: 'a;b' contains the character ';' " + GLOBS),
+    ('x=$y', 'present', "present: 'x=$y' contains the character '$' " + GLOBS),
+    ('a*', 'present', "present: 'a*' contains the character '*' " + GLOBS),
+    ('a\x1b', 'present', "present: 'a\\x1b' contains a control character"),
+    ('a\x7f', 'present', "present: 'a\\x7f' contains a control character"),
+    ('a\x00', 'present', "present: 'a\\x00' contains a control character"),
+    ('--', 'present', "present: '--': '--' is not a kernel argument, it ends them: the kernel hands every word "
+                      "after it to init"),
+    ('--=1', 'absent', "absent: '--=1': '--' is not a kernel argument, it ends them: the kernel hands every word "
+                       "after it to init"),
+    ('=x', 'present', "present: '=x' has an empty key"),
+    ('quiet=', 'absent', "absent: 'quiet=' has an empty value; write 'quiet' to mean the bare flag"),
+]
+
+
+@pytest.mark.parametrize('item, option, message', SPEC_ERRORS)
+def test_parse_spec_errors(item, option, message):
+    with pytest.raises(ka.RequestError) as exc:
+        ka.parse_spec(item, option)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize('item, spec', [
+    ('quiet', ('quiet', None)),
+    ('iommu=pt', ('iommu', 'pt')),
+    ('a~b=c=d', ('a~b', 'c=d')),
+    ('x-y.z=1,2:3/4@5%6+7', ('x-y.z', '1,2:3/4@5%6+7')),
+    ('-', ('-', None)),
+])
+def test_parse_spec_accepts(item, spec):
+    assert ka.parse_spec(item, 'present') == spec
+
+
+@pytest.mark.parametrize('present, absent, message', [
+    (['iommu=pt', 'iommu=on'], [], "present: 'iommu=pt' and 'iommu=on' set the same key twice with different values"),
+    (['a-b=1', 'a_b'], [], "present: 'a-b=1' and 'a_b' set the same key twice with different values"),
+    (['iommu=pt'], ['iommu'], "'iommu=pt' is both wanted (present) and forbidden (absent: 'iommu')"),
+    (['quiet'], ['splash', 'quiet'], "'quiet' is both wanted (present) and forbidden (absent: 'quiet')"),
+])
+def test_validate_request_errors(present, absent, message):
+    with pytest.raises(ka.RequestError) as exc:
+        ka.validate_request(present, absent)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize('present, absent, result', [
+    (None, None, ([], [])),
+    (['iommu=pt', 'iommu=pt', 'intel_iommu=on', 'intel-iommu=on'], ['iommu=off', 'quiet'],
+     ([('iommu', 'pt'), ('intel_iommu', 'on')], [('iommu', 'off'), ('quiet', None)])),
+])
+def test_validate_request_result(present, absent, result):
+    assert ka.validate_request(present, absent) == result
+
+
+# words of a real command line (Debian 12) -> (edit_words, pending) for one request
+CMDLINE = ['BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64', 'root=UUID=0b3c', 'ro', 'quiet', 'iommu=off', 'intel-iommu=on',
+           '$tuned_params', '--', 'single', 'iommu=off']
+EDITS = [
+    ((['iommu=pt', 'intel_iommu=on'], ['quiet']),
+     ['BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64', 'root=UUID=0b3c', 'ro', 'intel-iommu=on', '$tuned_params', 'iommu=pt',
+      '--', 'single', 'iommu=off'],
+     ['-quiet', '-iommu=off', '+iommu=pt']),
+    ((['iommu'], ['intel_iommu=off']),
+     ['BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64', 'root=UUID=0b3c', 'ro', 'quiet', 'intel-iommu=on', '$tuned_params',
+      'iommu', '--', 'single', 'iommu=off'],
+     ['-iommu=off', '+iommu']),
+    (([], ['intel_iommu']),
+     ['BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64', 'root=UUID=0b3c', 'ro', 'quiet', 'iommu=off', '$tuned_params', '--',
+      'single', 'iommu=off'],
+     ['-intel-iommu=on']),
+    (([], ['tuned_params', 'single']), CMDLINE, []),
+]
+
+
+@pytest.mark.parametrize('request_, edited, diff', EDITS)
+def test_edit_words_and_pending(request_, edited, diff):
+    present, absent = ka.validate_request(*request_)
+    assert ka.edit_words(CMDLINE, present, absent) == edited
+    assert ka.pending(CMDLINE, present, absent) == diff
+    assert ka.satisfied(CMDLINE, present, absent) is (edited == CMDLINE)
+    assert ka.satisfied(edited, present, absent) is True
+    assert ka.pending(edited, present, absent) == []
+
+
+@pytest.mark.parametrize('words, kernel, init', [
+    (['a', '--', 'b', '--', 'c'], ['a'], ['--', 'b', '--', 'c']),
+    (['a', 'b'], ['a', 'b'], []),
+    (['--'], [], ['--']),
+    ((w for w in ['x', '--']), ['x'], ['--']),
+])
+def test_split_init(words, kernel, init):
+    assert ka.split_init(words) == (kernel, init)
+
+
+@pytest.mark.parametrize('word, spec, absent, conflicts', [
+    ('iommu=pt', ('iommu', None), True, True),
+    ('iommu=pt', ('iommu', 'pt'), True, False),
+    ('iommu', ('iommu', 'pt'), False, True),
+    ('intel-iommu=on', ('intel_iommu', 'on'), True, False),
+    ('intel-iommu=on', ('intel_iommu', 'off'), False, True),
+    ('$iommu', ('$iommu', None), False, False),
+    ('iommu=$x', ('iommu', None), False, False),
+    ('quiet', ('splash', None), False, False),
+])
+def test_matches_absent_and_conflicts_present(word, spec, absent, conflicts):
+    assert ka.matches_absent(word, spec) is absent
+    assert ka.conflicts_present(word, spec) is conflicts
