@@ -32,6 +32,53 @@ def test_flatten_schema_table():
 
 
 
+
+@pytest.mark.parametrize('path, schema', [
+    ('/etc/libvirt/qemu.conf', 'qemu'),
+    ('qemu.conf', 'qemu'),
+    ('/etc/libvirt/libvirtd.conf/', 'daemon'),
+    ('/etc/libvirt/virtqemud.conf', 'daemon'),
+    ('virtxend.conf', 'daemon'),
+    ('/etc/libvirt/qemu.confX', None),
+    ('/etc/libvirt/qemu.conf.bak', None),
+    ('/etc/libvirt/lxc.conf', None),
+])
+def test_schema_for_path(path, schema):
+    assert lce.schema_for_path(path) == schema
+
+
+COERCE = [
+    (None, {'1bad': 1, 'a': '1', 'b': 2, 'c': ['x'], 'd': 1.5, 'e': ['x', 1], 'f': 'x"y\'z', 'g': True},
+     {'a': '1', 'b': 2, 'c': ['x'], 'f': 'x"y\'z', 'g': 1}, [],
+     ["'1bad' is not a valid libvirt setting name",
+      'd: value 1.5 is neither an integer, a string nor a list of strings',
+      "e: value ['x', 1] is neither an integer, a string nor a list of strings",
+      'f: a string value cannot contain both quote characters']),
+    ('qemu', {'cgroup_device_acl': 'x', 'max_core': 'unlimited', 'security_driver': ['selinux'], 'unknown_key': 1,
+              'user': 5, 'vnc_tls': ' 1 ', 'hugetlbfs_mount': 5, 'max_files': '-3'},
+     {'max_core': 'unlimited', 'security_driver': ['selinux'], 'unknown_key': 1, 'vnc_tls': 1, 'max_files': -3},
+     ['unknown_key is not a known qemu.conf setting; it is written as given'],
+     ["cgroup_device_acl must be a list of strings, got str 'x'",
+      'hugetlbfs_mount must be a string or a list of strings, got int 5',
+      'user must be a string, got int 5']),
+    ('daemon', {'foo': 'x', 'listen_tls': 'yes', 'max_clients': '5000'},
+     {'foo': 'x', 'max_clients': 5000},
+     ['foo is not a known libvirt daemon setting; it is written as given'],
+     ["listen_tls must be an integer, got str 'yes'"]),
+]
+
+
+@pytest.mark.parametrize('schema, settings, converted, warnings, errors', COERCE)
+def test_coerce_settings_whole_result(schema, settings, converted, warnings, errors):
+    assert lce.coerce_settings(settings, schema) == (converted, warnings, errors)
+
+
+def test_as_refuses_an_unknown_kind():
+    with pytest.raises(ValueError) as exc:
+        lce._as('float', 1.0)
+    assert str(exc.value) == 'float'
+
+
 # ------------------------------------------------------------------------- kernel arguments
 GLOBS = '(quotes, shell metacharacters and globs are not allowed in kernel arguments managed here)'
 SPEC_ERRORS = [
