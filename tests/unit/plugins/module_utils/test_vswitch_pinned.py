@@ -476,6 +476,70 @@ def test_loopback_targets(params, kept):
     assert vo.loopback_targets(params, LOOP_STATE) == kept
 
 
+
+PLAN_STATE = {
+    'managers': ['ptcp:6640', 'ptcp:6640:127.0.0.1'], 'ssl': None,
+    'bridges': {'br-int': {'controllers': ['tcp:192.0.2.1:6653'], 'fail_mode': None,
+                           'mirrors': [('m1', 'uuid-1'), ('span', 'uuid-2')]},
+                'br-ex': {'controllers': [], 'fail_mode': None, 'mirrors': []}},
+    'ports': {'vo1': {'tag': None, 'trunks': [10, 20], 'vlan_mode': 'trunk'},
+              'vo2': {'tag': 30, 'trunks': [], 'vlan_mode': 'access'},
+              'vo3': {'tag': 40, 'trunks': [], 'vlan_mode': None}}}
+SSL = {'private_key': '/etc/openvswitch/k.pem', 'certificate': '/etc/openvswitch/c.pem',
+       'ca_cert': '/etc/openvswitch/ca.pem'}
+HAVE_M = "['ptcp:6640', 'ptcp:6640:127.0.0.1']"
+
+
+def _plan(*steps):
+    """(actions, one ovs-vsctl transaction) from (control, msg, words...) steps."""
+    args = []
+    for step in steps:
+        args.extend((['--'] if args else []) + list(step[2:]))
+    return [{'control': c[0], 'msg': c[1]} for c in steps], args
+
+
+PLANS = [
+    ({'ssl': SSL, 'managers': ['pssl:6640', 'pssl:6640'], 'controllers': {'br-int': ['ssl:192.0.2.1:6653']},
+      'allowed_mirrors': ['span'], 'ports': [{'name': 'vo1', 'tag': 10}, {'name': 'vo2', 'tag': 30},
+                                             {'name': 'vo3', 'tag': 40}, {'name': 'vo9', 'tag': 5}]},
+     _plan(('HVS-VSW-05', 'set OVS SSL key/certificate/CA', 'set-ssl', SSL['private_key'], SSL['certificate'],
+            SSL['ca_cert']),
+           ('HVS-VSW-05', "OVSDB managers %s -> ['pssl:6640']" % HAVE_M, 'set-manager', 'pssl:6640'),
+           ('HVS-VSW-06', "br-int: controllers ['tcp:192.0.2.1:6653'] -> ['ssl:192.0.2.1:6653']",
+            'set-controller', 'br-int', 'ssl:192.0.2.1:6653'),
+           ('HVS-VSW-07', 'br-int: fail_mode standalone (unset) -> secure', 'set-fail-mode', 'br-int', 'secure'),
+           ('HVS-VSW-08', 'br-int: remove undeclared mirror m1', 'remove', 'Bridge', 'br-int', 'mirrors', 'uuid-1'),
+           ('HVS-VSW-09', 'vo1: tag None -> 10 (access)', 'set', 'Port', 'vo1', 'tag=10', 'vlan_mode=access'),
+           ('HVS-VSW-09', 'vo1: clear trunks [10, 20]', 'clear', 'Port', 'vo1', 'trunks'),
+           ('HVS-VSW-09', 'vo3: tag 40 -> 40 (access)', 'set', 'Port', 'vo3', 'tag=40', 'vlan_mode=access'))),
+    ({},
+     _plan(('HVS-VSW-05', "OVSDB managers %s -> ['ptcp:6640:127.0.0.1']" % HAVE_M, 'set-manager',
+            'ptcp:6640:127.0.0.1'),
+           ('HVS-VSW-06', "br-int: remove controllers ['tcp:192.0.2.1:6653']", 'del-controller', 'br-int'),
+           ('HVS-VSW-08', 'br-int: remove undeclared mirror m1', 'remove', 'Bridge', 'br-int', 'mirrors', 'uuid-1'),
+           ('HVS-VSW-08', 'br-int: remove undeclared mirror span', 'remove', 'Bridge', 'br-int', 'mirrors',
+            'uuid-2'))),
+    ({'skip': ['HVS-VSW-06', 'HVS-VSW-08'], 'allow_loopback_tcp': False},
+     _plan(('HVS-VSW-05', 'remove OVSDB managers %s' % HAVE_M, 'del-manager'),
+           ('HVS-VSW-07', 'br-int: fail_mode standalone (unset) -> secure', 'set-fail-mode', 'br-int', 'secure'))),
+    ({'skip': ['HVS-VSW-05', 'HVS-VSW-06', 'HVS-VSW-08'], 'fail_secure': False, 'ssl': SSL}, ([], [])),
+]
+
+
+@pytest.mark.parametrize('params, plan', PLANS)
+def test_plan_ovs_whole_transaction(params, plan):
+    assert vo.plan_ovs(params, PLAN_STATE) == plan
+
+
+def test_plan_ovs_nothing_when_hardened():
+    state = {'managers': ['pssl:6640'], 'ssl': dict(SSL), 'ports': {},
+             'bridges': {'br-int': {'controllers': ['ssl:192.0.2.1:6653'], 'fail_mode': 'secure', 'mirrors': []}}}
+    assert vo.plan_ovs({'ssl': SSL, 'managers': ['pssl:6640']}, state) == ([], [])
+    assert vo.plan_ovs({'ssl': dict(SSL, ca_cert='/other.pem')}, state) == _plan(
+        ('HVS-VSW-05', 'set OVS SSL key/certificate/CA', 'set-ssl', SSL['private_key'], SSL['certificate'],
+         '/other.pem'))
+
+
 # ------------------------------------------------------------------------- runner steps
 class Exited(Exception):
     def __init__(self, failed, result):
