@@ -12,8 +12,14 @@ found surviving (docs/testing.md).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import atomic_file as af
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import kernel_args as ka
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf_edit as lce
 
@@ -194,3 +200,88 @@ def test_split_init(words, kernel, init):
 def test_matches_absent_and_conflicts_present(word, spec, absent, conflicts):
     assert ka.matches_absent(word, spec) is absent
     assert ka.conflicts_present(word, spec) is conflicts
+
+
+
+# ------------------------------------------------------------------------- atomic writes
+@pytest.fixture
+def module():
+    with patch_module_args({}):
+        yield AnsibleModule(argument_spec={})
+
+
+def _listing(path):
+    return sorted(os.listdir(str(path)))
+
+
+@pytest.mark.parametrize('umask', [0o000, 0o077])
+@pytest.mark.parametrize('kwargs, mode', [({}, 0o644), ({'mode': 0o600}, 0o600), ({'mode': 0o750}, 0o750)])
+def test_new_file_gets_the_mode_whatever_the_umask(module, tmp_path, umask, kwargs, mode):
+    old = os.umask(umask)
+    try:
+        af.write_atomic(module, str(tmp_path / 'new.conf'), u'listen_tls = 0\n', **kwargs)
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'new.conf').read_bytes() == b'listen_tls = 0\n'
+    assert (tmp_path / 'new.conf').stat().st_mode & 0o7777 == mode
+    assert _listing(tmp_path) == ['new.conf']
+
+
+@pytest.mark.parametrize('enforce, mode', [(False, 0o640), (True, 0o600)])
+def test_existing_file_keeps_its_mode_unless_enforced(module, tmp_path, enforce, mode):
+    path = tmp_path / 'qemu.conf'
+    path.write_text('old\n')
+    path.chmod(0o640)
+    af.write_atomic(module, str(path), b'new\n', mode=0o600, enforce_mode=enforce)
+    assert path.read_bytes() == b'new\n'
+    assert path.stat().st_mode & 0o7777 == mode
+
+
+def test_validate_sees_the_new_content_and_a_failure_leaves_the_old_file(module, tmp_path):
+    path = tmp_path / 'sshd_config'
+    path.write_text('old\n')
+    seen = []
+
+    def refuse(tmp):
+        with open(tmp) as handle:
+            seen.append((os.path.dirname(tmp), os.path.basename(tmp)[:7], handle.read()))
+        raise RuntimeError('sshd -t failed')
+
+    with pytest.raises(RuntimeError):
+        af.write_atomic(module, str(path), 'Port 2222\n', validate=refuse)
+    assert seen == [(str(tmp_path), '.hvsec-', 'Port 2222\n')]
+    assert path.read_text() == 'old\n' and _listing(tmp_path) == ['sshd_config']
+
+
+def test_move_replaces_atomic_move(module, tmp_path):
+    moves = []
+
+    def move(src, dest):
+        moves.append((os.path.dirname(src), dest, oct(os.stat(src).st_mode & 0o777)))
+        os.rename(src, dest)
+
+    path = tmp_path / 'cmdline'
+    af.write_atomic(module, str(path), 'quiet\n', mode=0o644, move=move)
+    assert moves == [(str(tmp_path), str(path), oct(0o644))]
+    assert path.read_text() == 'quiet\n'
+
+
+def test_relative_path_is_written_in_the_current_directory(module, tmp_path, monkeypatch):
+    # (AnsibleModule.atomic_move itself needs a directory in the destination: the modules pass absolute paths)
+    monkeypatch.chdir(str(tmp_path))
+    af.write_atomic(module, 'cmdline', 'ro\n', move=af.replace_keeping_attrs)
+    assert (tmp_path / 'cmdline').read_text() == 'ro\n' and _listing(tmp_path) == ['cmdline']
+
+
+@pytest.mark.parametrize('exists', [True, False])
+def test_replace_keeping_attrs(tmp_path, exists):
+    dest = tmp_path / 'grub'
+    if exists:
+        dest.write_text('old\n')
+        dest.chmod(0o640)
+    src = tmp_path / 'new'
+    src.write_text('new\n')
+    src.chmod(0o600)
+    af.replace_keeping_attrs(str(src), str(dest))
+    assert dest.read_text() == 'new\n' and _listing(tmp_path) == ['grub']
+    assert dest.stat().st_mode & 0o777 == (0o640 if exists else 0o600)
