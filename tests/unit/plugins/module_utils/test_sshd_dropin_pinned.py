@@ -9,8 +9,11 @@ login check. Every expected value is the whole result. Written to kill the mutan
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import ipaddress
+
 import pytest
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd_dropin
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
     access_problems, conflicts_in, effective_mismatches, same_value)
 
@@ -106,3 +109,49 @@ CONN = {'login_user': 'alice@example.com', 'client_address': '10.0.0.5', 'server
 ])
 def test_access_problems_user_at_host(allow, problems):
     assert access_problems({'allowusers': allow}, CONN) == problems
+
+
+
+@pytest.mark.parametrize('item, split', [
+    ('10.0.2.15:22', ('10.0.2.15', '22')),
+    (' 10.0.2.15:2222 ', ('10.0.2.15', '2222')),
+    ('[::1]:22', ('::1', '22')),
+    ('[fe80::1%eth0]:2222', ('fe80::1%eth0', '2222')),
+    ('[::1]', ('::1', None)),
+    ('10.0.2.15', ('10.0.2.15', None)),
+    ('::1', ('::1', None)),
+    ('mgmt.example.org:22', ('mgmt.example.org', '22')),
+])
+def test_split_listen(item, split):
+    assert sshd_dropin._split_listen(item) == split
+
+
+@pytest.mark.parametrize('host, server, covers', [
+    ('0.0.0.0', '10.0.2.15', True),
+    ('0.0.0.0', '2001:db8::15', False),
+    ('::', '2001:db8::15', True),
+    ('::', '10.0.2.15', False),          # sshd listens IPV6_V6ONLY
+    ('10.0.2.15', '10.0.2.15', True),
+    ('10.0.2.16', '10.0.2.15', False),
+    ('mgmt.example.org', '10.0.2.15', None),
+])
+def test_listen_covers(host, server, covers):
+    assert sshd_dropin._listen_covers(host, ipaddress.ip_address(server)) is covers
+
+
+SERVER = {'login_user': 'ansible', 'server_address': '10.0.2.15', 'server_port': 22, 'uses_password': False}
+
+
+@pytest.mark.parametrize('eff, problems', [
+    ({'listenaddress': ['[::]:22', '10.0.2.15:22'], 'port': ['22']}, []),
+    ({'listenaddress': ['[::]:22', '0.0.0.0:2222'], 'port': ['22', '2222']},
+     ['ListenAddress [::]:22 0.0.0.0:2222: sshd would not listen on 10.0.2.15 port 22, where this connection arrived']),
+    ({'listenaddress': ['10.0.2.15'], 'port': ['22']}, []),
+    ({'listenaddress': ['10.0.2.15'], 'port': ['2222']},
+     ['ListenAddress 10.0.2.15: sshd would not listen on 10.0.2.15 port 22, where this connection arrived']),
+    ({'listenaddress': ['10.0.2.15']}, []),
+    ({'listenaddress': ['mgmt.example.org:2222']}, []),
+    ({'port': ['2222']}, ['Port 2222: sshd would not listen on port 22, where this connection arrived']),
+])
+def test_access_problems_listen(eff, problems):
+    assert access_problems(eff, SERVER) == problems

@@ -671,3 +671,20 @@ def test_write_files_failed_write_leaves_no_link(tmp_path):
         runner.write_files([vr.plan_link(str(link), str(unit)), vr.plan_file(str(unit), '[Unit]\n')])
     assert info.value.failed and info.value.result['msg'] == 'cannot move %s' % unit
     assert not os.path.lexists(str(link)) and not unit.exists()
+
+
+
+def test_malformed_output_is_a_value_error():
+    def parse(text):
+        """Doc of the parser."""
+        return text['ifname']
+
+    wrapped = vb._malformed_is_value_error(parse)
+    assert (wrapped.__name__, wrapped.__doc__) == ('parse', 'Doc of the parser.')
+    assert wrapped({'ifname': 'br0'}) == 'br0'
+    with pytest.raises(ValueError) as exc:
+        wrapped({})
+    assert str(exc.value) == "unexpected iproute2 JSON structure (KeyError: 'ifname')"
+    with pytest.raises(ValueError) as exc:
+        vb.parse_links('[{"ifname": "br0", "linkinfo": "bridge"}]')
+    assert str(exc.value) == "unexpected iproute2 JSON structure (AttributeError: 'str' object has no attribute 'get')"
