@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd_dropin
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.sshd_dropin import (
-    access_problems, conflicts_in, effective_mismatches, same_value)
+    access_problems, candidate_main, conflicts_in, effective_mismatches, include_pattern, include_status, same_value)
 
 # (keyword, the value an earlier line gives, the wanted value) -> sshd ends with the wanted value
 SAME = [
@@ -155,3 +155,64 @@ SERVER = {'login_user': 'ansible', 'server_address': '10.0.2.15', 'server_port':
 ])
 def test_access_problems_listen(eff, problems):
     assert access_problems(eff, SERVER) == problems
+
+
+
+DROPIN = '/etc/ssh/sshd_config.d/00-hvsec.conf'
+GLOB = {'/etc/ssh/sshd_config.d/*.conf': ['/etc/ssh/sshd_config.d/50-cloud-init.conf',
+                                          '/etc/ssh/sshd_config.d/99 local.conf']}
+D = '/etc/ssh/sshd_config.d/'
+CAND = 'Include /run/hvsec/cand.conf %s50-cloud-init.conf "%s99 local.conf"' % (D, D)
+
+# (a line of sshd_config) -> the line candidate_main writes for it
+CANDIDATE_LINES = [
+    ('# Include /etc/ssh/sshd_config.d/*.conf', '# Include /etc/ssh/sshd_config.d/*.conf'),
+    ('PermitRootLogin no', 'PermitRootLogin no'),
+    ('Include /etc/ssh/sshd_config.d/*.conf', CAND),
+    ('  include sshd_config.d/*.conf', CAND),
+    ('Include=/etc/ssh/other.conf', 'Include /etc/ssh/other.conf'),
+    ('Include=/etc/ssh/a=b.conf', 'Include /etc/ssh/a=b.conf'),
+    ('Include = extra.conf sshd_config.d/*.conf', CAND.replace('Include ', 'Include /etc/ssh/extra.conf ')),
+    ('Include extra.conf sshd_config.d/*.conf', CAND.replace('Include ', 'Include /etc/ssh/extra.conf ')),
+    ('Include sshd_config.d/*.conf extra.conf', CAND + ' /etc/ssh/extra.conf'),
+    ('Include', '# hvsec: include of nothing'),
+    ('Include=', '# hvsec: include of nothing'),
+]
+
+
+@pytest.mark.parametrize('line, written', CANDIDATE_LINES)
+def test_candidate_main_lines(line, written):
+    text = '# head\n%s\nX11Forwarding no' % line
+    assert candidate_main(text, DROPIN, '/run/hvsec/cand.conf', lambda pattern: GLOB.get(pattern, [])) == (
+        '# head\n%s\nX11Forwarding no\n' % written)
+
+
+def test_candidate_main_of_nothing():
+    assert candidate_main(None, DROPIN, '/c', lambda pattern: []) == '\n'
+    assert candidate_main('Include sshd_config.d/*.conf', DROPIN, '/c', lambda pattern: []) == 'Include /c\n'
+
+
+@pytest.mark.parametrize('main, pattern', [
+    ('Include /etc/ssh/sshd_config.d/*.conf\n', '/etc/ssh/sshd_config.d/*.conf'),
+    ('Include sshd_config.d/*.conf /etc/ssh/sshd_config.d/00-*.conf\n', '/etc/ssh/sshd_config.d/*.conf'),
+    ('Include /etc/ssh/sshd_config.d/00-*.conf sshd_config.d/*.conf\n', '/etc/ssh/sshd_config.d/00-*.conf'),
+    ('PermitRootLogin no\nInclude /etc/ssh/other/*.conf\nInclude=sshd_config.d/*.conf\n',
+     '/etc/ssh/sshd_config.d/*.conf'),
+    ('Match User backup\nInclude sshd_config.d/*.conf\n', None),
+    ('Include /etc/ssh/other/*.conf\n', None),
+    ('', None),
+])
+def test_include_pattern(main, pattern):
+    assert include_pattern(main, DROPIN) == pattern
+
+
+@pytest.mark.parametrize('main, status', [
+    ('Include /etc/ssh/other.conf\n', (False, [])),
+    ('PermitRootLogin yes\nInclude /etc/ssh/other.conf\n',
+     (False, ['PermitRootLogin yes (main line 1; the role wants PermitRootLogin no)'])),
+    ('PermitRootLogin yes\nInclude sshd_config.d/*.conf\nPermitRootLogin without-password\n',
+     (True, ['PermitRootLogin yes (main line 1; the role wants PermitRootLogin no)'])),
+    ('Include sshd_config.d/*.conf\nPermitRootLogin yes\n', (True, [])),
+])
+def test_include_status(main, status):
+    assert include_status(main, DROPIN, [('PermitRootLogin', 'no')], name='main') == status
