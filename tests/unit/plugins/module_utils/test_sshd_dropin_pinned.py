@@ -152,9 +152,25 @@ SERVER = {'login_user': 'ansible', 'server_address': '10.0.2.15', 'server_port':
     ({'listenaddress': ['10.0.2.15']}, []),
     ({'listenaddress': ['mgmt.example.org:2222']}, []),
     ({'port': ['2222']}, ['Port 2222: sshd would not listen on port 22, where this connection arrived']),
+    ({'listenaddress': ['10.0.2.16:22', '10.0.2.15:22']}, []),
 ])
 def test_access_problems_listen(eff, problems):
     assert access_problems(eff, SERVER) == problems
+
+
+@pytest.mark.parametrize('conn, problems', [
+    # what the connection does not tell is not judged
+    ({}, []),
+    ({'server_address': '10.0.2.15'},
+     ['ListenAddress 10.0.2.16:2222: sshd would not listen on 10.0.2.15 port ?, where this connection arrived']),
+    ({'server_port': 22}, ['Port 2222: sshd would not listen on port 22, where this connection arrived']),
+    ({'login_user': 'alice'}, ['AllowUsers bob: does not admit alice, the user this connection logs in as']),
+    ({'login_user': 'alice', 'client_address': '10.0.0.5'},
+     ['AllowUsers bob: does not admit alice from 10.0.0.5, the user this connection logs in as']),
+])
+def test_access_problems_unknown_parts(conn, problems):
+    assert access_problems({'port': ['2222'], 'allowusers': ['bob'], 'listenaddress': ['10.0.2.16:2222']},
+                           conn) == problems
 
 
 
