@@ -232,3 +232,58 @@ def test_include_pattern(main, pattern):
 ])
 def test_include_status(main, status):
     assert include_status(main, DROPIN, [('PermitRootLogin', 'no')], name='main') == status
+
+
+
+ALICE = {'login_user': 'alice', 'client_address': '10.0.0.5', 'server_address': '10.0.2.15', 'server_port': 22,
+         'uses_password': False, 'user_groups': ['users', 'wheel']}
+ROOT_PW = dict(ALICE, login_user='root', uses_password=True, user_groups=None)
+AS_USER = ', the user this connection logs in as'
+NO_LIST = 'AuthenticationMethods %s: no list can be completed by this connection, which authenticates with %s only'
+KEY = 'a key (publickey)'
+
+ACCESS = [
+    ({'denyusers': ['bob', 'alice@10.0.0.0/8']}, ALICE,
+     ['DenyUsers bob alice@10.0.0.0/8: alice@10.0.0.0/8 matches alice' + AS_USER]),
+    ({'denyusers': ['alice@192.0.2.0/24']}, ALICE, []),
+    ({'port': ['2222', '2200']}, ALICE,
+     ['Port 2222 2200: sshd would not listen on port 22, where this connection arrived']),
+    ({'denygroups': ['adm', 'users']}, ALICE, ['DenyGroups adm users: users is a group of alice' + AS_USER]),
+    ({'allowgroups': ['admins', 'ops']}, ALICE,
+     ['AllowGroups admins ops: none of them is a group of alice (users, wheel)' + AS_USER]),
+    ({'allowgroups': ['admins']}, dict(ALICE, user_groups=[]),
+     ['AllowGroups admins: none of them is a group of alice (no group)' + AS_USER]),
+    ({'allowgroups': ['admins'], 'denygroups': ['users']}, dict(ALICE, user_groups=None), []),
+    ({'allowgroups': ['wh*']}, ALICE, []),
+    ({}, ROOT_PW, []),
+    ({'permitrootlogin': 'yes'}, ROOT_PW, []),
+    ({'permitrootlogin': 'no'}, ROOT_PW, ['PermitRootLogin no: this connection logs in as root']),
+    ({'permitrootlogin': 'forced-commands-only'}, ROOT_PW,
+     ['PermitRootLogin forced-commands-only: root may only run the command= of its key, Ansible could not run its '
+      'modules as root']),
+    ({'permitrootlogin': 'without-password'}, ROOT_PW,
+     ['PermitRootLogin without-password: this connection logs in as root with a password']),
+    ({'permitrootlogin': 'prohibit-password'}, dict(ROOT_PW, uses_password=False), []),
+    # how the connection authenticates
+    ({'authenticationmethods': ['password']}, ROOT_PW, []),
+    ({'authenticationmethods': ['keyboard-interactive:pam']}, ROOT_PW, []),
+    ({'authenticationmethods': ['publickey,password']}, ROOT_PW,
+     [NO_LIST % ('publickey,password', 'a password')]),
+    ({'authenticationmethods': ['password'], 'passwordauthentication': 'no'}, ROOT_PW,
+     ['PasswordAuthentication no: this connection authenticates with a password', NO_LIST % ('password', 'a password')]),
+    ({'authenticationmethods': ['password keyboard-interactive'], 'passwordauthentication': 'no'}, ROOT_PW,
+     ['PasswordAuthentication no: this connection authenticates with a password']),
+    ({'authenticationmethods': ['keyboard-interactive'], 'kbdinteractiveauthentication': 'no'}, ROOT_PW,
+     [NO_LIST % ('keyboard-interactive', 'a password')]),
+    ({'authenticationmethods': ['publickey'], 'pubkeyauthentication': 'no'}, ALICE,
+     ['PubkeyAuthentication no: this connection authenticates with a key', NO_LIST % ('publickey', KEY)]),
+    ({'authenticationmethods': ['password']}, ALICE, [NO_LIST % ('password', KEY)]),
+    ({'authenticationmethods': ['publickey,publickey']}, ALICE, [NO_LIST % ('publickey,publickey', KEY)]),
+    ({'authenticationmethods': ['publickey,password', 'publickey']}, ALICE, []),
+    ({'authenticationmethods': ['any']}, ALICE, []),
+]
+
+
+@pytest.mark.parametrize('eff, conn, problems', ACCESS)
+def test_access_problems_whole(eff, conn, problems):
+    assert access_problems(eff, conn) == problems
