@@ -20,6 +20,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import atomic_file as af
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import bootloader as bl
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import grub_default as gd
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import kernel_args as ka
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf_edit as lce
 
@@ -285,3 +287,38 @@ def test_replace_keeping_attrs(tmp_path, exists):
     af.replace_keeping_attrs(str(src), str(dest))
     assert dest.read_text() == 'new\n' and _listing(tmp_path) == ['grub']
     assert dest.stat().st_mode & 0o777 == (0o640 if exists else 0o600)
+
+
+
+# ------------------------------------------------------------------------- /etc/default/grub
+REFUSE = '; refusing to edit or judge it (edit the files by hand, or simplify them: see docs/iommu.md)'
+CMDSUB = 'GRUB_CMDLINE_LINUX uses command substitution %s: its output is only known when grub-mkconfig runs'
+GRUB_REFUSED = [
+    ('GRUB_CMDLINE_LINUX="$(echo a \\) b) quiet"\n', 'line 1: ' + CMDSUB % '$(echo a \\) b)'),
+    ('GRUB_CMDLINE_LINUX="$(echo `)` x)"\n', 'line 1: ' + CMDSUB % '$(echo `)` x)'),
+    ('GRUB_CMDLINE_LINUX="$(echo $(cat /a) b) c"\n', 'line 1: ' + CMDSUB % '$(echo $(cat /a) b)'),
+    ('GRUB_CMDLINE_LINUX="$(echo \\\\)"\n', 'line 1: ' + CMDSUB % '$(echo \\\\)'),
+    ('GRUB_CMDLINE_LINUX=${A:-$(x)}\n', 'line 1: GRUB_CMDLINE_LINUX uses the parameter expansion ${A:-$(x)}'),
+    ('A=1\nGRUB_CMDLINE_LINUX=$(echo x\n\n', 'line 4: unterminated ()'),
+    ('A=1\nGRUB_CMDLINE_LINUX=$(echo `x)\n', 'line 3: unterminated ()'),
+    ('GRUB_CMDLINE_LINUX=${x\n', 'line 2: unterminated {}'),
+]
+
+
+@pytest.mark.parametrize('text, message', GRUB_REFUSED)
+def test_grub_refusals_name_file_line_and_construct(text, message):
+    with pytest.raises(gd.GrubParseError) as exc:
+        gd.effective([('/etc/default/grub', text)])
+    assert str(exc.value) == '/etc/default/grub ' + message + REFUSE
+
+
+@pytest.mark.parametrize('text, uses', [
+    ('insmod blscfg\nblscfg\n', True),
+    ('  blscfg --extra\n', True),
+    ('insmod blscfg\n', False),
+    ('# blscfg\n', False),
+    ('', False),
+    (None, False),
+])
+def test_grub_cfg_uses_blscfg(text, uses):
+    assert bl.grub_cfg_uses_blscfg(text) is uses
