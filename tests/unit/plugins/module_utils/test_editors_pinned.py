@@ -322,3 +322,55 @@ def test_grub_refusals_name_file_line_and_construct(text, message):
 ])
 def test_grub_cfg_uses_blscfg(text, uses):
     assert bl.grub_cfg_uses_blscfg(text) is uses
+
+
+
+MAY_NOT = 'GRUB_CMDLINE_LINUX is assigned %s: it may or may not take effect when grub-mkconfig runs'
+GRUB_REFUSED_WHOLE = [
+    ('if [ -d /sys/firmware/efi ]; then\n  GRUB_CMDLINE_LINUX="iommu=pt"\nfi\n', 2, MAY_NOT % 'inside if ... fi'),
+    ('while false; do GRUB_CMDLINE_LINUX=a; done\n', 1, MAY_NOT % 'inside while ... done'),
+    ('until true; do GRUB_CMDLINE_LINUX=a; done\n', 1, MAY_NOT % 'inside until ... done'),
+    ('for x in 1; do GRUB_CMDLINE_LINUX=a; done\n', 1, MAY_NOT % 'inside for ... done'),
+    ('case "$x" in\n  a) GRUB_CMDLINE_LINUX=a ;;\nesac\n', 2, MAY_NOT % 'inside case ... esac'),
+    ('{ GRUB_CMDLINE_LINUX=a; }\n', 1, MAY_NOT % 'inside a function or { } block'),
+    ('function f {\n  GRUB_CMDLINE_LINUX=a\n}\n', 2, MAY_NOT % 'inside a function or { } block'),
+    ('( GRUB_CMDLINE_LINUX=a )\n', 1, MAY_NOT % 'inside a subshell ( )'),
+    ('true && GRUB_CMDLINE_LINUX=a\n', 1, MAY_NOT % 'after &&'),
+    ('false || GRUB_CMDLINE_LINUX=a\n', 1, MAY_NOT % 'after ||'),
+    ('echo x | GRUB_CMDLINE_LINUX=a\n', 1, MAY_NOT % 'after |'),
+    ('GRUB_CMDLINE_LINUX=a &\n', 1, MAY_NOT % 'before &'),
+    ('GRUB_CMDLINE_LINUX=a | cat\n', 1, MAY_NOT % 'before |'),
+    ('GRUB_CMDLINE_LINUX=a update-grub\n', 1,
+     MAY_NOT % "as a prefix of the command 'update-grub': it sets the variable for one command only"),
+    ('GRUB_CMDLINE_LINUX=a > /dev/null\n', 1, MAY_NOT % 'with a redirection'),
+    ('EXTRA=x\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX $EXTRA"\n', 2,
+     "GRUB_CMDLINE_LINUX refers to $EXTRA: the module follows only a reference to the variable's own earlier value "
+     "($GRUB_CMDLINE_LINUX); write the arguments into GRUB_CMDLINE_LINUX itself"),
+    ('GRUB_CMDLINE_LINUX="$1 quiet"\n', 1, 'GRUB_CMDLINE_LINUX uses the special parameter $1'),
+    ('GRUB_CMDLINE_LINUX="${#} quiet"\n', 1, 'GRUB_CMDLINE_LINUX uses the special parameter ${#}'),
+    ('GRUB_CMDLINE_LINUX="quiet ${EXTRA:-iommu=pt}"\n', 1,
+     'GRUB_CMDLINE_LINUX uses the parameter expansion ${EXTRA:-iommu=pt}'),
+    ('GRUB_CMDLINE_LINUX="a$GRUB_CMDLINE_LINUX"\n', 1,
+     "GRUB_CMDLINE_LINUX: the reference in 'a$GRUB_CMDLINE_LINUX' is not a word of its own"),
+    ("A=1\nGRUB_CMDLINE_LINUX='$GRUB_CMDLINE_LINUX quiet'\n", 2,
+     "GRUB_CMDLINE_LINUX has the literal text '$GRUB_CMDLINE_LINUX'"),
+    ('GRUB_CMDLINE_LINUX=a\nunset GRUB_CMDLINE_LINUX\n', 2,
+     "GRUB_CMDLINE_LINUX is used by the command 'unset': the module cannot tell what it sets"),
+    ('X=1 read GRUB_CMDLINE_LINUX < /etc/x\n', 1,
+     "GRUB_CMDLINE_LINUX is used by the command 'read': the module cannot tell what it sets"),
+    (': ${GRUB_CMDLINE_LINUX:=iommu=pt}\n', 1,
+     'the parameter expansion ${GRUB_CMDLINE_LINUX:=iommu=pt} may set GRUB_CMDLINE_LINUX'),
+    ('GRUB_CMDLINE_LINUX="quiet\n', 1, 'unterminated double quote'),
+    # at the opening quote (it was the end of the file, a line that does not exist)
+    ("A=1\nGRUB_CMDLINE_LINUX='quiet\n", 2, 'unterminated single quote'),
+    ('A=1\nGRUB_CMDLINE_LINUX="$(echo \'x)"\n\n', 2, 'unterminated single quote'),
+    ('GRUB_CMDLINE_LINUX=`cat /x\n', 1, 'unterminated ` (command substitution)'),
+    ('GRUB_CMDLINE_LINUX=`cat /x`\n', 1, CMDSUB % '`cat /x`'),
+]
+
+
+@pytest.mark.parametrize('text, line, message', GRUB_REFUSED_WHOLE)
+def test_grub_refusals_whole_messages(text, line, message):
+    with pytest.raises(gd.GrubParseError) as exc:
+        gd.plan([('/etc/default/grub.d/50-x.cfg', text)], [], [])
+    assert str(exc.value) == '/etc/default/grub.d/50-x.cfg line %d: %s%s' % (line, message, REFUSE)
