@@ -374,3 +374,115 @@ def test_grub_refusals_whole_messages(text, line, message):
     with pytest.raises(gd.GrubParseError) as exc:
         gd.plan([('/etc/default/grub.d/50-x.cfg', text)], [], [])
     assert str(exc.value) == '/etc/default/grub.d/50-x.cfg line %d: %s%s' % (line, message, REFUSE)
+
+
+
+@pytest.mark.parametrize('value, style, rendered', [
+    ('quiet splash', "'", "'quiet splash'"),
+    ("it's", "'", '"it\'s"'),
+    ('quiet', '"', '"quiet"'),
+    ('quiet', '', '"quiet"'),
+    ('a\\b "c" `d` $e', '"', '"a\\\\b \\"c\\" \\`d\\` \\$e"'),
+    ('$tuned_params', "'", "'$tuned_params'"),
+])
+def test_quote_value(value, style, rendered):
+    assert gd.quote_value(value, style) == rendered
+
+
+@pytest.mark.parametrize('words, style, rendered', [
+    (['quiet', 'splash'], "'", "'quiet splash'"),
+    ([], '"', '""'),
+    (['$GRUB_CMDLINE_LINUX', 'iommu=pt'], "'", '"$GRUB_CMDLINE_LINUX iommu=pt"'),
+    (['${GRUB_CMDLINE_LINUX}', '$tuned_params'], '', '"${GRUB_CMDLINE_LINUX} \\$tuned_params"'),
+    (['${GRUB_CMDLINE_LINUX:+$GRUB_CMDLINE_LINUX }', 'a"b'], '"', '"${GRUB_CMDLINE_LINUX:+$GRUB_CMDLINE_LINUX } a\\"b"'),
+    (['$GRUB_CMDLINE_LINUX_DEFAULT', 'x'], "'", "'$GRUB_CMDLINE_LINUX_DEFAULT x'"),
+])
+def test_render_value(words, style, rendered):
+    assert gd.render_value(words, 'GRUB_CMDLINE_LINUX', style) == rendered
+
+
+@pytest.mark.parametrize('out, env', [
+    ('ro quiet\0console=ttyS0  splash\0', {'GRUB_CMDLINE_LINUX': ['ro', 'quiet'],
+                                          'GRUB_CMDLINE_LINUX_DEFAULT': ['console=ttyS0', 'splash']}),
+    ('\0\0', {'GRUB_CMDLINE_LINUX': [], 'GRUB_CMDLINE_LINUX_DEFAULT': []}),
+    ('ro\0', None),
+    ('ro\0quiet\0x', None),
+    ('ro\0quiet\0\0', None),
+    ('', None),
+    (None, None),
+])
+def test_parse_shell_output(out, env):
+    assert gd.parse_shell_output(out) == env
+
+
+def test_shell_argv():
+    assert gd.shell_argv('/bin/dash', ['/etc/default/grub', '/etc/default/grub.d/50.cfg']) == [
+        '/bin/dash', '-c', gd.SHELL_SCRIPT, 'sh', '/etc/default/grub', '/etc/default/grub.d/50.cfg']
+
+
+@pytest.mark.parametrize('text, found', [
+    ('export GRUB_CMDLINE_LINUX="quiet splash"\n',
+     [{'var': 'GRUB_CMDLINE_LINUX', 'value': 'quiet splash', 'words': ['quiet', 'splash'], 'start': 26, 'end': 40,
+       'style': '"', 'pos': 7, 'exported': True}]),
+    ("A=1; GRUB_CMDLINE_LINUX_DEFAULT='quiet'\n",
+     [{'var': 'GRUB_CMDLINE_LINUX_DEFAULT', 'value': 'quiet', 'words': ['quiet'], 'start': 32, 'end': 39,
+       'style': "'", 'pos': 5, 'exported': False}]),
+    ('GRUB_CMDLINE_LINUX=\nGRUB_CMDLINE_LINUX=ro\\ x\n',
+     [{'var': 'GRUB_CMDLINE_LINUX', 'value': '', 'words': [], 'start': 19, 'end': 19, 'style': '', 'pos': 0,
+       'exported': False},
+      {'var': 'GRUB_CMDLINE_LINUX', 'value': 'ro x', 'words': ['ro', 'x'], 'start': 39, 'end': 44, 'style': '',
+       'pos': 20, 'exported': False}]),
+    ('GRUB_CMDLINE_LINUX="${GRUB_CMDLINE_LINUX:+$GRUB_CMDLINE_LINUX }\\$tuned_params"\n',
+     [{'var': 'GRUB_CMDLINE_LINUX', 'value': '${GRUB_CMDLINE_LINUX:+$GRUB_CMDLINE_LINUX }$tuned_params',
+       'words': ['${GRUB_CMDLINE_LINUX:+$GRUB_CMDLINE_LINUX }', '$tuned_params'], 'start': 19, 'end': 78,
+       'style': '"', 'pos': 0, 'exported': False}]),
+    ('GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT ${GRUB_CMDLINE_LINUX_DEFAULT} a"\n',
+     [{'var': 'GRUB_CMDLINE_LINUX_DEFAULT', 'value': '$GRUB_CMDLINE_LINUX_DEFAULT ${GRUB_CMDLINE_LINUX_DEFAULT} a',
+       'words': ['$GRUB_CMDLINE_LINUX_DEFAULT', '${GRUB_CMDLINE_LINUX_DEFAULT}', 'a'], 'start': 27, 'end': 88,
+       'style': '"', 'pos': 0, 'exported': False}]),
+    ('GRUB_TIMEOUT=5 # GRUB_CMDLINE_LINUX=x\necho "$GRUB_CMDLINE_LINUX"\n', []),
+])
+def test_find_assignments_whole(text, found):
+    assert gd.find_assignments(text) == found
+
+
+GRUB_MAIN = 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"\nGRUB_CMDLINE_LINUX="ro -- single"\n'
+GRUB_DROPIN = 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT \\$tuned_params"\n'
+
+
+def test_plan_whole_result():
+    # GRUB_CMDLINE_LINUX has a '--': every word of _DEFAULT comes after it in a normal entry, an argument of
+    # init, so iommu=pt there is left alone
+    present, absent = ka.validate_request(['intel_iommu=on'], ['iommu'])
+    files = [('/etc/default/grub', GRUB_MAIN), ('/etc/default/grub.d/50.cfg', GRUB_DROPIN)]
+    assert gd.plan(files, present, absent) == {
+        'texts': [('/etc/default/grub', 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet iommu=pt"\n'
+                                        'GRUB_CMDLINE_LINUX="ro intel_iommu=on -- single"\n'),
+                  ('/etc/default/grub.d/50.cfg', GRUB_DROPIN)],
+        'changed_paths': ['/etc/default/grub'],
+        'before': ['ro', '--', 'single', 'quiet', 'iommu=pt'],
+        'after': ['ro', 'intel_iommu=on', '--', 'single', 'quiet', 'iommu=pt'],
+        'before_env': {'GRUB_CMDLINE_LINUX': ['ro', '--', 'single'],
+                       'GRUB_CMDLINE_LINUX_DEFAULT': ['quiet', 'iommu=pt', '$tuned_params']},
+        'after_env': {'GRUB_CMDLINE_LINUX': ['ro', 'intel_iommu=on', '--', 'single'],
+                      'GRUB_CMDLINE_LINUX_DEFAULT': ['quiet', 'iommu=pt', '$tuned_params']}}
+    # without the '--' the same word reaches the kernel and goes
+    files = [('/etc/default/grub', GRUB_MAIN.replace(' -- single', '')), ('/etc/default/grub.d/50.cfg', GRUB_DROPIN)]
+    result = gd.plan(files, present, absent)
+    assert result['texts'][0][1] == ('GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'
+                                     'GRUB_CMDLINE_LINUX="ro intel_iommu=on"\n')
+    assert result['after'] == ['ro', 'intel_iommu=on', 'quiet']
+
+
+@pytest.mark.parametrize('env, ok', [
+    ({'GRUB_CMDLINE_LINUX': ['intel_iommu=on'], 'GRUB_CMDLINE_LINUX_DEFAULT': ['quiet']}, True),
+    ({'GRUB_CMDLINE_LINUX': [], 'GRUB_CMDLINE_LINUX_DEFAULT': ['intel_iommu=on']}, False),
+    ({'GRUB_CMDLINE_LINUX': ['intel_iommu=on'], 'GRUB_CMDLINE_LINUX_DEFAULT': ['iommu=pt']}, False),
+    ({'GRUB_CMDLINE_LINUX': ['intel_iommu=on', 'iommu=pt'], 'GRUB_CMDLINE_LINUX_DEFAULT': []}, False),
+    ({'GRUB_CMDLINE_LINUX': ['intel_iommu=on', '--', 'iommu=pt'], 'GRUB_CMDLINE_LINUX_DEFAULT': []}, True),
+    ({'GRUB_CMDLINE_LINUX': ['$intel_iommu', 'intel_iommu=on'], 'GRUB_CMDLINE_LINUX_DEFAULT': ['$iommu']}, True),
+    ({'GRUB_CMDLINE_LINUX': ['$intel_iommu'], 'GRUB_CMDLINE_LINUX_DEFAULT': []}, False),
+])
+def test_env_satisfies(env, ok):
+    present, absent = ka.validate_request(['intel_iommu=on'], ['iommu'])
+    assert gd.env_satisfies(env, present, absent) is ok
