@@ -486,3 +486,198 @@ def test_plan_whole_result():
 def test_env_satisfies(env, ok):
     present, absent = ka.validate_request(['intel_iommu=on'], ['iommu'])
     assert gd.env_satisfies(env, present, absent) is ok
+
+
+
+# ------------------------------------------------------------------------- boot-loader stores
+RHEL9_ENTRY = ('title Red Hat Enterprise Linux (5.14.0-362.8.1.el9_3.x86_64) 9.3 (Plow)\n'
+               'version 5.14.0-362.8.1.el9_3.x86_64\n'
+               '# a comment\n'
+               '\n'
+               'linux /vmlinuz-5.14.0-362.8.1.el9_3.x86_64\n'
+               'initrd /initramfs-5.14.0-362.8.1.el9_3.x86_64.img $tuned_initrd\n'
+               'initrd /microcode.img\n'
+               'options root=/dev/mapper/rhel-root ro iommu=pt $tuned_params\n'
+               'options   quiet  \n'
+               'version 0\n'
+               'grub_users $grub_users\n'
+               'grub_arg --unrestricted\n'
+               'devicetree\n')
+
+
+def test_parse_bls_entry_whole():
+    assert bl.parse_bls_entry(RHEL9_ENTRY) == {
+        'title': 'Red Hat Enterprise Linux (5.14.0-362.8.1.el9_3.x86_64) 9.3 (Plow)',
+        'version': '5.14.0-362.8.1.el9_3.x86_64',
+        'linux': '/vmlinuz-5.14.0-362.8.1.el9_3.x86_64',
+        'initrd': ['/initramfs-5.14.0-362.8.1.el9_3.x86_64.img $tuned_initrd', '/microcode.img'],
+        'options': 'root=/dev/mapper/rhel-root ro iommu=pt $tuned_params quiet',
+        'grub_users': '$grub_users', 'grub_arg': '--unrestricted', 'devicetree': ''}
+    assert bl.parse_bls_entry(None) == {}
+
+
+GRUBBY = ('index=0\n'
+          'kernel="/boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64"\n'
+          'args="ro iommu=pt $tuned_params"\n'
+          'root="/dev/mapper/rhel-root"\n'
+          'title="a=b"\r\n'
+          'index=x\n'
+          'args=\n'
+          'no equals sign\n'
+          'id="\n')
+
+
+def test_parse_grubby_info_whole():
+    assert bl.parse_grubby_info(GRUBBY) == [
+        {'index': 0, 'args': 'ro iommu=pt $tuned_params', 'kernel': '/boot/vmlinuz-5.14.0-362.8.1.el9_3.x86_64',
+         'root': '/dev/mapper/rhel-root', 'title': 'a=b'},
+        {'index': 'x', 'args': '', 'id': '"'}]
+    assert bl.parse_grubby_info('args="quiet"\n') == [{'index': None, 'args': 'quiet'}]
+    assert bl.parse_grubby_info(None) == []
+
+
+@pytest.mark.parametrize('line, words', [
+    ("\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro  quiet", ['linux', '/boot/vmlinuz-6.1.0-28-amd64',
+                                                                      'root=UUID=6f1c', 'ro', 'quiet']),
+    ("menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-6f1c' {",
+     ['menuentry', 'Debian GNU/Linux', '--class', 'debian', '$menuentry_id_option', 'gnulinux-simple-6f1c', '{']),
+    ('linux /v "a b" c=\\"d\\" \\$x \'e\'f "g\\\\h" "\\n"', ['linux', '/v', 'a b', 'c="d"', '$x', 'ef', 'g\\h', '\\n']),
+    ("echo 'unterminated", ['echo', 'unterminated']),
+    ('echo "unterminated', ['echo', 'unterminated']),
+    ('set x=1 # comment', ['set', 'x=1']),
+    ('a#b c', ['a#b', 'c']),
+    ('# only a comment', []),
+    ('trailing\\', ['trailing\\']),
+    ('', []),
+])
+def test_grub_words(line, words):
+    assert bl.grub_words(line) == words
+
+
+GRUB_CFG = """### BEGIN /etc/grub.d/10_linux ###
+menuentry 'Debian GNU/Linux' --class debian {
+	insmod gzio
+	if [ x$grub_platform = xxen ]; then insmod xzio; fi
+	linux	/boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro quiet
+	initrd	/boot/initrd.img-6.1.0-28-amd64
+}
+submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-6f1c' {
+	menuentry 'Debian GNU/Linux, with Linux 6.1.0-28-amd64 (recovery mode)' {
+		if true ; then
+			linuxefi /boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro single
+		fi
+	}
+}
+### END /etc/grub.d/10_linux ###
+### BEGIN /etc/grub.d/20_linux_xen ###
+menuentry 'Debian GNU/Linux, with Xen hypervisor' {
+	multiboot2	/boot/xen.gz
+	linux16 /boot/vmlinuz-6.1.0-28-amd64
+}
+### END /etc/grub.d/20_linux_xen ###
+linux /outside/any/entry x
+### BEGIN /etc/grub.d/10_linux_zfs ###
+menuentry 'Ubuntu on ZFS' {
+	linux /BOOT/ubuntu@/vmlinuz root=ZFS=rpool/ROOT/ubuntu
+}
+}
+}
+### END /etc/grub.d/10_linux_zfs ###
+"""
+LINUX_ENTRIES = [
+    {'title': 'Debian GNU/Linux', 'section': '10_linux', 'kernel': '/boot/vmlinuz-6.1.0-28-amd64',
+     'args': ['root=UUID=6f1c', 'ro', 'quiet'], 'line': 5},
+    {'title': 'Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-28-amd64 (recovery mode)',
+     'section': '10_linux', 'kernel': '/boot/vmlinuz-6.1.0-28-amd64', 'args': ['root=UUID=6f1c', 'ro', 'single'],
+     'line': 11},
+]
+XEN_ENTRY = {'title': 'Debian GNU/Linux, with Xen hypervisor', 'section': '20_linux_xen',
+             'kernel': '/boot/vmlinuz-6.1.0-28-amd64', 'args': [], 'line': 19}
+ZFS_ENTRY = {'title': 'Ubuntu on ZFS', 'section': '10_linux_zfs', 'kernel': '/BOOT/ubuntu@/vmlinuz',
+             'args': ['root=ZFS=rpool/ROOT/ubuntu'], 'line': 25}
+
+
+def test_parse_grub_cfg_whole():
+    entries = bl.parse_grub_cfg(GRUB_CFG)
+    assert entries == LINUX_ENTRIES + [XEN_ENTRY, ZFS_ENTRY]
+    assert bl.grub_cfg_kernel_entries(entries) == LINUX_ENTRIES + [ZFS_ENTRY]
+    assert bl.parse_grub_cfg(None) == []
+
+
+def test_grub_cfg_kernel_entries_without_markers_or_named_sections():
+    plain = [dict(XEN_ENTRY, section=None)]
+    assert bl.grub_cfg_kernel_entries(plain) == plain
+    named = [dict(XEN_ENTRY, section='11_linux_extra'), dict(XEN_ENTRY, section='x10_linux')]
+    assert bl.grub_cfg_kernel_entries(named + [dict(XEN_ENTRY, section=None)]) == []
+    assert bl.grub_cfg_kernel_entries([]) == []
+
+
+def _file(path, text=''):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.mark.parametrize('files, grubby, backend', [
+    ([], False, None),
+    (['etc/default/grub'], True, 'grub'),
+    (['boot/loader/entries/readme.txt', 'etc/default/grub'], True, 'grub'),
+    (['boot/loader/entries/a.conf', 'etc/default/grub'], True, 'grubby'),
+    (['boot/loader/entries/a.conf', 'etc/default/grub'], False, 'grub'),
+    (['etc/kernel/cmdline'], False, 'systemd-boot'),
+    (['etc/kernel/cmdline', 'etc/default/grub'], False, 'grub'),
+    (['etc/kernel/cmdline', 'etc/default/grub', 'boot/efi/loader/loader.conf'], False, 'systemd-boot'),
+    (['etc/kernel/cmdline', 'etc/default/grub', 'efi/loader/loader.conf'], False, 'systemd-boot'),
+    (['etc/kernel/cmdline', 'etc/default/grub', 'boot/loader/loader.conf'], False, 'systemd-boot'),
+    (['etc/kernel/cmdline', 'etc/default/grub', 'etc/kernel/proxmox-boot-uuids'], False, 'systemd-boot'),
+    (['boot/efi/loader/loader.conf', 'etc/default/grub'], False, 'grub'),
+])
+def test_detect_backends(tmp_path, files, grubby, backend):
+    for rel in files:
+        _file(tmp_path / rel)
+    assert bl.detect(str(tmp_path), grubby, '/etc/default/grub', '/etc/kernel/cmdline') == backend
+
+
+def test_detect_directory_is_not_a_file(tmp_path):
+    (tmp_path / 'etc' / 'kernel' / 'cmdline').mkdir(parents=True)
+    (tmp_path / 'etc' / 'default' / 'grub').mkdir(parents=True)
+    assert bl.detect(str(tmp_path), False, '/etc/default/grub', '/etc/kernel/cmdline') is None
+
+
+def test_grub_files_without_drop_in_directory_and_with_a_directory_named_cfg(tmp_path):
+    cfg = tmp_path / 'grub'
+    _file(cfg)
+    assert bl.grub_files(str(cfg)) == [str(cfg)]
+    (tmp_path / 'grub.d' / 'sub.cfg').mkdir(parents=True)
+    _file(tmp_path / 'grub.d' / '10.cfg')
+    assert bl.grub_files(str(cfg)) == [str(cfg), str(tmp_path / 'grub.d' / '10.cfg')]
+
+
+def test_loader_entries_skip_links_to_the_same_entry_and_unreadable(tmp_path):
+    entries = tmp_path / 'boot' / 'loader' / 'entries'
+    _file(entries / 'b.conf', 'version 2\noptions root=x\n')
+    os.symlink('b.conf', str(entries / 'a.conf'))
+    (entries / 'c.conf').mkdir()
+    _file(entries / 'd.conf', 'version 4\n')
+    (entries / 'd.conf').chmod(0)
+    try:
+        found = bl.loader_entries([str(tmp_path / 'boot'), str(tmp_path / 'boot')])
+    finally:
+        (entries / 'd.conf').chmod(0o644)
+    names = [(os.path.basename(path), entry) for path, entry in found]
+    if os.geteuid() == 0:       # root reads the file anyway
+        assert names == [('a.conf', {'version': '2', 'options': 'root=x'}), ('d.conf', {'version': '4'})]
+    else:
+        assert names == [('a.conf', {'version': '2', 'options': 'root=x'})]
+
+
+@pytest.mark.parametrize('text, words, comments, canonical', [
+    ('root=ZFS=rpool/ROOT/pve-1 boot=zfs\n', ['root=ZFS=rpool/ROOT/pve-1', 'boot=zfs'], [], True),
+    ('  # iommu=pt\nroot=x  quiet\n\n', ['root=x', 'quiet'], ['  # iommu=pt'], False),
+    ('root=x # not a comment\n', ['root=x', '#', 'not', 'a', 'comment'], [], True),
+    (None, [], [], True),
+])
+def test_kernel_cmdline_file(text, words, comments, canonical):
+    assert bl.parse_kernel_cmdline_file(text) == words
+    assert bl.kernel_cmdline_file_comments(text) == comments
+    assert bl.kernel_cmdline_file_is_canonical(text) is canonical
+    assert bl.render_kernel_cmdline_file(text, words) == ' '.join(words) + '\n'
