@@ -39,8 +39,6 @@ def test_flatten_schema_table():
     assert lce.SCHEMAS['daemon']['listen_tls'] == ('int',)
 
 
-
-
 @pytest.mark.parametrize('path, schema', [
     ('/etc/libvirt/qemu.conf', 'qemu'),
     ('qemu.conf', 'qemu'),
@@ -204,7 +202,6 @@ def test_matches_absent_and_conflicts_present(word, spec, absent, conflicts):
     assert ka.conflicts_present(word, spec) is conflicts
 
 
-
 # ------------------------------------------------------------------------- atomic writes
 @pytest.fixture
 def module():
@@ -289,7 +286,6 @@ def test_replace_keeping_attrs(tmp_path, exists):
     assert dest.stat().st_mode & 0o777 == (0o640 if exists else 0o600)
 
 
-
 # ------------------------------------------------------------------------- /etc/default/grub
 REFUSE = '; refusing to edit or judge it (edit the files by hand, or simplify them: see docs/iommu.md)'
 CMDSUB = 'GRUB_CMDLINE_LINUX uses command substitution %s: its output is only known when grub-mkconfig runs'
@@ -322,7 +318,6 @@ def test_grub_refusals_name_file_line_and_construct(text, message):
 ])
 def test_grub_cfg_uses_blscfg(text, uses):
     assert bl.grub_cfg_uses_blscfg(text) is uses
-
 
 
 MAY_NOT = 'GRUB_CMDLINE_LINUX is assigned %s: it may or may not take effect when grub-mkconfig runs'
@@ -376,7 +371,6 @@ def test_grub_refusals_whole_messages(text, line, message):
     assert str(exc.value) == '/etc/default/grub.d/50-x.cfg line %d: %s%s' % (line, message, REFUSE)
 
 
-
 @pytest.mark.parametrize('value, style, rendered', [
     ('quiet splash', "'", "'quiet splash'"),
     ("it's", "'", '"it\'s"'),
@@ -402,8 +396,8 @@ def test_render_value(words, style, rendered):
 
 
 @pytest.mark.parametrize('out, env', [
-    ('ro quiet\0console=ttyS0  splash\0', {'GRUB_CMDLINE_LINUX': ['ro', 'quiet'],
-                                          'GRUB_CMDLINE_LINUX_DEFAULT': ['console=ttyS0', 'splash']}),
+    ('ro quiet\0console=ttyS0  splash\0',
+     {'GRUB_CMDLINE_LINUX': ['ro', 'quiet'], 'GRUB_CMDLINE_LINUX_DEFAULT': ['console=ttyS0', 'splash']}),
     ('\0\0', {'GRUB_CMDLINE_LINUX': [], 'GRUB_CMDLINE_LINUX_DEFAULT': []}),
     ('ro\0', None),
     ('ro\0quiet\0x', None),
@@ -488,7 +482,6 @@ def test_env_satisfies(env, ok):
     assert gd.env_satisfies(env, present, absent) is ok
 
 
-
 # ------------------------------------------------------------------------- boot-loader stores
 RHEL9_ENTRY = ('title Red Hat Enterprise Linux (5.14.0-362.8.1.el9_3.x86_64) 9.3 (Plow)\n'
                'version 5.14.0-362.8.1.el9_3.x86_64\n'
@@ -537,8 +530,8 @@ def test_parse_grubby_info_whole():
 
 
 @pytest.mark.parametrize('line, words', [
-    ("\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro  quiet", ['linux', '/boot/vmlinuz-6.1.0-28-amd64',
-                                                                      'root=UUID=6f1c', 'ro', 'quiet']),
+    ("\tlinux\t/boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro  quiet",
+     ['linux', '/boot/vmlinuz-6.1.0-28-amd64', 'root=UUID=6f1c', 'ro', 'quiet']),
     ("menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-6f1c' {",
      ['menuentry', 'Debian GNU/Linux', '--class', 'debian', '$menuentry_id_option', 'gnulinux-simple-6f1c', '{']),
     ('linux /v "a b" c=\\"d\\" \\$x \'e\'f "g\\\\h" "\\n"', ['linux', '/v', 'a b', 'c="d"', '$x', 'ef', 'g\\h', '\\n']),
@@ -556,29 +549,29 @@ def test_grub_words(line, words):
 
 GRUB_CFG = """### BEGIN /etc/grub.d/10_linux ###
 menuentry 'Debian GNU/Linux' --class debian {
-	insmod gzio
-	if [ x$grub_platform = xxen ]; then insmod xzio; fi
-	linux	/boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro quiet
-	initrd	/boot/initrd.img-6.1.0-28-amd64
+\tinsmod gzio
+\tif [ x$grub_platform = xxen ]; then insmod xzio; fi
+\tlinux	/boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro quiet
+\tinitrd	/boot/initrd.img-6.1.0-28-amd64
 }
 submenu 'Advanced options for Debian GNU/Linux' $menuentry_id_option 'gnulinux-advanced-6f1c' {
-	menuentry 'Debian GNU/Linux, with Linux 6.1.0-28-amd64 (recovery mode)' {
-		if true ; then
-			linuxefi /boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro single
-		fi
-	}
+\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-28-amd64 (recovery mode)' {
+\t\tif true ; then
+\t\t\tlinuxefi /boot/vmlinuz-6.1.0-28-amd64 root=UUID=6f1c ro single
+\t\tfi
+\t}
 }
 ### END /etc/grub.d/10_linux ###
 ### BEGIN /etc/grub.d/20_linux_xen ###
 menuentry 'Debian GNU/Linux, with Xen hypervisor' {
-	multiboot2	/boot/xen.gz
-	linux16 /boot/vmlinuz-6.1.0-28-amd64
+\tmultiboot2	/boot/xen.gz
+\tlinux16 /boot/vmlinuz-6.1.0-28-amd64
 }
 ### END /etc/grub.d/20_linux_xen ###
 linux /outside/any/entry x
 ### BEGIN /etc/grub.d/10_linux_zfs ###
 menuentry 'Ubuntu on ZFS' {
-	linux /BOOT/ubuntu@/vmlinuz root=ZFS=rpool/ROOT/ubuntu
+\tlinux /BOOT/ubuntu@/vmlinuz root=ZFS=rpool/ROOT/ubuntu
 }
 }
 }

@@ -111,7 +111,6 @@ def test_access_problems_user_at_host(allow, problems):
     assert access_problems({'allowusers': allow}, CONN) == problems
 
 
-
 @pytest.mark.parametrize('item, split', [
     ('10.0.2.15:22', ('10.0.2.15', '22')),
     (' 10.0.2.15:2222 ', ('10.0.2.15', '2222')),
@@ -173,7 +172,6 @@ def test_access_problems_unknown_parts(conn, problems):
                            conn) == problems
 
 
-
 DROPIN = '/etc/ssh/sshd_config.d/00-hvsec.conf'
 GLOB = {'/etc/ssh/sshd_config.d/*.conf': ['/etc/ssh/sshd_config.d/50-cloud-init.conf',
                                           '/etc/ssh/sshd_config.d/99 local.conf']}
@@ -232,7 +230,6 @@ def test_include_pattern(main, pattern):
 ])
 def test_include_status(main, status):
     assert include_status(main, DROPIN, [('PermitRootLogin', 'no')], name='main') == status
-
 
 
 ALICE = {'login_user': 'alice', 'client_address': '10.0.0.5', 'server_address': '10.0.2.15', 'server_port': 22,

@@ -476,7 +476,6 @@ def test_loopback_targets(params, kept):
     assert vo.loopback_targets(params, LOOP_STATE) == kept
 
 
-
 PLAN_STATE = {
     'managers': ['ptcp:6640', 'ptcp:6640:127.0.0.1'], 'ssl': None,
     'bridges': {'br-int': {'controllers': ['tcp:192.0.2.1:6653'], 'fail_mode': None,
@@ -671,7 +670,6 @@ def test_write_files_failed_write_leaves_no_link(tmp_path):
         runner.write_files([vr.plan_link(str(link), str(unit)), vr.plan_file(str(unit), '[Unit]\n')])
     assert info.value.failed and info.value.result['msg'] == 'cannot move %s' % unit
     assert not os.path.lexists(str(link)) and not unit.exists()
-
 
 
 def test_malformed_output_is_a_value_error():
