@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 
@@ -151,3 +152,89 @@ def test_normalize_id_refuses(value):
 ])
 def test_valid_module_name(name, valid):
     assert pci.valid_module_name(name) is valid
+
+
+
+# ------------------------------------------------------------------------- sysfs: what lies below
+def _dir(root, rel, dev=None):
+    path = os.path.join(root, rel)
+    os.makedirs(path, exist_ok=True)
+    if dev:
+        with open(os.path.join(path, 'dev'), 'w') as handle:
+            handle.write(dev + '\n')
+    return path
+
+
+def _link(root, rel, target):
+    path = os.path.join(root, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    os.symlink(os.path.relpath(os.path.join(root, target), os.path.dirname(path)), path)
+
+
+SDA = 'sys/devices/pci0000:00/0000:00:17.0/ata1/host0/target0:0:0/0:0:0:0/block/sda'
+NVME = 'sys/devices/pci0000:00/0000:00:1D.0/0000:3D:00.0/nvme/nvme0/nvme0n1'
+
+
+@pytest.fixture
+def blocks(tmp_path):
+    """A sysfs tree laid out as Linux 6.1 does: disks under their PCI controller, dm/md devices
+    under devices/virtual/block with ``slaves``, and the sys/dev/block and sys/class/block links."""
+    root = str(tmp_path)
+    devs = {'sda': (SDA, '8:0'), 'nvme0n1': (NVME, '259:0')}
+    chain = ['dm-0', 'v1', 'v2', 'v3', 'v4', 'v5']
+    for number, name in enumerate(chain):
+        devs[name] = ('sys/devices/virtual/block/' + name, '254:%d' % (number * 16))
+    for name, (rel, dev) in devs.items():
+        _dir(root, rel, dev)
+        _link(root, 'sys/dev/block/' + dev, rel)
+        _link(root, 'sys/class/block/' + name, rel)
+    _dir(root, devs['dm-0'][0] + '/dm-0p1', '254:1')
+    _link(root, 'sys/dev/block/254:1', devs['dm-0'][0] + '/dm-0p1')
+    _dir(root, devs['dm-0'][0] + '/slaves/sda')
+    _dir(root, devs['dm-0'][0] + '/slaves/nvme0n1')
+    for upper, lower in zip(chain[1:], chain[2:]):          # v1 -> v2 -> ... -> v5 -> sda
+        _dir(root, devs[upper][0] + '/slaves/' + lower)
+    _dir(root, devs['v5'][0] + '/slaves/sda')
+    return root
+
+
+@pytest.mark.parametrize('majmin, addresses', [
+    ('8:0', ['0000:00:17.0']),
+    ('259:0', ['0000:00:1d.0', '0000:3d:00.0']),
+    ('254:0', ['0000:00:17.0', '0000:00:1d.0', '0000:3d:00.0']),     # dm-0 over sda and nvme0n1
+    ('254:1', ['0000:00:17.0', '0000:00:1d.0', '0000:3d:00.0']),     # a partition of dm-0
+    ('254:32', ['0000:00:17.0']),     # v2 -> v3 -> v4 -> v5 -> sda: four levels are followed
+    ('254:16', []),                   # v1: sda is five levels down
+    ('1:1', []),
+])
+def test_block_pci_addresses(blocks, majmin, addresses):
+    found = pci.block_pci_addresses(blocks, majmin)
+    assert sorted(found) == addresses and len(found) == len(set(found))
+
+
+@pytest.fixture
+def netdevs(tmp_path):
+    """sys/class/net links into sys/devices as Linux does; a bridge with brif, a bond with lower_*."""
+    root = str(tmp_path)
+    nic = 'sys/devices/pci0000:00/0000:00:03.0'
+    _dir(root, nic + '/net/eth0')
+    _link(root, nic + '/net/eth0/device', nic)
+    _link(root, 'sys/class/net/eth0', nic + '/net/eth0')
+    for name in ('bond0', 'br0', 'n1', 'n2', 'n3', 'n4', 'n5'):
+        _dir(root, 'sys/devices/virtual/net/' + name)
+        _link(root, 'sys/class/net/' + name, 'sys/devices/virtual/net/' + name)
+    _link(root, 'sys/devices/virtual/net/bond0/lower_eth0', nic + '/net/eth0')
+    _dir(root, 'sys/devices/virtual/net/br0/brif/bond0')
+    for upper, lower in (('n1', 'n2'), ('n2', 'n3'), ('n3', 'n4'), ('n4', 'n5'), ('n5', 'eth0')):
+        _link(root, 'sys/devices/virtual/net/%s/lower_%s' % (upper, lower), 'sys/devices/virtual/net/' + lower)
+    return root
+
+
+@pytest.mark.parametrize('ifname, addresses', [
+    ('eth0', ['0000:00:03.0']), ('bond0', ['0000:00:03.0']), ('br0', ['0000:00:03.0']),
+    ('n2', ['0000:00:03.0']),         # n2 -> n3 -> n4 -> n5 -> eth0: four levels are followed
+    ('n1', []),                       # eth0 is five levels down
+    ('missing', []),
+])
+def test_netdev_pci_addresses(netdevs, ifname, addresses):
+    assert pci.netdev_pci_addresses(netdevs, ifname) == addresses
