@@ -238,3 +238,63 @@ def netdevs(tmp_path):
 ])
 def test_netdev_pci_addresses(netdevs, ifname, addresses):
     assert pci.netdev_pci_addresses(netdevs, ifname) == addresses
+
+
+
+# ------------------------------------------------------------------------- /proc: mounts and routes
+# /proc/self/mountinfo of a Debian 12 host (root on LVM, /boot and the ESP on sda, a data disk)
+MOUNTINFO = (
+    '22 28 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n'
+    '28 1 254:1 / / rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw,errors=remount-ro\n'
+    '30 28 8:1 / /boot rw,relatime shared:62 - ext2 /dev/sda1 rw\n'
+    '31 30 8:2 / /boot/efi rw,relatime shared:64 - vfat /dev/sda2 rw,fmask=0077,dmask=0077\n'
+    '45 28 254:1 /usr /usr rw,relatime shared:1 - ext4 /dev/mapper/vg-root rw,errors=remount-ro\n'
+    '47 28 8:17 / /srv rw,relatime shared:66 - xfs /dev/sdb1 rw\n'
+    '50 28 0:45 / /run/user/0 rw,nosuid,nodev,relatime shared:300 - tmpfs tmpfs rw,size=401224k,mode=700\n')
+# a container: the root is an overlay (an anonymous 0:N device)
+CONTAINER = '580 501 0:52 / / rw,relatime master:1 - overlay overlay rw,lowerdir=/var/lib/x/l/A\n'
+
+
+@pytest.mark.parametrize('text, kwargs, found', [
+    (MOUNTINFO, {}, ['254:1', '8:1', '8:2']),
+    (MOUNTINFO, {'mountpoints': ('/srv',)}, ['8:17']),
+    (CONTAINER, {}, []),
+    (None, {}, []),
+])
+def test_parse_mountinfo(text, kwargs, found):
+    assert pci.parse_mountinfo(text, **kwargs) == found
+
+
+# /proc/net/route and /proc/net/ipv6_route (Linux 6.1)
+ROUTE = ('Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n'
+         'eth0\t00000000\t0102000A\t0003\t0\t0\t100\t00000000\t0\t0\t0\n'
+         'eth3\t0003000A\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n'
+         'eth1\t00000000\t0101A8C0\t0003\t0\t0\t200\t00000000\t0\t0\t0\n'
+         'eth1\t00000000\t0201A8C0\t0003\t0\t0\t300\t00000000\t0\t0\t0\n')
+Z = '0' * 32
+ROUTE6 = ('%s 00 %s 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth2\n'
+          '%s 00 %s 00 %s ffffffff 00000001 00000000 00200200       lo\n'
+          '20010db8000000000000000000000000 40 %s 00 %s 00000100 00000001 00000000 00000001     eth3\n'
+          '%s 00 %s 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n'
+          '%s 00 %s 00 fe800000000000000000000000000002 00000400 00000001 00000000 00000003     eth2\n'
+          % (Z, Z, Z, Z, Z, Z, Z, Z, Z, Z, Z))
+
+
+@pytest.mark.parametrize('route, route6, devs', [
+    (ROUTE, ROUTE6, ['eth0', 'eth1', 'eth2']),
+    (ROUTE, None, ['eth0', 'eth1']),
+    (None, ROUTE6, ['eth2', 'eth0']),
+    ('', '', []),
+])
+def test_default_route_interfaces(route, route6, devs):
+    assert pci.default_route_interfaces(route, route6) == devs
+
+
+def test_interfaces_with_addresses():
+    links = [{'ifname': 'br0', 'addr_info': [{'local': '10.0.2.15', 'prefixlen': 24},
+                                             {'local': '10.0.2.16', 'prefixlen': 24}]},
+             {'ifname': 'eth1', 'addr_info': [{'local': '192.0.2.1'}]},
+             {'ifname': 'eth2'},
+             {'ifname': 'eth3', 'addr_info': [{'local': '10.0.2.16'}]}]
+    assert pci.interfaces_with_addresses(links, ['10.0.2.15', '10.0.2.16', '', None]) == ['br0', 'eth3']
+    assert pci.interfaces_with_addresses(None, ['10.0.2.15']) == []
