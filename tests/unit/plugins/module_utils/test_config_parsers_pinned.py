@@ -154,7 +154,6 @@ def test_valid_module_name(name, valid):
     assert pci.valid_module_name(name) is valid
 
 
-
 # ------------------------------------------------------------------------- sysfs: what lies below
 def _dir(root, rel, dev=None):
     path = os.path.join(root, rel)
@@ -238,7 +237,6 @@ def netdevs(tmp_path):
 ])
 def test_netdev_pci_addresses(netdevs, ifname, addresses):
     assert pci.netdev_pci_addresses(netdevs, ifname) == addresses
-
 
 
 # ------------------------------------------------------------------------- /proc: mounts and routes
