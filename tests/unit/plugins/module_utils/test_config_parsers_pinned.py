@@ -18,6 +18,7 @@ import os
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd
 
@@ -296,3 +297,12 @@ def test_interfaces_with_addresses():
              {'ifname': 'eth3', 'addr_info': [{'local': '10.0.2.16'}]}]
     assert pci.interfaces_with_addresses(links, ['10.0.2.15', '10.0.2.16', '', None]) == ['br0', 'eth3']
     assert pci.interfaces_with_addresses(None, ['10.0.2.15']) == []
+
+
+
+def test_ovs_topology_args():
+    assert ovs.topology_args('/usr/bin/ovs-vsctl') == [
+        '/usr/bin/ovs-vsctl', '--timeout=5', '--format=json', '--data=json',
+        '--columns=name,ports', 'list', 'Bridge', '--',
+        '--columns=_uuid,name,interfaces', 'list', 'Port', '--',
+        '--columns=_uuid,name,type,options', 'list', 'Interface']
