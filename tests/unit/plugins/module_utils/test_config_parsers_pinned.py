@@ -299,7 +299,6 @@ def test_interfaces_with_addresses():
     assert pci.interfaces_with_addresses(None, ['10.0.2.15']) == []
 
 
-
 def test_ovs_topology_args():
     assert ovs.topology_args('/usr/bin/ovs-vsctl') == [
         '/usr/bin/ovs-vsctl', '--timeout=5', '--format=json', '--data=json',
