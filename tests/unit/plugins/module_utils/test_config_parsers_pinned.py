@@ -305,3 +305,66 @@ def test_ovs_topology_args():
         '--columns=name,ports', 'list', 'Bridge', '--',
         '--columns=_uuid,name,interfaces', 'list', 'Port', '--',
         '--columns=_uuid,name,type,options', 'list', 'Interface']
+
+
+@pytest.mark.parametrize('value, patterns, lower, hit', [
+    ('root', 'root', False, True),
+    ('Root', 'root', False, False),
+    ('Root', 'root', True, True),
+    ('HOST.Example.org', '*.example.ORG', True, True),
+    ('root', '!root,*', False, False),
+    ('alice', '!root,*', False, True),
+    ('alice', 'bob,carol', False, False),
+    (None, '*', False, False),
+    (22, '2?', False, True),
+])
+def test_pattern_list_match(value, patterns, lower, hit):
+    assert sshd.pattern_list_match(value, patterns, lower) is hit
+
+
+def test_pattern_list_match_is_case_sensitive_by_default():
+    assert sshd.pattern_list_match('Root', 'root') is False
+
+
+@pytest.mark.parametrize('addr, patterns, hit', [
+    ('10.0.0.5', '10.0.0.0/8', True),
+    ('10.0.0.5', '10.0.0.1/8', True),            # sshd takes a CIDR with host bits set
+    ('10.0.0.5', '!10.0.0.0/8,*', False),
+    ('192.0.2.7', '!10.0.0.0/8,*', True),
+    ('192.0.2.7', '10.0.0.0/33,192.0.2.*', True),
+    ('192.0.2.7', '10.0.0.0/33', False),
+    ('192.0.2.7', 'bad/mask', False),
+    ('mgmt.example.org', '10.0.0.0/8,mgmt.*', True),
+    ('2001:db8::7', '2001:db8::/32', True),
+    ('', '*', False),
+    (None, '*', False),
+])
+def test_address_list_match(addr, patterns, hit):
+    assert sshd.address_list_match(addr, patterns) is hit
+
+
+SPEC = {'user': 'alice', 'host': 'WS1.example.org', 'addr': '10.0.0.5', 'laddr': '10.0.2.15', 'lport': 22}
+
+
+@pytest.mark.parametrize('criteria, groups, applies', [
+    ('All', None, True),
+    ('User alice', None, True),
+    ('User bob', None, False),
+    ('All User bob', None, False),
+    ('Group wheel', ['users', 'wheel'], True),
+    ('Group wheel', ['users'], False),
+    ('Group wheel', None, None),
+    ('Group wheel User bob', None, False),
+    ('Host ws1.example.org', None, True),
+    ('Host *.example.net', None, False),
+    ('Address 10.0.0.0/8', None, True),
+    ('Address 192.0.2.0/24', None, False),
+    ('LocalAddress 10.0.2.15', None, True),
+    ('LocalAddress 10.0.2.16', None, False),
+    ('LocalPort 22', None, True),
+    ('LocalPort 2222', None, False),
+    ('RDomain vrf1', None, None),
+    ('RDomain vrf1 User bob', None, False),
+])
+def test_criteria_apply(criteria, groups, applies):
+    assert sshd.criteria_apply(criteria, SPEC, groups) is applies
