@@ -368,3 +368,17 @@ SPEC = {'user': 'alice', 'host': 'WS1.example.org', 'addr': '10.0.0.5', 'laddr':
 ])
 def test_criteria_apply(criteria, groups, applies):
     assert sshd.criteria_apply(criteria, SPEC, groups) is applies
+
+
+DEVICES = {'0000:01:00.0': {'id': '8086:10d3'}, '0000:02:00.0': {'id': '8086:10d3'},
+           '0000:03:00.0': {'id': '10de:1eb8'}}
+
+
+def test_resolve_targets_whole():
+    entries = [{'address': '0000:09:00.0'}, {'id': 'dead:beef'}, {'id': '8086:10d3'}, {'address': '0000:02:00.0'},
+               {'address': '0000:03:00.0'}]
+    assert pci.resolve_targets(DEVICES, entries) == (
+        [('0000:01:00.0', {'id': '8086:10d3'}), ('0000:02:00.0', {'id': '8086:10d3'}),
+         ('0000:03:00.0', {'address': '0000:03:00.0'})],
+        ['PCI device 0000:09:00.0 does not exist on this host',
+         'no PCI device matches vendor:device id dead:beef on this host'])
