@@ -18,6 +18,7 @@ import os
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import sshd
@@ -382,3 +383,74 @@ def test_resolve_targets_whole():
          ('0000:03:00.0', {'address': '0000:03:00.0'})],
         ['PCI device 0000:09:00.0 does not exist on this host',
          'no PCI device matches vendor:device id dead:beef on this host'])
+
+
+# `ovs-vsctl --format=json --data=json` output of topology_args (Open vSwitch 3.1), with a few
+# malformed cells (a row without a name, a map where a uuid belongs, options that are no map)
+TOPOLOGY = '\n'.join(json.dumps(doc) for doc in (
+    {'headings': ['name', 'ports'], 'data': [
+        [7, ['set', [['uuid', 'p1']]]],
+        ['br-int', ['set', [['uuid', 'p2'], ['map', []], ['uuid', 'p9'], ['uuid', 'p3'], ['uuid', 'p1']]]],
+        ['br-ex', ['uuid', 'p4']]]},
+    {'headings': ['_uuid', 'name', 'interfaces'], 'data': [
+        [['uuid', 'p3'], 5, ['uuid', 'i3']],
+        [['uuid', 'p1'], 'patch-tun', ['uuid', 'i1']],
+        [['uuid', 'p2'], 'bond0', ['set', [['uuid', 'i2'], ['map', []], ['uuid', 'i9'], ['uuid', 'i5'],
+                                           ['uuid', 'i3']]]],
+        [['uuid', 'p4'], 'eth9', ['uuid', 'i4']]]},
+    {'headings': ['_uuid', 'name', 'type', 'options'], 'data': [
+        [['uuid', 'i5'], 3, '', ['map', []]],
+        [['uuid', 'i1'], 'patch-tun', 'patch', ['map', [['peer', 'patch-int']]]],
+        [['uuid', 'i2'], 'dpdk0', 'dpdk', ['map', [['dpdk-devargs', '0000:01:00.0']]]],
+        [['uuid', 'i3'], 'eth1', '', ['map', []]],
+        [['uuid', 'i4'], 'eth9', ['set', []], 'not a map']]}))
+
+
+def test_parse_topology():
+    assert ovs.parse_topology(TOPOLOGY) == ({
+        'br-int': [
+            {'name': 'bond0', 'interfaces': [
+                {'name': 'dpdk0', 'type': 'dpdk', 'peer': None, 'devargs': '0000:01:00.0'},
+                {'name': 'eth1', 'type': '', 'peer': None, 'devargs': None}]},
+            {'name': 'patch-tun', 'interfaces': [
+                {'name': 'patch-tun', 'type': 'patch', 'peer': 'patch-int', 'devargs': None}]}],
+        'br-ex': [{'name': 'eth9', 'interfaces': [{'name': 'eth9', 'type': '', 'peer': None, 'devargs': None}]}]},
+        None)
+    assert ovs.parse_topology('{"headings": [], "data": []}') == (None, 'expected 3 tables from ovs-vsctl, got 1')
+
+
+@pytest.mark.parametrize('vid, problem', [
+    (1, None), (4094, None), (0, 'outside 1-4094'), (4095, 'outside 1-4094'), (-1, 'outside 1-4094'),
+    (True, 'not an integer'), ('5', 'not an integer'), (None, 'not an integer'), (5.0, 'not an integer'),
+])
+def test_vlan_problem(vid, problem):
+    assert netnames.vlan_problem(vid) == problem
+
+
+@pytest.mark.parametrize('value, message', [
+    ('01:00', "malformed PCI address '01:00': expected DDDD:BB:SS.F (e.g. 0000:01:00.0)"),
+    ('0000:01:20.0', "malformed PCI address '0000:01:20.0': slot 20 is above 1f"),
+    ('01:3F.1', "malformed PCI address '01:3F.1': slot 3F is above 1f"),
+])
+def test_normalize_address_refuses(value, message):
+    with pytest.raises(ValueError) as exc:
+        pci.normalize_address(value)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize('value, address', [('01:1F.7', '0000:01:1f.7'), (' 0000:3B:00.0 ', '0000:3b:00.0')])
+def test_normalize_address(value, address):
+    assert pci.normalize_address(value) == address
+
+
+@pytest.mark.parametrize('text, criteria', [
+    ('User=alice,bob Address 10.0.0.0/8 All', [('user', 'alice,bob'), ('address', '10.0.0.0/8'), ('all', None)]),
+    ('USER=x HOST y', [('user', 'x'), ('host', 'y')]),
+    ('User=a=b', [('user', 'a=b')]),
+    ('Host a=b', [('host', 'a=b')]),
+    ('X=1 y', [('x=1', 'y')]),
+    ('Group', [('group', '')]),
+    ('User "a b"', [('user', 'a b')]),
+])
+def test_parse_criteria(text, criteria):
+    assert sshd.parse_criteria(text) == criteria
