@@ -454,3 +454,20 @@ def test_normalize_address(value, address):
 ])
 def test_parse_criteria(text, criteria):
     assert sshd.parse_criteria(text) == criteria
+
+
+
+@pytest.mark.parametrize('value, pattern, kwargs, hit', [
+    ('root', 'r?ot', {}, True),
+    ('root', 'r??t', {}, True),
+    ('root', 'r?t', {}, False),
+    ('Root', 'root', {}, False),
+    ('Root', 'ROOT', {'lower': True}, True),
+    ('Root', 'r*', {'lower': True}, True),
+    ('host.example.org', '*.example.org', {}, True),
+    ('hostXexample.org', 'host.example.org', {}, False),
+    ('a\nb', 'a*b', {}, True),
+    ('a+b', 'a+b', {}, True),
+])
+def test_wildcard_match(value, pattern, kwargs, hit):
+    assert sshd.wildcard_match(value, pattern, **kwargs) is hit
