@@ -456,7 +456,6 @@ def test_parse_criteria(text, criteria):
     assert sshd.parse_criteria(text) == criteria
 
 
-
 @pytest.mark.parametrize('value, pattern, kwargs, hit', [
     ('root', 'r?ot', {}, True),
     ('root', 'r??t', {}, True),
