@@ -189,6 +189,7 @@ CANDIDATE_LINES = [
     ('Include = extra.conf sshd_config.d/*.conf', CAND.replace('Include ', 'Include /etc/ssh/extra.conf ')),
     ('Include extra.conf sshd_config.d/*.conf', CAND.replace('Include ', 'Include /etc/ssh/extra.conf ')),
     ('Include sshd_config.d/*.conf extra.conf', CAND + ' /etc/ssh/extra.conf'),
+    ('Include=Xtra.conf', 'Include /etc/ssh/Xtra.conf'),
     ('Include', '# hvsec: include of nothing'),
     ('Include=', '# hvsec: include of nothing'),
 ]
@@ -278,9 +279,24 @@ ACCESS = [
     ({'authenticationmethods': ['publickey,publickey']}, ALICE, [NO_LIST % ('publickey,publickey', KEY)]),
     ({'authenticationmethods': ['publickey,password', 'publickey']}, ALICE, []),
     ({'authenticationmethods': ['any']}, ALICE, []),
+    ({'authenticationmethods': ['password,keyboard-interactive']}, ROOT_PW, []),
+    ({'authenticationmethods': ['publickey,password publickey,keyboard-interactive']}, ROOT_PW,
+     [NO_LIST % ('publickey,password publickey,keyboard-interactive', 'a password')]),
 ]
 
 
 @pytest.mark.parametrize('eff, conn, problems', ACCESS)
 def test_access_problems_whole(eff, conn, problems):
     assert access_problems(eff, conn) == problems
+
+
+def test_conflicts_in_reads_past_other_keywords_and_compares_lists():
+    text = ('X11Forwarding yes\n'
+            'Ciphers aes256-ctr,aes128-ctr\n'
+            'PermitRootLogin yes\n')
+    assert conflicts_in('sshd_config', text, [('PermitRootLogin', 'no'),
+                                              ('Ciphers', ['aes256-ctr', 'aes128-ctr'])]) == [
+        'PermitRootLogin yes (sshd_config line 3; the role wants PermitRootLogin no)']
+    assert conflicts_in('sshd_config', text, [('Ciphers', 'chacha20-poly1305@openssh.com,aes256-ctr')]) == [
+        'Ciphers aes256-ctr,aes128-ctr (sshd_config line 2; the role wants Ciphers '
+        'chacha20-poly1305@openssh.com aes256-ctr)']

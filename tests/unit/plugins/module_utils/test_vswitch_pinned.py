@@ -259,10 +259,14 @@ LINKS = {'br0': {'kind': 'bridge', 'master': None}, 'br1': {'kind': 'bridge', 'm
          'vg1': {'kind': 'veth', 'master': 'br0'}, 'vg2': {'kind': 'veth', 'master': 'br1'},
          'vg3': {'kind': 'veth', 'master': None}}
 B = 'hvsec_vswitch_bridges'
+VALIDATE_BRIDGES_BAD_NAME = ("%s[0].name: 'bad name' is not a valid interface name (contains \"/\", \":\" or "
+                             "whitespace, which the kernel refuses)" % B)
 VALIDATE_BRIDGES = [
     ([{'name': 'bad name'}, {'name': 'br0', 'ports': [{'name': 'vg1', 'vlans': [10]}]}],
      ["%s[0].name: 'bad name' is not a valid interface name (contains \"/\", \":\" or whitespace, which the "
       "kernel refuses)" % B]),
+    ([{'name': 'bad name'}, {'name': 'br9'}],
+     [VALIDATE_BRIDGES_BAD_NAME, '%s[1] (br9): bridge br9 does not exist on this host' % B]),
     ([{'name': 'br0', 'ports': [{'name': 'vg1', 'vlans': [10]}]}, {'name': 'br0'}],
      ['%s[1] (br0): bridge declared twice' % B]),
     ([{'name': 'eth0'}, {'name': 'bond0'}, {'name': 'br9'}],
@@ -528,6 +532,13 @@ PLANS = [
 @pytest.mark.parametrize('params, plan', PLANS)
 def test_plan_ovs_whole_transaction(params, plan):
     assert vo.plan_ovs(params, PLAN_STATE) == plan
+
+
+def test_plan_ovs_reads_past_an_unknown_port():
+    assert vo.plan_ovs({'ports': [{'name': 'vo9', 'tag': 5}, {'name': 'vo2', 'tag': 31}],
+                        'skip': ['HVS-VSW-05', 'HVS-VSW-06', 'HVS-VSW-08']}, PLAN_STATE) == _plan(
+        ('HVS-VSW-07', 'br-int: fail_mode standalone (unset) -> secure', 'set-fail-mode', 'br-int', 'secure'),
+        ('HVS-VSW-09', 'vo2: tag 30 -> 31 (access)', 'set', 'Port', 'vo2', 'tag=31', 'vlan_mode=access'))
 
 
 def test_plan_ovs_nothing_when_hardened():
