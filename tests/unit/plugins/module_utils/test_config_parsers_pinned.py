@@ -18,6 +18,7 @@ import os
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ip_link
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import libvirt_conf
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import ovs
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import pci
@@ -451,6 +452,7 @@ def test_normalize_address(value, address):
     ('X=1 y', [('x=1', 'y')]),
     ('Group', [('group', '')]),
     ('User "a b"', [('user', 'a b')]),
+    ('All User=alice Address=10.0.0.0/8', [('all', None), ('user', 'alice'), ('address', '10.0.0.0/8')]),
 ])
 def test_parse_criteria(text, criteria):
     assert sshd.parse_criteria(text) == criteria
@@ -470,3 +472,20 @@ def test_parse_criteria(text, criteria):
 ])
 def test_wildcard_match(value, pattern, kwargs, hit):
     assert sshd.wildcard_match(value, pattern, **kwargs) is hit
+
+
+@pytest.mark.parametrize('text, words', [
+    ('  a "b c"  d', ['a', 'b c', 'd']),
+    ('a\t\tb', ['a', 'b']),
+    ('""', ['']),
+    ('x""y', ['xy']),
+    ('', []),
+    (None, []),
+])
+def test_split_args(text, words):
+    assert sshd.split_args(text) == words
+
+
+def test_libvirt_entry_repr():
+    entry = libvirt_conf.parse_entries('# x\nlisten_tls = 0\nlisten_addr = "0.0.0.0"\n')[1]
+    assert repr(entry) == "Entry('listen_addr', '0.0.0.0', line=3)"
