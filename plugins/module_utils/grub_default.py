@@ -78,7 +78,9 @@ class _Refuse(Exception):
 
 # ---------------------------------------------------------------------------- shell scanner
 def _skip_quoted(text, i, n, quote):
-    """Index after the closing ``quote`` of a quoted run starting at ``text[i]``."""
+    """Index after the closing ``quote`` of a quoted run starting at ``text[i]``; an unterminated run is
+    refused at its opening quote."""
+    start = i
     i += 1
     while i < n:
         c = text[i]
@@ -88,7 +90,7 @@ def _skip_quoted(text, i, n, quote):
         if c == quote:
             return i + 1
         i += 1
-    raise _Refuse(i, 'unterminated %s quote' % ('double' if quote == '"' else 'single'))
+    raise _Refuse(start, 'unterminated %s quote' % ('double' if quote == '"' else 'single'))
 
 
 def _skip_balanced(text, i, n, opening, closing):

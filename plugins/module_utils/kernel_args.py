@@ -104,10 +104,10 @@ def validate_request(present, absent):
     seen = {}
     for spec in present_specs:
         nkey = normalize_key(spec[0])
-        if nkey in seen and seen[nkey] != spec[1]:
+        if nkey in seen and seen[nkey][1] != spec[1]:
             raise RequestError('present: %r and %r set the same key twice with different values'
-                               % (spec_word((spec[0], seen[nkey])), spec_word(spec)))
-        seen[nkey] = spec[1]
+                               % (spec_word(seen[nkey]), spec_word(spec)))
+        seen.setdefault(nkey, spec)
     for pspec in present_specs:
         for aspec in absent_specs:
             if matches_absent(spec_word(pspec), aspec):

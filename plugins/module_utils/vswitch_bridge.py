@@ -16,6 +16,7 @@ import hashlib
 import ipaddress
 import json
 import re
+import string
 
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import netnames
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.netnames import VLAN_MAX, VLAN_MIN, sh_quote
@@ -115,10 +116,6 @@ def is_link_local(addr):
 
 
 # ------------------------------------------------------------------ validation
-def _is_int(v):
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
 def validate_bridges(bridges, links):
     """Return a list of error strings for hvsec_vswitch_bridges (empty = valid).
 
@@ -427,14 +424,20 @@ def nft_table_digest(list_output):
 
 
 # ----------------------------------------------------------------- persistence
+# the characters systemd-escape keeps as they are (ASCII only: str.isalnum() admits any letter)
+_SYSTEMD_PLAIN = frozenset(string.ascii_letters + string.digits + ':_')
+
+
 def systemd_escape_device(ifname):
-    """Unit name of the device unit systemd creates for a network interface."""
+    """Unit name of the device unit systemd creates for a network interface (``systemd-escape
+    --path``: ``/`` becomes ``-``, every byte outside ASCII letters, digits, ``:``, ``_`` and a
+    ``.`` that does not start the path becomes ``\\xNN``)."""
     path = 'sys/subsystem/net/devices/' + ifname
     out = []
     for i, ch in enumerate(path):
         if ch == '/':
             out.append('-')
-        elif ch.isalnum() or ch in ':_' or (ch == '.' and i > 0):
+        elif ch in _SYSTEMD_PLAIN or (ch == '.' and i > 0):
             out.append(ch)
         else:
             out.append(''.join('\\x%02x' % b for b in ch.encode('utf-8')))
