@@ -766,6 +766,8 @@ def test_vsw_10_declared_ports_protected_by_the_loaded_tables():
     assert result['status'] == 'pass', result['evidence']
     assert '5 declared port(s) with nftables MAC/IP anti-spoofing' in result['evidence']
     assert '2 guest interface(s) filtered by clean-traffic' in result['evidence']
+    assert result['evidence'] == ('2 guest interface(s) filtered by clean-traffic; '
+                                  '5 declared port(s) with nftables MAC/IP anti-spoofing')
 
 
 def test_vsw_10_missing_or_wrong_tables_fail_per_port():
