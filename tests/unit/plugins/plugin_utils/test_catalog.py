@@ -207,6 +207,7 @@ def test_every_control_has_its_section_in_the_docs():
 
 # ----------------------------------------------------------------------------- the loader refuses bad data
 
+DELETE_KEY = object()
 RECORD = {'id': 'HVS-IOMMU-01', 'title': 'A control', 'severity': 'high', 'function': 'HY-BF1', 'topic': 'isolation',
           'sp800_53': ['SC-39'], 'rationale': 'Because.', 'check': 'A fact.', 'evaluator': 'a_check', 'check_mode': 'no'}
 
@@ -267,3 +268,73 @@ def test_load_refuses_a_wrongly_named_area_file(tmp_path):
     with pytest.raises(catalog.CatalogError) as err:
         catalog.load(str(tmp_path))
     assert str(err.value) == 'iommu.yml: area vfio must be in vfio.yml'
+
+
+@pytest.mark.parametrize('changes,message', [
+    ({'id': 'HVS-IOMMU-3'}, 'iommu.yml HVS-IOMMU-3: an ID is HVS-<AREA>-<two digits>'),
+    ({'severity': 'urgent'}, 'iommu.yml HVS-IOMMU-03: severity must be one of low, medium, high, critical'),
+    ({'function': 'HY-BF9'},
+     'iommu.yml HVS-IOMMU-03: function must be one of HY-BF1, HY-BF2, HY-BF3, HY-BF4, HY-BF5'),
+    ({'check_mode': 'maybe'}, 'iommu.yml HVS-IOMMU-03: check_mode must be one of yes, partly, no'),
+    ({'variable': 'iommu_x'}, 'iommu.yml HVS-IOMMU-03: variable must be a role variable (hvsec_*)'),
+    ({'check': DELETE_KEY, 'colour': 'blue'}, "iommu.yml HVS-IOMMU-03: missing ['check'], unknown ['colour']"),
+    ({'check': DELETE_KEY}, "iommu.yml HVS-IOMMU-03: missing ['check'], unknown none"),
+    ({'colour': 'blue'}, "iommu.yml HVS-IOMMU-03: missing none, unknown ['colour']"),
+    ({'kernel_args': {'present': ['nosmt']}}, 'iommu.yml HVS-IOMMU-03: kernel_args must be a list of rules'),
+    ({'kernel_args': ['nosmt']},
+     'iommu.yml HVS-IOMMU-03: each kernel_args rule has present and/or absent (and an optional when)'),
+    ({'kernel_args': [{'present': ['nosmt'], 'unless': {}}]},
+     'iommu.yml HVS-IOMMU-03: each kernel_args rule has present and/or absent (and an optional when)'),
+    ({'kernel_args': [{'when': {'a': 1}}]},
+     'iommu.yml HVS-IOMMU-03: each kernel_args rule has present and/or absent (and an optional when)'),
+    ({'kernel_args': [{'present': ['iommu=pt', 'intel_iommu=on x']}]},
+     'iommu.yml HVS-IOMMU-03: kernel_args present holds kernel arguments (strings without spaces)'),
+    ({'kernel_args': [{'absent': ['']}]},
+     'iommu.yml HVS-IOMMU-03: kernel_args absent holds kernel arguments (strings without spaces)'),
+    ({'kernel_args': [{'present': ['nosmt'], 'absent': [3]}]},
+     'iommu.yml HVS-IOMMU-03: kernel_args absent holds kernel arguments (strings without spaces)'),
+    ({'kernel_args': [{'present': ['nosmt'], 'when': ['hvsec_iommu_nosmt']}]},
+     'iommu.yml HVS-IOMMU-03: kernel_args when is a mapping of setting to value'),
+])
+def test_load_refuses_a_bad_record_in_these_words(tmp_path, changes, message):
+    record = dict(RECORD, id='HVS-IOMMU-03')
+    for key, value in changes.items():
+        if value is DELETE_KEY:
+            del record[key]
+        else:
+            record[key] = value
+    _area_file(tmp_path, 'iommu', [RECORD, record])
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value) == message
+
+
+def test_load_refuses_a_record_that_is_not_a_mapping(tmp_path):
+    _area_file(tmp_path, 'iommu', [RECORD, 'HVS-IOMMU-02'])
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value) == 'iommu.yml: a control record is a mapping'
+
+
+@pytest.mark.parametrize('text', ['- area: iommu\n', 'area: iommu\norder: 1\ntitle: T\n',
+                                  'area: iommu\norder: 1\ntitle: T\ncontrols: []\nnotes: x\n'])
+def test_load_refuses_an_area_file_without_exactly_its_four_keys(tmp_path, text):
+    (tmp_path / 'iommu.yml').write_text(text)
+    with pytest.raises(catalog.CatalogError) as err:
+        catalog.load(str(tmp_path))
+    assert str(err.value) == 'iommu.yml: an area file has exactly area, order, title and controls'
+
+
+def test_load_gives_each_record_its_defaults_and_kernel_args(tmp_path):
+    rules = [{'present': ['nosmt'], 'when': {'hvsec_iommu_nosmt': True}}, {'absent': ['iommu=off']}]
+    _area_file(tmp_path, 'iommu', [RECORD, dict(RECORD, id='HVS-IOMMU-02', kernel_args=rules, recommendation='HY-SR-2',
+                                                params={'limit': 3}, needs_libvirt=True, reboot=False)])
+    _area_file(tmp_path, 'vfio', [], order=0)
+    areas, controls = catalog.load(str(tmp_path))
+    assert list(areas) == ['vfio', 'iommu']
+    first, second = controls
+    assert (first['reboot'], first['needs_libvirt'], first['params'], first['kernel_args']) == (False, False, {}, [])
+    assert first['sp800_125a'] == 'HY-BF1 (VM process isolation): isolation'
+    assert first['remediation'] == catalog.AUDIT_ONLY and first['variable'] is None
+    assert (second['kernel_args'], second['params'], second['needs_libvirt']) == (rules, {'limit': 3}, True)
+    assert second['sp800_125a'] == 'HY-BF1 (VM process isolation), HY-SR-2: isolation'

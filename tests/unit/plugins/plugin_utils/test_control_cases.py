@@ -5,8 +5,10 @@
 
 A case names a control, a minimal ``facts`` mapping (the shape of ``ansible_facts.hvsec``),
 optional ``settings`` (role variables, merged over the defaults by the engine), the status the
-control must then have and a fragment its evidence must contain. Every control needs at least
-one passing and one non-passing case, so a new control without cases fails this suite.
+control must then have and a fragment its evidence must contain. A fragment that starts with
+``^`` must start the evidence, one that ends with ``$`` must end it (``^...$``: the whole
+evidence). Every control needs at least one passing and one non-passing case, so a new control
+without cases fails this suite.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -40,6 +42,17 @@ def _load_cases():
 
 
 CASES = _load_cases()
+
+
+def evidence_matches(fragment, evidence):
+    """True when ``evidence`` has ``fragment``; ``^`` anchors it at the start, ``$`` at the end."""
+    text = fragment[1:] if fragment.startswith('^') else fragment
+    text = text[:-1] if text.endswith('$') else text
+    if fragment.startswith('^') and not evidence.startswith(text):
+        return False
+    if fragment.endswith('$') and not evidence.endswith(text):
+        return False
+    return text in evidence
 
 
 def _case_id(case):
@@ -92,4 +105,13 @@ def test_control_case(case):
     assert len(results) == 1
     result = results[0]
     assert result['id'] == control['id']
-    assert (result['status'], case['evidence'] in result['evidence']) == (case['status'], True), result['evidence']
+    assert (result['status'], evidence_matches(case['evidence'], result['evidence'])) == (case['status'], True), \
+        result['evidence']
+
+
+@pytest.mark.parametrize('fragment,result', [
+    ('remapping', True), ('^interrupt', True), ('^remapping', False), ('active$', True), ('interrupt$', False),
+    ('^interrupt remapping active$', True), ('^interrupt remapping$', False), ('^interrupt remapping active (x)$', False),
+])
+def test_evidence_fragments_and_anchors(fragment, result):
+    assert evidence_matches(fragment, 'interrupt remapping active') is result

@@ -766,6 +766,8 @@ def test_vsw_10_declared_ports_protected_by_the_loaded_tables():
     assert result['status'] == 'pass', result['evidence']
     assert '5 declared port(s) with nftables MAC/IP anti-spoofing' in result['evidence']
     assert '2 guest interface(s) filtered by clean-traffic' in result['evidence']
+    assert result['evidence'] == ('2 guest interface(s) filtered by clean-traffic; '
+                                  '5 declared port(s) with nftables MAC/IP anti-spoofing')
 
 
 def test_vsw_10_missing_or_wrong_tables_fail_per_port():
@@ -803,3 +805,130 @@ def test_vsw_10_ports_without_nftables_or_ruleset():
     result = _run('HVS-VSW-10', settings=SPOOF_SETTINGS, facts=facts)
     assert result['status'] == 'pass' and 'guest interface' not in result['evidence']
     assert _run('HVS-VSW-10', facts=facts)['status'] == 'not_applicable'
+
+
+# ---------------------------------------------------------------- the engine's own words
+# Messages and evidence the engine writes, compared whole: users read them, reports quote them.
+
+def test_unreadable_fact_evidence_names_the_path_and_the_note_or_the_hint():
+    control = BY_ID['HVS-IOMMU-05']
+    assert ev.evaluate_one(control, {}, SETTINGS) == (
+        'error', 'could not read iommu.units (not reported by the facts module)')
+    facts = {'notes': [{'probe': 'iommu', 'path': '/sys/class/iommu', 'reason': 'permission denied'}]}
+    assert ev.evaluate_one(control, facts, SETTINGS) == (
+        'error', 'could not read iommu.units (/sys/class/iommu: permission denied)')
+    assert ev._error_evidence(facts, ev.Unknown('iommu.units', hint='see the kernel log')) == (
+        'could not read iommu.units (see the kernel log)')
+
+
+def test_malformed_facts_evidence_names_the_exception():
+    facts = copy.deepcopy(HARDENED)
+    facts['pci']['devices'] = 'garbage'
+    status, evidence = ev.evaluate_one(BY_ID['HVS-VFIO-03'], facts, SETTINGS)
+    assert status == 'error'
+    assert evidence.startswith('evaluation failed on malformed facts: ') and evidence.count(':') >= 2
+    assert evidence.split(': ')[1] in ('AttributeError', 'TypeError', 'KeyError', 'ValueError', 'IndexError')
+
+
+TWO_XML_ERRORS = {'/etc/libvirt/qemu/b.xml': 'mismatched tag', '/etc/libvirt/qemu/a.xml': 'no element found'}
+
+
+def test_unparsable_domain_xml_evidence_lists_every_file_in_order():
+    facts = copy.deepcopy(HARDENED)
+    facts['libvirt']['domain_errors'] = dict(TWO_XML_ERRORS)
+    passing = ev.evaluate_one(BY_ID['HVS-VSW-10'], copy.deepcopy(HARDENED), SETTINGS)
+    assert passing[0] == 'pass'
+    assert ev.evaluate_one(BY_ID['HVS-VSW-10'], facts, SETTINGS) == (
+        'error', 'could not parse libvirt XML (/etc/libvirt/qemu/a.xml: no element found; '
+        '/etc/libvirt/qemu/b.xml: mismatched tag); of the rest: %s' % passing[1])
+    facts['libvirt']['domains'][0]['interfaces'][0]['filterref'] = None
+    failing = ev.evaluate_one(BY_ID['HVS-VSW-10'], dict(facts, libvirt=dict(facts['libvirt'], domain_errors={})), SETTINGS)
+    assert failing[0] == 'fail'
+    assert ev.evaluate_one(BY_ID['HVS-VSW-10'], facts, SETTINGS) == (
+        'fail', '%s (also unparsable: /etc/libvirt/qemu/a.xml: no element found; '
+        '/etc/libvirt/qemu/b.xml: mismatched tag)' % failing[1])
+
+
+def test_domain_errors_count_only_when_libvirt_is_installed_and_they_are_a_mapping():
+    facts = copy.deepcopy(HARDENED)
+    facts['libvirt']['domain_errors'] = ['/etc/libvirt/qemu/broken.xml']
+    assert ev.evaluate_one(BY_ID['HVS-VSW-10'], facts, SETTINGS)[0] == 'pass'
+    facts = {'libvirt': {'installed': False, 'domain_errors': dict(TWO_XML_ERRORS)}}
+    assert ev.evaluate_one(BY_ID['HVS-IOMMU-16'], facts, SETTINGS) == ('not_applicable', 'libvirt is not installed')
+
+
+def test_gate_rejects_unknown_severity_in_these_words():
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.validate_fail_on('severe')
+    assert str(exc.value) == "fail_on must be one of none, low, medium, high, critical, got 'severe'"
+    assert ev.validate_fail_on('high') == 'high'
+
+
+@pytest.mark.parametrize('settings,message', [
+    ([], 'settings must be a dict of hvsec_* variables'),
+    ({'hvsec_iommu_nosmt': 'yes'}, 'hvsec_iommu_nosmt must be a bool, got str'),
+    ({'hvsec_vfio_allowlist': {'id': '8086:1521'}}, 'hvsec_vfio_allowlist must be a list, got dict'),
+    ({'hvsec_mgmt_plane_address': 10}, 'hvsec_mgmt_plane_address must be a str, got int'),
+    ({'hvsec_iommu_policy': 'lazy'}, "hvsec_iommu_policy must be one of strict, passthrough, got 'lazy'"),
+    ({'hvsec_vfio_allowlist': [{'address': '0000:01:00.0'}, 'x']},
+     'hvsec_vfio_allowlist[1] must be a dict with address or id'),
+    ({'hvsec_vfio_allowlist': [{'address': ''}]}, 'hvsec_vfio_allowlist[0] must be a dict with address or id'),
+    ({'hvsec_vfio_sriov': ['enp1s0f0']}, 'hvsec_vfio_sriov[0] must be a dict'),
+    ({'hvsec_vswitch_bridges': [{'name': 'br0'}, 'br1']}, 'hvsec_vswitch_bridges[1] must be a dict'),
+    ({'hvsec_vswitch_ovs_ports': ['vnet0']}, 'hvsec_vswitch_ovs_ports[0] must be a dict'),
+])
+def test_bad_settings_are_refused_in_these_words(settings, message):
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.validate_settings(settings)
+    assert str(exc.value) == message
+
+
+def test_good_settings_are_returned_unchanged():
+    settings = {'hvsec_vfio_allowlist': [{'id': '8086:1521'}], 'hvsec_vfio_sriov': [{'pf': 'enp1s0f0'}],
+                'hvsec_iommu_policy': 'passthrough', 'hvsec_other': object()}
+    assert ev.validate_settings(settings) is settings
+
+
+def test_role_defaults_are_refused_in_these_words(tmp_path):
+    role = tmp_path / 'roles' / 'demo' / 'defaults'
+    role.mkdir(parents=True)
+    (role / 'main.yml').write_text('- a list\n')
+    with pytest.raises(ev.SettingsError) as exc:
+        role_defaults(str(tmp_path / 'roles'))
+    assert str(exc.value) == 'role defaults %s is not a mapping' % (role / 'main.yml')
+    (role / 'main.yml').write_text('key: [unclosed\n')
+    with pytest.raises(ev.SettingsError) as exc:
+        role_defaults(str(tmp_path / 'roles'))
+    assert str(exc.value).startswith('cannot read role defaults %s: while parsing' % (role / 'main.yml'))
+
+
+@pytest.mark.parametrize('waivers,message', [
+    ('HVS-IOMMU-13', 'waivers must be a list of {id, reason} dicts, got str'),
+    ({'id': 'HVS-IOMMU-13'}, 'waivers must be a list of {id, reason} dicts, got dict'),
+    ([{'id': 'HVS-IOMMU-13', 'reason': 'r'}, 'HVS-IOMMU-14'], 'waivers[1] must be a dict with keys id and reason'),
+    ([{'id': 'HVS-IOMMU-13', 'reason': 'r', 'until': 'x', 'owner': 'y'}],
+     'waivers[0] has unknown key(s) owner, until (allowed: id, reason, approved_by, ticket, expires)'),
+    ([{'id': 13, 'reason': 'r'}], 'waivers[0].id must be a control ID string'),
+    ([{'id': '', 'reason': 'r'}], 'waivers[0].id must be a control ID string'),
+    ([{'reason': 'r'}], 'waivers[0].id must be a control ID string'),
+    ([{'id': 'HVS-IOMMU-13', 'reason': ' '}], 'waivers[0] (HVS-IOMMU-13) needs a non-empty reason'),
+])
+def test_bad_waivers_are_refused_in_these_words(waivers, message):
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.validate_waivers(waivers)
+    assert str(exc.value) == message
+
+
+def test_waivers_are_checked_against_the_given_control_ids():
+    assert list(ev.validate_waivers([{'id': 'X-1', 'reason': 'r'}], known_ids=['X-1'])) == ['X-1']
+    with pytest.raises(ev.SettingsError) as exc:
+        ev.validate_waivers([{'id': 'HVS-IOMMU-13', 'reason': 'r'}], known_ids=['X-1'])
+    assert str(exc.value) == 'waivers[0].id HVS-IOMMU-13 is not a known control ID'
+
+
+def test_unneeded_waiver_evidence_in_these_words():
+    waiver = ev.validate_waivers([dict(FULL_WAIVER)])['HVS-IOMMU-13']
+    status, evidence, record = ev.apply_waiver(waiver, 'pass', 'ksm run=0', datetime.date(2026, 1, 1))
+    assert (status, record['state']) == ('pass', 'unneeded')
+    assert evidence == ('ksm run=0 (waiver unneeded: pass without it; waiver: dev box '
+                        '[approved by alice (CISO); ticket SEC-12; expires 2026-03-31])')
