@@ -47,7 +47,8 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 BIN = os.path.dirname(sys.executable)
 RESULTS = os.path.join(ROOT, 'bench', 'results')
-EXEC_RE = re.compile(r'^<(?P<host>[^>]+)> EXEC (?P<cmd>.*)$')
+# The local connection logs `<HOST> EXEC cmd`, the ssh connection `<HOST> SSH: EXEC ssh ... cmd`.
+EXEC_RE = re.compile(r'^<(?P<host>[^>]+)> (?:SSH: )?EXEC (?P<cmd>.*)$')
 # A module execution: the interpreter run on an AnsiballZ payload, or (pipelining) the bare
 # interpreter reading the payload from stdin. mkdir/chmod/rm housekeeping does not count.
 MODULE_RE = re.compile(r"python[0-9.]*(?: +(?P<payload>\S*AnsiballZ_(?P<module>\w+)\.py))? *(?:&&|'|$)")

@@ -14,7 +14,7 @@ description:
   - Judges the controls of one area against C(ansible_facts.hvsec) with the audit's own engine and
     settings (the roles' defaults overlaid with the host's C(hvsec_*) variables, waivers included)
     and returns the controls a role must work on in RV(todo) - every control of the area that is not
-    V(pass) or V(waived) (V(fail), V(error), V(not_applicable) or without a result).
+    V(pass), V(waived) or V(not_applicable) (V(fail), V(error) or without a result).
   - Returns every control of the area (a full run) when O(full) is true, when the facts were not
     gathered in this run by a facts task of this collection (facts from a fact cache could hide drift),
     or when O(input) differs from the variables the role's last completed run on this host applied

@@ -23,8 +23,10 @@ import tempfile
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import AREAS, BY_ID, CONTROLS
 
-# Results that need no work from a role.
-DONE = frozenset(['pass', 'waived'])
+# Results that need no work from a role: not_applicable is judged so when the thing the control is
+# about is absent or the policy variables switch it off; a role has nothing to enforce there that the
+# record of its variables does not already cover (docs/harden.md).
+DONE = frozenset(['pass', 'waived', 'not_applicable'])
 
 # Registered results of the collection's facts tasks carry this prefix; harden plans this one.
 FACTS_PREFIX = '_hvsec_facts_gathered'
@@ -97,7 +99,7 @@ def plan(area, results, full=False, fresh=True, same_input=True):
     todo = [i for i in ids if statuses.get(i) not in DONE]
     done = len(ids) - len(todo)
     return {'todo': todo, 'full': False, 'statuses': statuses,
-            'reason': '%d of %d controls pass (or are waived): their tasks are skipped' % (done, len(ids))}
+            'reason': '%d of %d controls pass, are waived or do not apply: their tasks are skipped' % (done, len(ids))}
 
 
 def needed(work, ids):

@@ -61,20 +61,31 @@ def test_one_drift_is_the_only_work():
 def test_host_variables_override_role_defaults_like_the_audit():
     facts = _load('facts_hardened.json')
     # SMT off is judged against hvsec_iommu_nosmt: the hardened host variable (true) makes HVS-IOMMU-12
-    # pass; the role default (false) makes it not_applicable, which is work.
-    assert _plan({'area': 'iommu'}, _vars(facts, facts))['todo'] == []
+    # pass; the role default (false) makes it not_applicable (no work either: the policy is off).
+    hardened = _plan({'area': 'iommu'}, _vars(facts, facts))
+    assert hardened['todo'] == [] and hardened['statuses']['HVS-IOMMU-12'] == 'pass'
     task_vars = _vars(facts, facts)
     del task_vars['hvsec_iommu_nosmt']
     result = _plan({'area': 'iommu'}, task_vars)
-    assert result['todo'] == ['HVS-IOMMU-12'] and result['statuses']['HVS-IOMMU-12'] == 'not_applicable'
+    assert result['todo'] == [] and result['statuses']['HVS-IOMMU-12'] == 'not_applicable'
+    # With the policy on and SMT still active on the host, the control fails: work.
+    smt_on = copy.deepcopy(facts)
+    smt_on['cpu']['smt_active'] = True
+    result = _plan({'area': 'iommu'}, _vars(smt_on, smt_on))
+    assert result['todo'] == ['HVS-IOMMU-12'] and result['statuses']['HVS-IOMMU-12'] == 'fail'
 
 
 def test_text_from_the_command_line_is_judged_as_the_role_reads_it():
     facts = _load('facts_hardened.json')
     # -e hvsec_iommu_nosmt=true gives the text 'true': the role reads it as true, so does the plan.
     assert _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_iommu_nosmt='true'))['todo'] == []
-    result = _plan({'area': 'iommu'}, _vars(facts, facts, hvsec_iommu_nosmt='false'))
-    assert result['todo'] == ['HVS-IOMMU-12']
+    # With SMT active, the text 'true' is the policy on (fail: work), the text 'false' is off (not
+    # applicable: no work); read as a non-empty string, 'false' would be true.
+    smt_on = copy.deepcopy(facts)
+    smt_on['cpu']['smt_active'] = True
+    assert _plan({'area': 'iommu'}, _vars(smt_on, smt_on, hvsec_iommu_nosmt='true'))['todo'] == ['HVS-IOMMU-12']
+    result = _plan({'area': 'iommu'}, _vars(smt_on, smt_on, hvsec_iommu_nosmt='false'))
+    assert result['todo'] == [] and result['statuses']['HVS-IOMMU-12'] == 'not_applicable'
     result = _plan({'area': 'vfio'}, _vars(facts, facts, hvsec_iommu_early_dma_protection='false'))
     assert result['todo'] == []
     with pytest.raises(AnsibleActionFail, match='hvsec_iommu_nosmt'):
