@@ -425,8 +425,8 @@ def test_the_waiver_section_text():
         ['hv1', 'HVS-A-01', '', 'pass', 'q', '-', '-', 'never'],
         ['hv1', 'HVS-A-02', 'EXPIRED', 'FAIL', 'r', '-', '-', '2026-01-01'],
         ['hv2', 'HVS-A-01', 'active', 'waived', 'density', '-', '-', 'never']]
-    assert [tr.attrs['class'] for tr in table.one('tbody').all('tr')] == ['waiver waiver-', 'waiver waiver-expired',
-                                                                         'waiver waiver-active']
+    assert [tr.attrs['class'] for tr in table.one('tbody').all('tr')] == [
+        'waiver waiver-', 'waiver waiver-expired', 'waiver waiver-active']
     assert [a.attrs['title'] for a in table.all('a')] == ['Alpha', 'Beta', 'Alpha']
     assert [td.attrs.get('class') for td in table.one('tbody').all('tr')[1].all('td')] == [
         None, None, 'wstate', 'st-fail', None, 'approver', 'ticket', 'expires']
