@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -107,6 +108,7 @@ def test_failing_lines_by_severity():
         {'id': 'HVS-X-01', 'status': 'fail', 'severity': 'zzz', 'title': 'Odd'},
         {'id': 'HVS-Y-01', 'status': 'fail', 'severity': 'aaa'},
         {'id': 'HVS-C-02', 'status': 'fail', 'severity': 'critical', 'title': 'Critical two'},
+        {'id': 'HVS-N-01', 'status': 'fail', 'title': 'No severity'},
     ]
     assert compliance.failing_lines(controls) == [
         '    critical (2):',
@@ -114,6 +116,8 @@ def test_failing_lines_by_severity():
         '      FAIL  HVS-C-02  Critical two',
         '    low (1):',
         '      FAIL  HVS-L-01  Low one',
+        '    None (1):',
+        '      FAIL  HVS-N-01  No severity',
         '    aaa (1):',
         '      FAIL  HVS-Y-01  ',
         '    zzz (1):',
@@ -135,6 +139,16 @@ def test_console_summary_text():
     assert compliance.console_summary(clean, '/r').split('\n') == [
         'hvsec compliance (harden): 1 host(s), 0 judged control verdict(s), reports in /r',
         '  h: error=0 fail=0 not_applicable=3 pass=0 waived=0 | compliant']
+
+
+def test_write_reports_renames_the_title_only_and_rewrites_a_directory(tmp_path):
+    records = {'h': {'HVS-A-01': [('changed', '# hvsec.hypervisor audit report', '')]}}
+    document = compliance.build_compliance_document(records, ['h'], 'T', 'harden', CATALOG)
+    compliance.write_reports(document, str(tmp_path), 'c')
+    compliance.write_reports(document, str(tmp_path), 'c')
+    md = (tmp_path / 'c.md').read_text()
+    assert md.startswith('# hvsec.hypervisor compliance report\n')
+    assert '| **FAIL** | remediation would change: # hvsec.hypervisor audit report |' in md
 
 
 def test_write_reports_names_the_source_in_each_format(tmp_path):
@@ -176,6 +190,7 @@ def test_callback_records_and_end_of_run(tmp_path, monkeypatch):
     options = {'report_dir': str(tmp_path / 'out'), 'basename': 'c'}
     monkeypatch.setattr(cb, 'get_option', lambda key: options[key])
     monkeypatch.setattr(context, 'CLIARGS', {'check': True})
+    assert cb.records == {} and cb.hosts == set() and cb.files == {}
     shown = []
     monkeypatch.setattr(cb._display, 'display', shown.append)
     hv1 = Host('hv1')
@@ -184,11 +199,15 @@ def test_callback_records_and_end_of_run(tmp_path, monkeypatch):
     cb.v2_runner_on_failed(CallbackTaskResult(hv1, _task('f', ['HVS-MGMT-13'], ignore_errors=True), {'msg': 'no'}, {}))
     cb.v2_runner_on_failed(CallbackTaskResult(hv1, _task('g', ['HVS-MGMT-18']), {'msg': 'bad'}, {}))
     cb.v2_runner_on_skipped(CallbackTaskResult(hv1, _task('s', ['HVS-IOMMU-13']), None, {}))
+    cb.v2_runner_on_ok(CallbackTaskResult(hv1, _task('o', ['HVS-IOMMU-01']), {'msg': 'All items completed'}, {}))
+    cb.v2_runner_on_failed(CallbackTaskResult(hv1, _task('i', ['HVS-IOMMU-02'], ignore_errors=True), {}, {}))
+    cb.v2_runner_on_failed(CallbackTaskResult(hv1, _task('n', ['HVS-IOMMU-03']), {}, {}))
     cb.v2_runner_on_ok(CallbackTaskResult(Host('hv0'), _task('untagged', []), {'changed': True}, {}))
     assert cb.records == {'hv1': {
         'HVS-IOMMU-06': [('changed', 'both', '')], 'HVS-IOMMU-08': [('changed', 'both', '')],
         'HVS-MGMT-13': [('failed', 'f', 'ignored error: no')], 'HVS-MGMT-18': [('failed', 'g', 'bad')],
-        'HVS-IOMMU-13': [('skipped', 's', '')]}}
+        'HVS-IOMMU-13': [('skipped', 's', '')], 'HVS-IOMMU-01': [('ok', 'o', '')],
+        'HVS-IOMMU-02': [('failed', 'i', 'ignored error: ')], 'HVS-IOMMU-03': [('failed', 'n', '')]}}
     assert cb.hosts == {'hv0', 'hv1'}
     cb.v2_runner_on_unreachable(CallbackTaskResult(Host('hv2'), _task('u', []), {'msg': 'timeout'}, {}))
     assert cb.records['hv2'] == dict((c['id'], [('failed', 'u', 'host unreachable: timeout')])
@@ -198,7 +217,41 @@ def test_callback_records_and_end_of_run(tmp_path, monkeypatch):
         ('json', 'json'), ('markdown', 'md'), ('junit', 'junit.xml'), ('html', 'html')))
     document = json.loads((tmp_path / 'out' / 'c.json').read_text())
     assert sorted(document['hosts']) == ['hv0', 'hv1', 'hv2', 'hv3'] and document['check_mode'] is True
-    assert shown and shown[0].startswith('hvsec compliance (check-mode harden): 4 host(s), ')
+    assert re.match(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$', document['generated_at'])
+    by_id = dict((c['id'], c) for c in document['hosts']['hv1']['controls'])
+    assert by_id['HVS-IOMMU-03']['evidence'] == 'task failed: n'
+    assert len(shown) == 1 and shown[0].startswith('hvsec compliance (check-mode harden): 4 host(s), ')
+    assert shown[0].split('\n')[0].endswith(', reports in %s' % (tmp_path / 'out'))
+
+
+def test_not_check_mode_without_the_option(tmp_path, monkeypatch):
+    cb = compliance.CallbackModule()
+    monkeypatch.setattr(cb, 'get_option', lambda key: {'report_dir': str(tmp_path), 'basename': 'c'}[key])
+    monkeypatch.setattr(context, 'CLIARGS', {})
+    monkeypatch.setattr(cb._display, 'display', lambda msg: None)
+    cb.v2_playbook_on_stats(Stats(['h']))
+    document = json.loads((tmp_path / 'c.json').read_text())
+    assert (document['source'], document['check_mode']) == ('harden', False)
+
+
+def test_the_display_given_is_used():
+    class Shown(object):
+        verbosity = 0
+    shown = Shown()
+    assert compliance.CallbackModule(display=shown)._display is shown
+
+
+def test_unwritable_report_dir_warning_text(tmp_path, monkeypatch):
+    (tmp_path / 'file').write_text('x')
+    cb = compliance.CallbackModule()
+    monkeypatch.setattr(cb, 'get_option', lambda key: {'report_dir': str(tmp_path / 'file' / 'sub'), 'basename': 'c'}[key])
+    monkeypatch.setattr(context, 'CLIARGS', {'check': True})
+    warnings = []
+    monkeypatch.setattr(cb._display, 'warning', warnings.append)
+    cb.v2_playbook_on_stats(Stats(['h']))
+    assert len(warnings) == 1 and warnings[0].startswith(
+        'hvsec.hypervisor.compliance: report_dir: cannot write reports in %s: [Errno 20] Not a directory' % (
+            tmp_path / 'file' / 'sub'))
 
 
 def test_no_host_no_report(tmp_path, monkeypatch):
