@@ -162,9 +162,11 @@ def test_assessment_results_of_a_run_without_results():
 def test_observation_without_severity_or_status_fields_and_a_failed_control_without_title():
     document = {'generated_at': '2026-06-15T08:00:00Z', 'hosts': {'h': {'controls': [
         {'id': 'HVS-A-02', 'status': 'fail', 'evidence': 'e', 'waiver': {}},
-        {'id': 'HVS-A-01', 'status': 'waived', 'evidence': 'w', 'waiver': {'state': 'active'}}]}}}
+        {'id': 'HVS-A-01', 'status': 'waived', 'evidence': 'w', 'waiver': {'state': 'active'}},
+        {'id': 'HVS-Z-01', 'status': 'pass', 'evidence': 'p', 'waiver': 'not a mapping'}]}}}
     result = _results_json(document)['results'][0]
-    first, second = result['observations']
+    first, second, third = result['observations']
+    assert third['props'] == [_p('hvsec-control-id', 'HVS-Z-01'), _p('status', 'pass'), _p('severity', 'unknown')]
     assert first['props'] == [_p('hvsec-control-id', 'HVS-A-02'), _p('status', 'fail'), _p('severity', 'unknown')]
     assert second['remarks'] == 'Waived (hvsec_waivers): None'
     finding = result['findings'][0]

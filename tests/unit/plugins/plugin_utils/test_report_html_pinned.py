@@ -249,6 +249,10 @@ def test_trend_section_against_a_previous_audit():
     assert [a.attrs for a in new_fail.all('a')] == [{'href': '#ctl-HVS-A-02', 'title': 'Beta'},
                                                     {'href': '#ctl-HVS-M-01', 'title': 'Gamma'}]
     assert _rows(fixed.one('table')) == [['host', 'control', 'before', 'now'], ['hv1', 'HVS-A-01', 'fail', 'pass']]
+    # nothing but the table in each list
+    assert new_fail.one('div', class_='tlist').text() == ('hostcontrolbeforenow' 'hv1HVS-A-02passfail'
+                                                          'hv2HVS-M-01not auditederror')
+    assert fixed.one('div', class_='tlist').text() == 'hostcontrolbeforenow' 'hv1HVS-A-01failpass'
 
 
 def test_trend_section_without_a_previous_audit_or_without_changes():
@@ -261,6 +265,7 @@ def test_trend_section_without_a_previous_audit_or_without_changes():
     for kind in ('trend-new-fail', 'trend-fixed'):
         empty = section.one('div', id=kind).one('div', class_='tlist')
         assert [(p.attrs, p.text()) for p in empty.elements()] == [({'class': 'muted'}, 'none')]
+        assert empty.text() == 'none'
 
 
 def test_trend_of_a_control_unknown_to_the_catalog_and_malformed_previous_documents():
