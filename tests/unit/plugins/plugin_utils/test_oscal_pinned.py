@@ -231,6 +231,11 @@ def test_component_definition_whole_document():
         requirement('HVS-A-02', 'sc-7', beta, beta_props, 'hvs-a-02-beta-b', 'Remediation: None.')]
 
 
+def test_to_json_is_indented_with_a_final_newline():
+    text = oscal.to_json(oscal.assessment_results(_audit(), CATALOG, '1'))
+    assert text.startswith('{\n  "assessment-results": {\n    "uuid": ') and text.endswith('}\n')
+
+
 def test_uuid_and_namespace():
     assert str(oscal.NAMESPACE) == str(SPACE)
     assert oscal.uuid_for('a', 1, 'b') == _uuid('a', '1', 'b')

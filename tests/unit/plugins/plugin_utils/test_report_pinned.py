@@ -238,6 +238,19 @@ def test_summary_line_limit_default_and_edges():
     assert line.endswith('| fail: %s' % ' '.join('HVS-F-%02d' % i for i in range(1, 13)))
 
 
+def test_summary_line_of_a_single_error():
+    assert report.summary_line('h', [_r('HVS-E-01', 'error', 'facts not gathered: y')]) == \
+        'h: pass=0 fail=0 not_applicable=0 waived=0 error=1 | facts not gathered: y'
+
+
+def test_junit_has_no_text_between_elements(document):
+    root = ET.fromstring(report.render_junit(document))
+    for element in root.iter():
+        assert (element.tail or '').strip() == '', element.tag
+        if element.tag in ('testsuites', 'testsuite', 'testcase'):
+            assert (element.text or '').strip() == '', element.tag
+
+
 def test_summary_line_errors_same_or_different_evidence():
     same = [_r('HVS-E-01', 'error', 'facts not gathered: x'), _r('HVS-E-02', 'error', 'facts not gathered: x')]
     assert report.summary_line('h', same) == 'h: pass=0 fail=0 not_applicable=0 waived=0 error=2 | facts not gathered: x'
