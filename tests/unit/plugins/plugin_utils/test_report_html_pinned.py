@@ -448,3 +448,27 @@ def test_a_document_without_results_still_renders(hosts):
 def test_default_catalog_is_the_collection_catalog():
     from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
     assert report_html._catalog_map(None) == dict((c['id'], c) for c in CONTROLS)
+
+
+CONTAINERS = ('html', 'head', 'body', 'main', 'table', 'thead', 'tbody', 'tr', 'select', 'dl', 'details')
+
+
+def test_no_stray_text_between_elements():
+    """Text sits in cells, headings, paragraphs and options only: nothing between table rows,
+    options, sections or the page's parts (the tree tests above compare elements only)."""
+    audit = _audit()
+    audit['hosts']['hv1']['controls'][1]['waiver'] = {'reason': None, 'state': 'expired', 'expires': '2026-01-01'}
+    for previous in (None, _previous()):
+        root = _page(audit, previous, CATALOG)
+        stack = [root.one('html')]
+        while stack:
+            node = stack.pop()
+            # a card is a number in <b> followed by its label
+            if node.tag in CONTAINERS + ('section', 'div') and not node.attrs.get('class', '').startswith('card '):
+                stray = [c for c in node.children if isinstance(c, str) and c.strip()]
+                assert stray == [], (node.tag, node.attrs, stray)
+            stack.extend(node.elements())
+        labels = [lab.children[0] for lab in root.one('section', id='filters').all('label')]
+        assert labels == ['Area', 'Severity', 'Status', 'Host', 'Since previous']
+        reason = root.one('tr', **{'data-id': 'HVS-A-02', 'data-host': 'hv1', 'class': 'waiver waiver-expired'})
+        assert reason.all('td')[4].text() == ''
