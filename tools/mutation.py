@@ -150,6 +150,8 @@ def main(argv=None):
     parser.add_argument('--report-only', action='store_true', help='summarise the last run in ROOT again')
     parser.add_argument('--rev', default='', help='the commit the tree was extracted from (empty: the work tree)')
     args = parser.parse_args(argv)
+    # Resolved now: HEAD may move (a commit in the checkout) while the mutants run.
+    commit = commit_of(args.source, args.rev)
 
     root = os.path.abspath(args.root)
     tree = os.path.join(root, COLL)
@@ -199,7 +201,7 @@ def main(argv=None):
     report = [
         'area: %s' % args.area,
         'date: %s' % datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
-        'commit: %s' % commit_of(args.source, args.rev),
+        'commit: %s' % commit,
         'time: %d s (%d parallel mutants)' % (elapsed, args.jobs),
         'mutants: %d, killed %d (%s)' % (total, killed, ', '.join('%s %d' % kv for kv in sorted(counts.items()))),
         'score: %.1f%%' % score,

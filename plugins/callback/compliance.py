@@ -66,7 +66,7 @@ from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import (
 )
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report_html import render_html
 
-CONTROL_TAG = re.compile(r'^HVS-[A-Z]+-[0-9]+$')
+CONTROL_TAG = re.compile(r'HVS-[A-Z]+-[0-9]+')
 # A task result may name the controls it would really change (the others of its tags then pass).
 CHANGED_CONTROLS_KEY = 'hvsec_changed_controls'
 OUTCOMES = ('failed', 'changed', 'ok', 'skipped')
@@ -76,7 +76,7 @@ def control_ids(tags):
     """The control IDs among a task's tags, in order, without duplicates."""
     out = []
     for tag in tags or []:
-        if isinstance(tag, str) and CONTROL_TAG.match(tag) and tag not in out:
+        if isinstance(tag, str) and CONTROL_TAG.fullmatch(tag) and tag not in out:
             out.append(tag)
     return out
 
