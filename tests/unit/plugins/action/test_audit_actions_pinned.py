@@ -13,10 +13,8 @@ import os
 import pytest
 
 from ansible.errors import AnsibleActionFail
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
 from ansible.plugins import action as action_base
-from ansible.template import Templar, trust_as_template
+from ansible.template import trust_as_template
 
 from ansible_collections.hvsec.hypervisor.plugins.action import audit_evaluate, audit_report
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import audit_action
@@ -26,6 +24,7 @@ from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.audit_action impo
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.evaluate import SettingsError
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import summarize
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.action import controller_action
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'plugin_utils', 'fixtures', 'audit')
 N = len(CONTROLS)
@@ -36,34 +35,8 @@ def _load(name):
         return json.load(handle)
 
 
-class FakeTask(object):
-    def __init__(self, args):
-        self.args = args
-        self.async_val = 0
-        self.check_mode = False
-        self.diff = False
-        self.action = 'audit'
-        self.delegate_to = None
-        self.environment = None
-        self.become = False
-        self.no_log = False
-
-    def get_name(self):
-        return 'test'
-
-
-class FakeShell(object):
-    tmpdir = 'unused'
-
-
-class FakeConnection(object):
-    _shell = FakeShell()
-
-
 def _action(cls, args):
-    loader = DataLoader()
-    return cls(task=FakeTask(args), connection=FakeConnection(), play_context=PlayContext(), loader=loader,
-               templar=Templar(loader=loader), shared_loader_obj=None)
+    return controller_action.build(cls, args, 'audit')
 
 
 @pytest.fixture(autouse=True)

@@ -17,10 +17,10 @@ import pytest
 from ansible import context
 from ansible.executor.task_result import CallbackTaskResult
 from ansible.inventory.host import Host
-from ansible.playbook.task import Task
 
 from ansible_collections.hvsec.hypervisor.plugins.callback import compliance
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.callback.test_compliance import _task
 
 CATALOG = [
     {'id': 'HVS-A-01', 'title': 'Alpha', 'area': 'iommu', 'severity': 'high', 'variable': 'hvsec_alpha'},
@@ -175,14 +175,6 @@ def test_write_reports_names_the_source_in_each_format(tmp_path):
 class Stats(object):
     def __init__(self, hosts):
         self.processed = dict((h, 1) for h in hosts)
-
-
-def _task(name, tags, ignore_errors=False):
-    task = Task()
-    task.name = name
-    task.tags = tags
-    task.ignore_errors = ignore_errors
-    return task
 
 
 def test_callback_records_and_end_of_run(tmp_path, monkeypatch):
