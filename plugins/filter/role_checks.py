@@ -264,7 +264,7 @@ def _management_bridge_risk(bridge, bridges, net):
     route leaves through, would cut the host off (vswitch_bridge.lockout_risk on the facts), or None."""
     found = [b for b in bridges if b.get('name') == bridge.get('name')]
     addresses = (found[0].get('addresses') if found else None) or []
-    state = {'addresses': [{'local': str(a).split('/')[0]} for a in addresses]}
+    state = {'addresses': [{'local': str(a).split('/', maxsplit=1)[0]} for a in addresses]}
     return lockout_risk(dict(bridge, skip=bridge.get('skip') or []), state, net.get('ssh_server_address'),
                         net.get('default_route_devs') or ())
 

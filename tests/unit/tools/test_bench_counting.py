@@ -20,14 +20,15 @@ LOCAL = """TASK [Gather hypervisor facts once for every role] ****
 <127.0.0.1> EXEC /bin/sh -c 'sudo -H -S -n  -u root /bin/sh -c '"'"'echo BECOME-SUCCESS-abc ; /usr/bin/python3'"'"' && sleep 0'
 TASK [Write the reports] ****
 """
-SSH = """TASK [Gather hypervisor facts once for every role] ****
+SSH = ("""TASK [Gather hypervisor facts once for every role] ****
 <127.0.0.1> ESTABLISH SSH CONNECTION FOR USER: root
 <127.0.0.1> SSH: EXEC ssh -C -o ControlMaster=auto -o ControlPersist=60s -o Port=2222 127.0.0.1 '/bin/sh -c '"'"'/usr/bin/python3 && sleep 0'"'"''
 <127.0.0.1> (0, b'{}', b'')
 TASK [hvsec.hypervisor.iommu : HVS-IOMMU-13 | Keep KSM off at every boot (systemd-tmpfiles)] ****
 <127.0.0.1> SSH: EXEC ssh -C -o ControlMaster=auto -o Port=2222 127.0.0.1 '/bin/sh -c '"'"'echo ~root && sleep 0'"'"''
-<127.0.0.1> SSH: EXEC ssh -C -o ControlMaster=auto -o Port=2222 127.0.0.1 '/bin/sh -c '"'"'sudo -H -S -n  -u root /bin/sh -c '"'"'"'"'"'"'"'"'echo BECOME-SUCCESS-xyz ; /usr/bin/python3'"'"'"'"'"'"'"'"' && sleep 0'"'"''
-"""
+<127.0.0.1> SSH: EXEC ssh -C -o ControlMaster=auto -o Port=2222 127.0.0.1"""
+       """ '/bin/sh -c '"'"'sudo -H -S -n  -u root /bin/sh -c '"'"'"'"'"'"'"'"'echo BECOME-SUCCESS-xyz ; /usr/bin/python3'"'"'"'"'"'"'"'"' && sleep 0'"'"''
+""")
 
 
 def test_local_connection_module_execution_is_counted():
