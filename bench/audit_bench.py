@@ -52,7 +52,7 @@ EXEC_RE = re.compile(r'^<(?P<host>[^>]+)> (?:SSH: )?EXEC (?P<cmd>.*)$')
 # A module execution: the interpreter run on an AnsiballZ payload, or (pipelining) the bare
 # interpreter reading the payload from stdin. mkdir/chmod/rm housekeeping does not count.
 MODULE_RE = re.compile(r"python[0-9.]*(?: +(?P<payload>\S*AnsiballZ_(?P<module>\w+)\.py))? *(?:&&|'|$)")
-TASK_RE = re.compile(r'^TASK \[(?P<name>.*?)\]')
+TASK_RE = re.compile(r'^(?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\]')
 
 
 def _env(tmp):

@@ -42,3 +42,13 @@ def test_ssh_connection_executions_are_counted_per_task():
     assert counts == {'127.0.0.1': {'module_execs': 2, 'execs': 3, 'by_task': {
         'Gather hypervisor facts once for every role': 1,
         'hvsec.hypervisor.iommu : HVS-IOMMU-13 | Keep KSM off at every boot (systemd-tmpfiles)': 1}}}
+
+
+def test_handler_executions_count_under_the_handler():
+    out = ('TASK [hvsec.hypervisor.vfio : HVS-VFIO-03 | Write the unit] ****\n'
+           "<127.0.0.1> SSH: EXEC ssh -o Port=2222 127.0.0.1 '/bin/sh -c '\"'\"'/usr/bin/python3 && sleep 0'\"'\"''\n"
+           'RUNNING HANDLER [hvsec.hypervisor.vfio : Vfio | Reload systemd units] ****\n'
+           "<127.0.0.1> SSH: EXEC ssh -o Port=2222 127.0.0.1 '/bin/sh -c '\"'\"'/usr/bin/python3 && sleep 0'\"'\"''\n")
+    assert audit_bench.count_invocations(out)['127.0.0.1']['by_task'] == {
+        'hvsec.hypervisor.vfio : HVS-VFIO-03 | Write the unit': 1,
+        'hvsec.hypervisor.vfio : Vfio | Reload systemd units': 1}
