@@ -59,7 +59,7 @@ def _env(tmp):
     env = dict(os.environ)
     env.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
                ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'), ANSIBLE_NOCOLOR='1',
-               ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(tmp, 'factcache'))
+               ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(tmp, 'factcache'), ANSIBLE_VERBOSE_TO_STDERR='False')
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
     return env
 

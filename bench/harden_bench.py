@@ -63,7 +63,7 @@ def command(kind, inventory, varfile, reports, verbose=False):
 def run(cmd, state_dir):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.build', 'collections'),
                ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_CACHE_PLUGIN='memory',
-               HVSEC_HARDEN_STATE_DIR=state_dir)
+               HVSEC_HARDEN_STATE_DIR=state_dir, ANSIBLE_VERBOSE_TO_STDERR='False')
     for var in ('ANSIBLE_CONFIG', 'ANSIBLE_STDOUT_CALLBACK', 'ANSIBLE_CALLBACKS_ENABLED', 'ANSIBLE_VERBOSITY'):
         env.pop(var, None)
     env['PATH'] = BIN + os.pathsep + env.get('PATH', '')

@@ -48,7 +48,9 @@ def harden(state, verbose=False, check=False):
     """(rc, changed, output, wall seconds) of harden.yml on the lab with the lab's variables."""
     env = {'HVSEC_HARDEN_STATE_DIR': state}
     if verbose:
-        env['ANSIBLE_VERBOSITY'] = '3'
+        # -vvv lines on stdout, in order with the TASK headers they belong to (Molecule's
+        # environment may send them to stderr, which would lose the order).
+        env.update(ANSIBLE_VERBOSITY='3', ANSIBLE_VERBOSE_TO_STDERR='False')
     start = time.monotonic()
     rc, changed, out = run_ansible(playbook=HARDEN, extra=lab_vars(), env_extra=env, check=check)
     return rc, changed, out, time.monotonic() - start
