@@ -259,14 +259,13 @@ def _libvirt_gateways(bridges, libvirt):
     return out
 
 
-def _management_bridge_risk(bridge, bridges, net):
+def _management_bridge_risk(bridge, bridges, net, where):
     """Why a guest_only bridge that carries the controller's SSH address, or that the default
     route leaves through, would cut the host off (vswitch_bridge.lockout_risk on the facts), or None."""
     found = [b for b in bridges if b.get('name') == bridge.get('name')]
     addresses = (found[0].get('addresses') if found else None) or []
     state = {'addresses': [{'local': str(a).split('/', maxsplit=1)[0]} for a in addresses]}
-    return lockout_risk(dict(bridge, skip=bridge.get('skip') or []), state, net.get('ssh_server_address'),
-                        net.get('default_route_devs') or ())
+    return lockout_risk(bridge, state, net.get('ssh_server_address'), net.get('default_route_devs') or (), where=where)
 
 
 def vswitch_host_errors(inp, facts):
@@ -293,9 +292,9 @@ def vswitch_host_errors(inp, facts):
                           % (where, name, network['name'], network['forward'] or 'none', address))
         elif name in known and remove_addresses:
             # The bridge_security module's own lockout check, on the facts, before any role changes anything.
-            risk = _management_bridge_risk(bridge, bridges, net)
+            risk = _management_bridge_risk(bridge, bridges, net, where)
             if risk:
-                errors.append('%s: %s' % (where, risk.split(': ', 1)[1]))
+                errors.append(risk)
         for pindex, port in enumerate(bridge.get('ports') or []):
             pname = port.get('name')
             if name in known and pname not in known[name]:

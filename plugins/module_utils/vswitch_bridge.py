@@ -310,18 +310,19 @@ def parse_default_route_devs(text):
     return sorted(devs)
 
 
-def lockout_risk(spec, state, ssh_server_ip=None, default_route_devs=()):
-    """Why removing the host addresses of a guest_only bridge would cut the controller off, or None."""
+def lockout_risk(spec, state, ssh_server_ip=None, default_route_devs=(), where='hvsec_vswitch_bridges'):
+    """Why removing the host addresses of a guest_only bridge would cut the controller off, or None;
+    the message starts with ``where`` (the variable, or the entry of it, that declares the bridge)."""
     if not spec.get('guest_only', True) or 'HVS-VSW-02' in set(spec.get('skip') or ()):
         return None
     name = spec['name']
     locals_ = [a['local'] for a in state.get('addresses') or [] if not is_link_local(a['local'])]
     if ssh_server_ip and ssh_server_ip in locals_:
-        return ('hvsec_vswitch_bridges: bridge %s is declared guest_only but carries %s, the address this '
-                'Ansible connection uses; set guest_only: false for it or move management elsewhere' % (name, ssh_server_ip))
+        return ('%s: bridge %s is declared guest_only but carries %s, the address this Ansible connection '
+                'uses; set guest_only: false for it or move management elsewhere' % (where, name, ssh_server_ip))
     if locals_ and name in default_route_devs:
-        return ('hvsec_vswitch_bridges: bridge %s is declared guest_only but the default route leaves through it; '
-                'removing its addresses would cut the host off. Set guest_only: false or move the route' % name)
+        return ('%s: bridge %s is declared guest_only but the default route leaves through it; '
+                'removing its addresses would cut the host off. Set guest_only: false or move the route' % (where, name))
     return None
 
 
