@@ -7,10 +7,13 @@
 (host bits cleared, overlapping networks merged, IPv4 and IPv6 split).
 ``mgmt_cidr_contains``: whether an address is inside any of the networks.
 ``mgmt_ip``: validate and normalize one IP address. ``mgmt_is_loopback``: 127.0.0.0/8 or ::1.
+``mgmt_firewall_failure``: what a failed management firewall change left running, by failed step.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import re
 
 from ansible.errors import AnsibleFilterError
 
@@ -102,6 +105,44 @@ def mgmt_is_loopback(value):
         return False
 
 
+# The steps of the firewall block in roles/mgmt_plane/tasks/firewall.yml (task names after
+# "HVS-MGMT-18 | "), by what a failure there leaves running.
+_FW_NOTHING_LOADED = re.compile('^(Write the rollback ruleset|Clear a leftover|Arm the automatic rollback)')
+_FW_LOAD = re.compile('^Load table')
+_FW_RECONNECT = re.compile('^(Drop the existing connection|Open a new connection)')
+_FW_CONFIRM = re.compile('^Confirm')
+_FW_PERSIST = re.compile('^Persist')
+
+
+def mgmt_firewall_failure(step, error, rollback_seconds, confirm_timeout, persisted):
+    """The message of a failed management firewall change: the step that failed (``step``, the
+    failed task's name without its ``HVS-MGMT-18 | `` prefix), the error, and what the host runs now."""
+    step = str(step or '')
+    if _FW_NOTHING_LOADED.search(step):
+        state = 'Nothing was loaded: the running table inet hvsec_mgmt is unchanged and nothing was persisted.'
+    elif _FW_LOAD.search(step):
+        state = ('nft loads a ruleset whole or not at all: the running table inet hvsec_mgmt is unchanged and '
+                 'nothing was persisted (the armed timer hvsec-mgmt-fw-rollback re-loads that same table '
+                 'within %s s).' % rollback_seconds)
+    elif _FW_RECONNECT.search(step):
+        state = ('The new table was loaded but could not be confirmed: no new connection came through it '
+                 'within %s s. The timer hvsec-mgmt-fw-rollback restores the previous table at most %s s '
+                 'after it was armed; nothing was persisted.' % (confirm_timeout, rollback_seconds))
+    elif _FW_CONFIRM.search(step):
+        state = ('A new connection came through the new table, but its rollback timer could not be stopped: '
+                 'the timer hvsec-mgmt-fw-rollback restores the previous table at most %s s after it was '
+                 'armed; nothing was persisted. Run the role again.' % rollback_seconds)
+    elif _FW_PERSIST.search(step):
+        state = ('The new table is loaded and confirmed (its rollback timer is stopped) but was not persisted '
+                 'to %s: it stays loaded until the next boot, which loads the table persisted before (or '
+                 'none). Run the role again.' % persisted)
+    else:
+        state = ('If the new table was loaded, the timer hvsec-mgmt-fw-rollback restores the previous one at '
+                 'most %s s after it was armed; nothing was persisted.' % rollback_seconds)
+    message = 'The management firewall change failed at "%s" (%s). %s' % (step, error, state)
+    return re.sub('[\n ]+', ' ', message)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -109,4 +150,5 @@ class FilterModule(object):
             'mgmt_cidr_contains': mgmt_cidr_contains,
             'mgmt_ip': mgmt_ip,
             'mgmt_is_loopback': mgmt_is_loopback,
+            'mgmt_firewall_failure': mgmt_firewall_failure,
         }

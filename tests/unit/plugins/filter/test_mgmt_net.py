@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 netaddr = pytest.importorskip('netaddr')
 
 from ansible_collections.hvsec.hypervisor.plugins.filter.mgmt_net import (  # noqa: E402
-    mgmt_cidr_contains, mgmt_cidrs, mgmt_ip, mgmt_is_loopback)
+    mgmt_cidr_contains, mgmt_cidrs, mgmt_firewall_failure, mgmt_ip, mgmt_is_loopback)
 
 
 def test_cidrs_normalized_merged_and_split():
@@ -53,3 +53,30 @@ def test_ip_and_loopback():
         assert 'hvsec_mgmt_plane_console_listen' in str(exc.value)
     assert mgmt_is_loopback('127.0.0.1') and mgmt_is_loopback('::1') and mgmt_is_loopback('127.3.0.1')
     assert not mgmt_is_loopback('10.0.2.15') and not mgmt_is_loopback('localhost')
+
+
+@pytest.mark.parametrize('step, state', [
+    ('Write the rollback ruleset (the table running now)',
+     'Nothing was loaded: the running table inet hvsec_mgmt is unchanged and nothing was persisted.'),
+    ('Arm the automatic rollback', 'Nothing was loaded: the running table inet hvsec_mgmt is unchanged and nothing was persisted.'),
+    ('Load table inet hvsec_mgmt',
+     'nft loads a ruleset whole or not at all: the running table inet hvsec_mgmt is unchanged and nothing was persisted '
+     '(the armed timer hvsec-mgmt-fw-rollback re-loads that same table within 120 s).'),
+    ('Open a new connection through the new firewall',
+     'The new table was loaded but could not be confirmed: no new connection came through it within 60 s. The timer '
+     'hvsec-mgmt-fw-rollback restores the previous table at most 120 s after it was armed; nothing was persisted.'),
+    ('Confirm: cancel the rollback',
+     'A new connection came through the new table, but its rollback timer could not be stopped: the timer '
+     'hvsec-mgmt-fw-rollback restores the previous table at most 120 s after it was armed; nothing was persisted. '
+     'Run the role again.'),
+    ('Persist the confirmed table',
+     'The new table is loaded and confirmed (its rollback timer is stopped) but was not persisted to '
+     '/etc/hvsec/hvsec_mgmt.nft: it stays loaded until the next boot, which loads the table persisted before (or '
+     'none). Run the role again.'),
+    ('', 'If the new table was loaded, the timer hvsec-mgmt-fw-rollback restores the previous one at most 120 s after '
+         'it was armed; nothing was persisted.'),
+])
+def test_firewall_failure_says_what_the_failed_step_left_running(step, state):
+    message = mgmt_firewall_failure(step, 'nft:\n  line 3:  syntax error', 120, 60, '/etc/hvsec/hvsec_mgmt.nft')
+    # The error's line breaks and runs of spaces end on one line.
+    assert message == 'The management firewall change failed at "%s" (nft: line 3: syntax error). %s' % (step, state)
