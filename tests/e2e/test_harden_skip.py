@@ -140,7 +140,7 @@ def _role_part(records, role):
 
 def _host_tasks(records):
     """Tasks that ran (not skipped) and contact the host."""
-    return [r['name'].split(' : ', 1)[1] for r in records
+    return [r['name'].split(' : ', 1)[-1] for r in records
             if r['status'] != 'skipped' and r['action'].rsplit('.', 1)[-1] not in CONTROLLER_ONLY
             and r['action'] != 'ansible.builtin.validate_argument_spec']
 
@@ -218,3 +218,82 @@ def test_harden_full_false_from_the_command_line_is_false(tmp_path):
     records = _role_part(_run(tmp_path, 'vswitch', _facts(), extra=('-e', 'hvsec_harden_full=false'),
                               tags='always'), 'vswitch')
     assert [p['full'] for p in _plans(records)] == [False]
+
+
+# ------------------------------------------------------------------ playbooks/harden.yml as a whole
+
+
+def _harden_playbook(tmp_path, facts_file):
+    """playbooks/harden.yml against localhost with one change: its facts task reads the test facts."""
+    import yaml
+    with open(os.path.join(ROOT, 'playbooks', 'harden.yml')) as handle:
+        plays = yaml.safe_load(handle)
+    assert len(plays) == 1
+    first = plays[0]['pre_tasks'][0]
+    assert first['register'] == '_hvsec_facts_gathered_harden' and 'hvsec.hypervisor.hypervisor_facts' in first
+    del first['hvsec.hypervisor.hypervisor_facts']
+    first['hvsec_test_facts'] = {'facts': "{{ lookup('ansible.builtin.file', '%s') | from_json }}" % facts_file}
+    plays[0]['hosts'] = 'localhost'
+    plays[0]['connection'] = 'local'
+    path = tmp_path / 'harden.yml'
+    path.write_text(yaml.safe_dump(plays, sort_keys=False))
+    return str(path)
+
+
+def _run_harden(tmp_path, facts):
+    """The harden playbook in check mode after an earlier completed run of every role was recorded."""
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text('all:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
+                         '      ansible_python_interpreter: %s\n' % sys.executable)
+    facts_file = tmp_path / 'facts-harden.json'
+    facts_file.write_text(json.dumps(facts))
+    log = tmp_path / 'tasks-harden.jsonl'
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CONFIG=os.path.join(ROOT, 'ansible.cfg'),
+               ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_CALLBACKS_ENABLED='task_log',
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, 'callback_plugins'),
+               ANSIBLE_LIBRARY=os.path.join(HERE, 'library'), HVSEC_TASK_LOG=str(log),
+               HVSEC_HARDEN_STATE_DIR=str(tmp_path / 'state'))
+    env['PATH'] = BIN + os.pathsep + env.get('PATH', '')
+    settings = ['-i', str(inventory), '-e', '@%s' % os.path.join(FIXTURES, 'settings_hardened.json')]
+    for role in sorted(TASKS):
+        proc = subprocess.run([os.path.join(BIN, 'ansible-playbook'), os.path.join(HERE, 'record.yml'),
+                               '-e', 'hvsec_test_role=%s' % role] + settings,
+                              cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    cmd = [os.path.join(BIN, 'ansible-playbook'), _harden_playbook(tmp_path, str(facts_file)), '--check'] + settings
+    proc = subprocess.run(cmd, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    with open(str(log)) as handle:
+        return [json.loads(line) for line in handle]
+
+
+def _included(records):
+    return dict((r['name'].split(' ')[2], r['status']) for r in records if r['name'].startswith('Harden the '))
+
+
+def test_harden_playbook_leaves_a_compliant_area_out_whole(tmp_path):
+    # Recorded runs of every role (same variables), facts gathered in this run, all compliant: no
+    # role is included; what runs is the facts call, the validation of every role and the plans.
+    records = _run_harden(tmp_path, _facts())
+    assert _included(records) == {'iommu': 'skipped', 'vfio': 'skipped', 'vswitch': 'skipped', 'mgmt_plane': 'skipped'}
+    assert _host_tasks(records) == ['Gather hypervisor facts once for every role']
+    main_tasks = set()
+    for role in TASKS:
+        main_tasks |= set('hvsec.hypervisor.%s : %s' % (role, t['name']) for t in TASKS[role]
+                          if t['module'] == 'harden_plan' and t['args'].get('record'))
+    assert not [r for r in records if r['name'] in main_tasks], 'a role main entry point ran'
+    # every skipped task costs the controller a worker process: the roles' ~100 are not walked
+    assert len([r for r in records if r['status'] == 'skipped']) <= 25, len(records)
+    assert not [r for r in records if r['changed']]
+
+
+def test_harden_playbook_includes_only_the_drifted_area(tmp_path):
+    facts = _facts()
+    facts['ksm']['run'] = 1
+    records = _run_harden(tmp_path, facts)
+    assert _included(records) == {'iommu': 'ok', 'vfio': 'skipped', 'vswitch': 'skipped', 'mgmt_plane': 'skipped'}
+    assert _host_tasks(records) == [
+        'Gather hypervisor facts once for every role',
+        'HVS-IOMMU-13 | Keep KSM off at every boot (systemd-tmpfiles)',
+        'HVS-IOMMU-13 HVS-IOMMU-14 HVS-IOMMU-15 | Apply KSM off, nested off and nx_huge_pages now']
