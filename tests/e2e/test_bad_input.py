@@ -291,6 +291,12 @@ CASES = _shared('iommu') + [
          ['hvsec_mgmt_plane_firewall_confirm_timeout must be smaller']),
     Case('mgmt_confirm_negative', 'mgmt_plane', {'hvsec_mgmt_plane_firewall_confirm_timeout': -1},
          ['hvsec_mgmt_plane_firewall_confirm_timeout', 'greater than 0']),
+    # the sshd reload has its own rollback timing, checked like the firewall's
+    Case('mgmt_sshd_confirm_not_below_rollback', 'mgmt_plane',
+         {'hvsec_mgmt_plane_sshd_confirm_timeout': 90, 'hvsec_mgmt_plane_sshd_rollback_seconds': 90},
+         ['hvsec_mgmt_plane_sshd_confirm_timeout must be smaller than hvsec_mgmt_plane_sshd_rollback_seconds']),
+    Case('mgmt_sshd_rollback_zero', 'mgmt_plane', {'hvsec_mgmt_plane_sshd_rollback_seconds': 0},
+         ['hvsec_mgmt_plane_sshd_rollback_seconds must be greater than 0 seconds, got 0']),
     Case('mgmt_extra_port_name', 'mgmt_plane', {'hvsec_mgmt_plane_firewall_extra_tcp_ports': ['ssh']},
          ['hvsec_mgmt_plane_firewall_extra_tcp_ports', 'ssh']),
     Case('mgmt_extra_port_70000', 'mgmt_plane', {'hvsec_mgmt_plane_firewall_extra_tcp_ports': [70000]},
