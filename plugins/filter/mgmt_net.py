@@ -8,6 +8,8 @@
 ``mgmt_cidr_contains``: whether an address is inside any of the networks.
 ``mgmt_ip``: validate and normalize one IP address. ``mgmt_is_loopback``: 127.0.0.0/8 or ::1.
 ``mgmt_firewall_failure``: what a failed management firewall change left running, by failed step.
+``mgmt_sshd_failure``: what a failed sshd reload left running: restored at once, or rolled back by
+the timer or by the role, and whether a new login works again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -143,6 +145,41 @@ def mgmt_firewall_failure(step, error, rollback_seconds, confirm_timeout, persis
     return re.sub('[\n ]+', ' ', message)
 
 
+# The step of the sshd block in roles/mgmt_plane/tasks/sshd.yml (task name after its control IDs)
+# that fails when the new login came too late: the rollback timer had fired already.
+_SSHD_TIMER_FIRED = re.compile('^Confirm before the rollback fired')
+
+
+def mgmt_sshd_failure(step, error, armed, role_rolled_back, login_back, dropin, rollback_seconds, confirm_timeout):
+    """The message of a failed sshd reload (the rescue of the sshd block).
+
+    ``step`` is the failed task's name without its control IDs, ``error`` its error text; ``armed``
+    whether the rollback timer was armed; ``role_rolled_back`` whether the role ran the rollback
+    itself (the host answered again while the timer was still waiting); ``login_back`` whether a
+    new login worked after the rollback."""
+    if not armed:
+        message = ('sshd: the rollback timer could not be armed (%s); the previous %s was restored and sshd was not '
+                   'reloaded. Nothing of the sshd change remains.' % (error, dropin))
+    else:
+        if _SSHD_TIMER_FIRED.search(str(step or '')):
+            cause = ('the rollback timer fired before a new login confirmed the change; raise '
+                     'hvsec_mgmt_plane_sshd_rollback_seconds')
+        else:
+            cause = error
+        if role_rolled_back:
+            by = 'by the role, as the host answered again before the timer fired'
+        else:
+            by = 'by the timer hvsec-mgmt-sshd-rollback, %s s after it was armed' % rollback_seconds
+        if login_back:
+            after = 'A new login works again.'
+        else:
+            after = ('No new login worked within %s s after that either: check the host on its console.'
+                     % (int(rollback_seconds) + int(confirm_timeout)))
+        message = ('sshd: no new login was confirmed after the reload (%s). The change was rolled back: the '
+                   'previous %s is back and sshd was reloaded (%s). %s' % (cause, dropin, by, after))
+    return re.sub('[\n ]+', ' ', message)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -151,4 +188,5 @@ class FilterModule(object):
             'mgmt_ip': mgmt_ip,
             'mgmt_is_loopback': mgmt_is_loopback,
             'mgmt_firewall_failure': mgmt_firewall_failure,
+            'mgmt_sshd_failure': mgmt_sshd_failure,
         }

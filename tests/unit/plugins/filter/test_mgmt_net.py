@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 netaddr = pytest.importorskip('netaddr')
 
 from ansible_collections.hvsec.hypervisor.plugins.filter.mgmt_net import (  # noqa: E402
-    mgmt_cidr_contains, mgmt_cidrs, mgmt_firewall_failure, mgmt_ip, mgmt_is_loopback)
+    mgmt_cidr_contains, mgmt_cidrs, mgmt_firewall_failure, mgmt_ip, mgmt_is_loopback, mgmt_sshd_failure)
 
 
 def test_cidrs_normalized_merged_and_split():
@@ -80,3 +80,41 @@ def test_firewall_failure_says_what_the_failed_step_left_running(step, state):
     message = mgmt_firewall_failure(step, 'nft:\n  line 3:  syntax error', 120, 60, '/etc/hvsec/hvsec_mgmt.nft')
     # The error's line breaks and runs of spaces end on one line.
     assert message == 'The management firewall change failed at "%s" (nft: line 3: syntax error). %s' % (step, state)
+
+
+DROPIN = '/etc/ssh/sshd_config.d/00-hvsec.conf'
+
+
+@pytest.mark.parametrize('step, error, armed, role_rolled_back, login_back, message', [
+    # systemd-run refused: nothing was reloaded, the previous drop-in is back at once
+    ('Arm the automatic sshd rollback, seconds: 300', 'Failed to start transient timer unit:\n  Unit exists', False, False, False,
+     'sshd: the rollback timer could not be armed (Failed to start transient timer unit: Unit exists); the previous '
+     '/etc/ssh/sshd_config.d/00-hvsec.conf was restored and sshd was not reloaded. Nothing of the sshd change remains.'),
+    # the new login came, but after the timer had fired: the sshd variable to raise is named
+    ('Confirm before the rollback fired', 'non-zero return code', True, False, True,
+     'sshd: no new login was confirmed after the reload (the rollback timer fired before a new login confirmed the '
+     'change; raise hvsec_mgmt_plane_sshd_rollback_seconds). The change was rolled back: the previous '
+     '/etc/ssh/sshd_config.d/00-hvsec.conf is back and sshd was reloaded (by the timer hvsec-mgmt-sshd-rollback, '
+     '300 s after it was armed). A new login works again.'),
+    # another step failed, the host answered again with the timer still waiting: the role rolled back
+    ('Reload sshd with the new drop-in', 'Unable to reload service ssh', True, True, True,
+     'sshd: no new login was confirmed after the reload (Unable to reload service ssh). The change was rolled back: '
+     'the previous /etc/ssh/sshd_config.d/00-hvsec.conf is back and sshd was reloaded (by the role, as the host '
+     'answered again before the timer fired). A new login works again.'),
+    # no new login within the confirmation window, the timer rolled back, a new login works again
+    ('Prove the controller can still log in after the sshd reload (a new connection)',
+     'timed out waiting for ping module test', True, False, True,
+     'sshd: no new login was confirmed after the reload (timed out waiting for ping module test). The change was '
+     'rolled back: the previous /etc/ssh/sshd_config.d/00-hvsec.conf is back and sshd was reloaded (by the timer '
+     'hvsec-mgmt-sshd-rollback, 300 s after it was armed). A new login works again.'),
+    # and no new login after the rollback either: the console is the way in
+    ('Prove the controller can still log in after the sshd reload (a new connection)',
+     'timed out waiting for ping module test', True, False, False,
+     'sshd: no new login was confirmed after the reload (timed out waiting for ping module test). The change was '
+     'rolled back: the previous /etc/ssh/sshd_config.d/00-hvsec.conf is back and sshd was reloaded (by the timer '
+     'hvsec-mgmt-sshd-rollback, 300 s after it was armed). No new login worked within 345 s after that either: '
+     'check the host on its console.'),
+])
+def test_sshd_failure_says_what_the_host_runs_now(step, error, armed, role_rolled_back, login_back, message):
+    # the timing of the sshd change (300 s rollback, 45 s confirmation), not the firewall's
+    assert mgmt_sshd_failure(step, error, armed, role_rolled_back, login_back, DROPIN, 300, '45') == message
