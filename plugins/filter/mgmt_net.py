@@ -8,6 +8,10 @@
 ``mgmt_cidr_contains``: whether an address is inside any of the networks.
 ``mgmt_ip``: validate and normalize one IP address. ``mgmt_is_loopback``: 127.0.0.0/8 or ::1.
 ``mgmt_firewall_failure``: what a failed management firewall change left running, by failed step.
+``mgmt_sshd_failure``: what a failed sshd reload left running: restored at once, or rolled back by
+the timer or by the role, and whether a new login works again.
+``mgmt_key_file_errors``: a private key file (from ``ansible.builtin.stat``) that is not root's
+or whose mode is more than 0640, each problem named.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -143,6 +147,92 @@ def mgmt_firewall_failure(step, error, rollback_seconds, confirm_timeout, persis
     return re.sub('[\n ]+', ' ', message)
 
 
+# The step of the sshd block in roles/mgmt_plane/tasks/sshd.yml (task name after its control IDs)
+# that fails when the new login came too late: the rollback timer had fired already.
+_SSHD_TIMER_FIRED = re.compile('^Confirm before the rollback fired')
+
+
+def mgmt_sshd_failure(step, error, armed, role_rolled_back, login_back, dropin, rollback_seconds, confirm_timeout):
+    """The message of a failed sshd reload (the rescue of the sshd block).
+
+    ``step`` is the failed task's name without its control IDs, ``error`` its error text; ``armed``
+    whether the rollback timer was armed; ``role_rolled_back`` whether the role ran the rollback
+    itself (the host answered again while the timer was still waiting); ``login_back`` whether a
+    new login worked after the rollback."""
+    if not armed:
+        message = ('sshd: the rollback timer could not be armed (%s); the previous %s was restored and sshd was not '
+                   'reloaded. Nothing of the sshd change remains.' % (error, dropin))
+    else:
+        if _SSHD_TIMER_FIRED.search(str(step or '')):
+            cause = ('the rollback timer fired before a new login confirmed the change; raise '
+                     'hvsec_mgmt_plane_sshd_rollback_seconds')
+        else:
+            cause = error
+        if role_rolled_back:
+            by = 'by the role, as the host answered again before the timer fired'
+        else:
+            by = 'by the timer hvsec-mgmt-sshd-rollback, %s s after it was armed' % rollback_seconds
+        if login_back:
+            after = 'A new login works again.'
+        else:
+            after = ('No new login worked within %s s after that either: check the host on its console.'
+                     % (int(rollback_seconds) + int(confirm_timeout)))
+        message = ('sshd: no new login was confirmed after the reload (%s). The change was rolled back: the '
+                   'previous %s is back and sshd was reloaded (%s). %s' % (cause, dropin, by, after))
+    return re.sub('[\n ]+', ' ', message)
+
+
+# The permission bits a private key must not have (at most 0640: root reads and writes it, its
+# group may read it), most exposing first, by what each lets happen.
+_KEY_MODE_PROBLEMS = (
+    (0o004, 'is readable by others'),
+    (0o002, 'is writable by others'),
+    (0o001, 'is executable by others'),
+    (0o020, 'is writable by its group'),
+    (0o010, 'is executable by its group'),
+    (0o100, 'is executable by its owner'),
+    (0o4000, 'has the set-user-ID bit'),
+    (0o2000, 'has the set-group-ID bit'),
+    (0o1000, 'has the sticky bit'),
+)
+
+
+def _stat_mode(value, path):
+    """The permission bits of a stat result's ``mode`` (octal text such as "0640", or a number)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value & 0o7777
+    try:
+        return int(str(value).strip(), 8) & 0o7777
+    except (TypeError, ValueError):
+        raise AnsibleFilterError('mgmt_key_file_errors: %s has no readable mode: %r' % (path, value))
+
+
+def mgmt_key_file_errors(results, var):
+    """Problems of the private key files among ``results`` (the results of an ``ansible.builtin.stat``
+    loop over items ``{var, path}``) whose item is ``var``: each file that exists must be owned by
+    root with at most mode 0640. One message per problem, naming ``var``, the file and its mode."""
+    errors = []
+    for result in results or []:
+        if not isinstance(result, dict) or (result.get('item') or {}).get('var') != var:
+            continue
+        stat = result.get('stat') or {}
+        if not stat.get('exists'):
+            continue
+        path = stat.get('path') or result['item'].get('path')
+        if 'uid' in stat:
+            by_root = stat['uid'] == 0
+        else:
+            by_root = stat.get('pw_name') == 'root'
+        if not by_root:
+            owner = stat.get('pw_name') or 'uid %s' % stat.get('uid')
+            errors.append('%s: %s is not owned by root but by %s (chown root)' % (var, path, owner))
+        mode = _stat_mode(stat.get('mode'), path)
+        for bit, problem in _KEY_MODE_PROBLEMS:
+            if mode & bit:
+                errors.append('%s: %s %s (mode %04o; make it 0600 or 0640)' % (var, path, problem, mode))
+    return errors
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -151,4 +241,6 @@ class FilterModule(object):
             'mgmt_ip': mgmt_ip,
             'mgmt_is_loopback': mgmt_is_loopback,
             'mgmt_firewall_failure': mgmt_firewall_failure,
+            'mgmt_sshd_failure': mgmt_sshd_failure,
+            'mgmt_key_file_errors': mgmt_key_file_errors,
         }

@@ -361,15 +361,16 @@ def mgmt_input_errors(inp):
         if not bounds or min(bounds) < 1 or max(bounds) > 65535 or bounds[0] > bounds[-1]:
             errors.append('hvsec_mgmt_plane_firewall_extra_tcp_ports[%d]: %s is not a TCP port 1-65535 or a range "low-high"'
                           % (index, text))
-    # firewall rollback timing
-    rollback = inp['hvsec_mgmt_plane_firewall_rollback_seconds']
-    confirm = inp['hvsec_mgmt_plane_firewall_confirm_timeout']
-    for name, value in (('hvsec_mgmt_plane_firewall_rollback_seconds', rollback),
-                        ('hvsec_mgmt_plane_firewall_confirm_timeout', confirm)):
-        if value < 1:
-            errors.append('%s must be greater than 0 seconds, got %s' % (name, value))
-    if confirm >= rollback:
-        errors.append('hvsec_mgmt_plane_firewall_confirm_timeout must be smaller than hvsec_mgmt_plane_firewall_rollback_seconds')
+    # rollback timing of the firewall and of the sshd reload: a new connection must be able to
+    # confirm the change before its rollback fires
+    for change in ('firewall', 'sshd'):
+        rollback_name = 'hvsec_mgmt_plane_%s_rollback_seconds' % change
+        confirm_name = 'hvsec_mgmt_plane_%s_confirm_timeout' % change
+        for name in (rollback_name, confirm_name):
+            if inp[name] < 1:
+                errors.append('%s must be greater than 0 seconds, got %s' % (name, inp[name]))
+        if inp[confirm_name] >= inp[rollback_name]:
+            errors.append('%s must be smaller than %s' % (confirm_name, rollback_name))
     # names: groups (sshd AllowGroups, libvirt socket group) and sshd algorithm lists
     bad_groups = [g for g in inp.get('hvsec_mgmt_plane_sshd_allow_groups') or [] if not _GROUP.match(_text(g))]
     if bad_groups:

@@ -291,6 +291,12 @@ CASES = _shared('iommu') + [
          ['hvsec_mgmt_plane_firewall_confirm_timeout must be smaller']),
     Case('mgmt_confirm_negative', 'mgmt_plane', {'hvsec_mgmt_plane_firewall_confirm_timeout': -1},
          ['hvsec_mgmt_plane_firewall_confirm_timeout', 'greater than 0']),
+    # the sshd reload has its own rollback timing, checked like the firewall's
+    Case('mgmt_sshd_confirm_not_below_rollback', 'mgmt_plane',
+         {'hvsec_mgmt_plane_sshd_confirm_timeout': 90, 'hvsec_mgmt_plane_sshd_rollback_seconds': 90},
+         ['hvsec_mgmt_plane_sshd_confirm_timeout must be smaller than hvsec_mgmt_plane_sshd_rollback_seconds']),
+    Case('mgmt_sshd_rollback_zero', 'mgmt_plane', {'hvsec_mgmt_plane_sshd_rollback_seconds': 0},
+         ['hvsec_mgmt_plane_sshd_rollback_seconds must be greater than 0 seconds, got 0']),
     Case('mgmt_extra_port_name', 'mgmt_plane', {'hvsec_mgmt_plane_firewall_extra_tcp_ports': ['ssh']},
          ['hvsec_mgmt_plane_firewall_extra_tcp_ports', 'ssh']),
     Case('mgmt_extra_port_70000', 'mgmt_plane', {'hvsec_mgmt_plane_firewall_extra_tcp_ports': [70000]},
@@ -394,13 +400,27 @@ CASES += [
           'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-0641.pem',
           'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
           'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
-         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0641.pem is executable by others (make it 0600 or 0640)']),
+         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0641.pem is executable by others (mode 0641; make it 0600 or 0640)']),
     Case('mgmt_tls_key_group_writable', 'mgmt_plane',
          {'hvsec_mgmt_plane_libvirt_remote': 'tls', 'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': ['CN=admin'],
           'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-0620.pem',
           'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
           'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
-         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0620.pem is writable by its group (make it 0600 or 0640)']),
+         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0620.pem is writable by its group (mode 0620; make it 0600 or 0640)']),
+    # group read and execute (0650) is more than 0640 too
+    Case('mgmt_tls_key_executable_by_group', 'mgmt_plane',
+         {'hvsec_mgmt_plane_libvirt_remote': 'tls', 'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': ['CN=admin'],
+          'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-0650.pem',
+          'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
+          'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
+         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-0650.pem is executable by its group (mode 0650; make it 0600 or 0640)']),
+    # mode 0600 but owned by another user (nobody when the tests run as root)
+    Case('mgmt_tls_key_not_roots', 'mgmt_plane',
+         {'hvsec_mgmt_plane_libvirt_remote': 'tls', 'hvsec_mgmt_plane_libvirt_tls_allowed_dn_list': ['CN=admin'],
+          'hvsec_mgmt_plane_libvirt_tls_key_file': '@WORKDIR@/serverkey-user.pem',
+          'hvsec_mgmt_plane_libvirt_tls_cert_file': '@WORKDIR@/servercert.pem',
+          'hvsec_mgmt_plane_libvirt_tls_ca_file': '@WORKDIR@/cacert.pem'},
+         ['hvsec_mgmt_plane_libvirt_tls_key_file', 'serverkey-user.pem is not owned by root but by']),
     Case('mgmt_mac_with_comma', 'mgmt_plane', {'hvsec_mgmt_plane_sshd_macs': ['hmac-sha2-512,hmac-md5']},
          ['hvsec_mgmt_plane_sshd_macs', 'hmac-sha2-512,hmac-md5']),
     Case('mgmt_kex_with_quote', 'mgmt_plane', {'hvsec_mgmt_plane_sshd_kex': ['curve25519-sha256"']},
@@ -540,10 +560,14 @@ def run_role(role, cases, workdir):
     host with its variables."""
     inventory = {'all': {'hosts': {}}}
     for name, mode in (('serverkey-0644.pem', 0o644), ('serverkey-0641.pem', 0o641), ('serverkey-0620.pem', 0o620),
+                       ('serverkey-0650.pem', 0o650), ('serverkey-user.pem', 0o600),
                        ('servercert.pem', 0o644), ('cacert.pem', 0o644)):
         with open(os.path.join(workdir, name), 'w') as handle:
             handle.write('-----BEGIN PLACEHOLDER-----\nnot a real key or certificate\n-----END PLACEHOLDER-----\n')
         os.chmod(os.path.join(workdir, name), mode)
+    # a key of another user: nobody's when the tests run as root (else the files are the user's anyway)
+    if os.geteuid() == 0:
+        os.chown(os.path.join(workdir, 'serverkey-user.pem'), 65534, 65534)
     for case in cases:
         hostvars = {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable}
         hostvars.update(json.loads(json.dumps(case.vars).replace('@WORKDIR@', workdir)))

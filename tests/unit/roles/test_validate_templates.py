@@ -113,6 +113,7 @@ MGMT_VALID = dict(
     hvsec_mgmt_plane_migration_port_min=49152, hvsec_mgmt_plane_migration_port_max=49152,
     hvsec_mgmt_plane_firewall_extra_tcp_ports=[8443, '9000-9100', '10050'],
     hvsec_mgmt_plane_firewall_rollback_seconds=30, hvsec_mgmt_plane_firewall_confirm_timeout=29,
+    hvsec_mgmt_plane_sshd_rollback_seconds=300, hvsec_mgmt_plane_sshd_confirm_timeout=1,
     hvsec_mgmt_plane_sshd_allow_groups=['admins', 'svc.backup'], hvsec_mgmt_plane_libvirt_unix_group='kvm-admins',
     hvsec_mgmt_plane_sshd_extra_options={'ClientAliveInterval': 300, 'AllowTcpForwarding': False, 'MaxAuthTries': '3'},
     hvsec_waivers=WAIVERS,
@@ -123,6 +124,23 @@ def test_mgmt_plane_accepts_valid_input():
     assert mgmt_errors() == []
     assert mgmt_errors(**MGMT_VALID) == []
     assert mgmt_errors(hvsec_mgmt_plane_libvirt_unix_group='') == []
+
+
+@pytest.mark.parametrize('override,errors', [
+    ({'hvsec_mgmt_plane_sshd_confirm_timeout': 120},
+     ['hvsec_mgmt_plane_sshd_confirm_timeout must be smaller than hvsec_mgmt_plane_sshd_rollback_seconds']),
+    ({'hvsec_mgmt_plane_sshd_confirm_timeout': 0, 'hvsec_mgmt_plane_sshd_rollback_seconds': -5},
+     ['hvsec_mgmt_plane_sshd_rollback_seconds must be greater than 0 seconds, got -5',
+      'hvsec_mgmt_plane_sshd_confirm_timeout must be greater than 0 seconds, got 0',
+      'hvsec_mgmt_plane_sshd_confirm_timeout must be smaller than hvsec_mgmt_plane_sshd_rollback_seconds']),
+    # the sshd timing is its own: the firewall's does not stand in for it, nor the other way round
+    ({'hvsec_mgmt_plane_sshd_rollback_seconds': 30, 'hvsec_mgmt_plane_firewall_rollback_seconds': 600},
+     ['hvsec_mgmt_plane_sshd_confirm_timeout must be smaller than hvsec_mgmt_plane_sshd_rollback_seconds']),
+    ({'hvsec_mgmt_plane_firewall_rollback_seconds': 30, 'hvsec_mgmt_plane_sshd_rollback_seconds': 600},
+     ['hvsec_mgmt_plane_firewall_confirm_timeout must be smaller than hvsec_mgmt_plane_firewall_rollback_seconds']),
+])
+def test_mgmt_plane_refuses_an_sshd_rollback_that_fires_before_the_confirmation(override, errors):
+    assert mgmt_errors(**override) == errors
 
 
 @pytest.mark.parametrize('override,fragment', [
