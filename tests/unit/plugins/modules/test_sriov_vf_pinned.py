@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright: hvsec.hypervisor contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""sriov_vf pinned: the refusal to change numvfs word for word with every busy VF listed (running
+domains named from their XML or their file, open /dev/vfio groups among other descriptors), the
+changes reported with a failure, and wait_vfs on a real root (polling, deadline, message). From the
+survivors of `make mutation AREA=modules` (docs/testing.md)."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+from unittest import mock
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.hvsec.hypervisor.plugins.modules import sriov_vf
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.vfio_tree import fixture, lab_host, write
+
+
+@pytest.fixture
+def host(tmp_path):
+    root = str(lab_host(tmp_path))
+    write(root, 'run/hvsec-test/ip-link-eth2.json', fixture('ip-link-eth2.json'))
+    return root
+
+
+def invoke(capsys, args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            sriov_vf.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_every_vf_in_a_running_domain_is_named(host, capsys):
+    xml = fixture('guest1-running.xml')
+    # the same VF in a second guest's file without <name>: named after the file
+    write(host, 'run/libvirt/qemu/guest1.xml', xml)
+    write(host, 'run/libvirt/qemu/other-guest.xml', xml.replace('0x10', '0x10').replace('<name>guest1</name>', ''))
+    write(host, 'run/libvirt/qemu/broken.xml', '<domain')
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3})
+    assert res['msg'] == ('refusing to change numvfs of eth2 from 2 to 3: vf 1 (0000:00:10.2) is assigned to running '
+                          'domain %s' % res['msg'].rsplit(' ', 1)[1])
+    assert res['msg'].rsplit(' ', 1)[1] in ('guest1', 'other-guest')
+
+
+def test_two_vfs_in_running_domains(host, capsys):
+    xml = fixture('guest1-running.xml')
+    write(host, 'run/libvirt/qemu/guest1.xml', xml)
+    write(host, 'run/libvirt/qemu/guest2.xml', xml.replace('<name>guest1</name>', '<name>guest2</name>').replace(
+        "bus='0x00' slot='0x10' function='0x2'", "bus='0x00' slot='0x10' function='0x0'"))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 0})
+    assert res['msg'] == ('refusing to change numvfs of eth2 from 2 to 0: vf 0 (0000:00:10.0) is assigned to running '
+                          'domain guest2; vf 1 (0000:00:10.2) is assigned to running domain guest1')
+
+
+def test_domain_without_name_is_named_after_its_file(host, capsys):
+    write(host, 'run/libvirt/qemu/guest-x.xml', fixture('guest1-running.xml').replace('<name>guest1</name>', ''))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3})
+    assert res['msg'] == ('refusing to change numvfs of eth2 from 2 to 3: vf 1 (0000:00:10.2) is assigned to running '
+                          'domain guest-x')
+
+
+def test_open_vfio_group_among_other_descriptors(host, capsys):
+    os.makedirs(os.path.join(host, 'proc/4242/fd'))
+    os.makedirs(os.path.join(host, 'proc/4243/fd'))
+    os.symlink('/dev/null', os.path.join(host, 'proc/4242/fd/0'))
+    os.symlink('/dev/vfio/vfio', os.path.join(host, 'proc/4242/fd/1'))
+    os.symlink('/dev/vfio/7', os.path.join(host, 'proc/4243/fd/21'))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 0})
+    assert res['msg'] == 'refusing to change numvfs of eth2 from 2 to 0: vf 1 (0000:00:10.2) is in use: /dev/vfio/7 is open'
+    p = sriov_vf.SriovVf(mock.Mock(params={'root': host}))
+    assert p.open_vfio_groups() == {7}
+
+
+def test_group_open_but_vf_not_on_vfio(host, capsys):
+    os.makedirs(os.path.join(host, 'proc/4242/fd'))
+    os.symlink('/dev/vfio/6', os.path.join(host, 'proc/4242/fd/3'))
+    # 00:10.0 is in group 6 but on igbvf: not in use by a guest
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3, '_ansible_check_mode': True})
+    assert 'failed' not in res and res['changes'][0] == 'numvfs 2 -> 3'
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_wait_vfs_on_a_real_root():
+    module = mock.Mock(params={'root': '/', 'timeout': 2})
+    module.fail_json.side_effect = SystemExit
+    p = sriov_vf.SriovVf(module)
+    counts = iter([0, 1, 3])
+    clock = Clock()
+    with mock.patch.object(sriov_vf.SriovVf, 'vf_state', lambda self, pf: dict.fromkeys(range(next(counts)))), \
+            mock.patch.object(sriov_vf, 'time', clock):
+        p.wait_vfs('eth2', 3)
+    assert clock.sleeps == [0.5, 0.5]
+    clock = Clock()
+    with mock.patch.object(sriov_vf.SriovVf, 'vf_state', lambda self, pf: {0: {}}), \
+            mock.patch.object(sriov_vf, 'time', clock):
+        with pytest.raises(SystemExit):
+            p.wait_vfs('eth2', 2)
+    assert clock.sleeps == [0.5, 0.5, 0.5, 0.5] and clock.now == 1002.0
+    module.fail_json.assert_called_once_with(msg='eth2: 2 VFs did not appear within 2s')
+    # a test root never waits
+    p = sriov_vf.SriovVf(mock.Mock(params={'root': '/tmp/x', 'timeout': 2}))
+    with mock.patch.object(sriov_vf.SriovVf, 'vf_state', lambda self, pf: {}):
+        p.wait_vfs('eth2', 5)
+
+
+def test_failure_after_changes_reports_them(host, capsys):
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 2, 'vfs': [{'vf': 0, 'vlan': 100}]})
+    assert res['msg'] == ('root=%s: changes are only applied on a real host (root=/); use check mode with a test root'
+                          % host)
+    assert res['changes'] == ['vf 0 vlan 0 -> 100', 'vf 0 spoofchk False -> True', 'vf 0 trust True -> False',
+                              'wrote /etc/hvsec/sriov/eth2.conf']
