@@ -54,9 +54,12 @@ AREAS = {
     # report writers
     'reports': [PU + 'report.py', PU + 'report_html.py', PU + 'oscal.py', PU + 'audit_fleet.py',
                 'plugins/callback/compliance.py'],
+    # every module; audit_evaluate, audit_report and harden_plan are documentation only (their action
+    # plugins run them), so they have no mutant
     'modules': ['plugins/modules/' + name + '.py' for name in (
         'hypervisor_facts', 'kernel_cmdline', 'libvirt_config', 'nwfilter_domains', 'bridge_security',
-        'ovs_security', 'pci_passthrough', 'sriov_vf', 'sshd_dropin', 'audit_evaluate', 'audit_report')],
+        'ovs_security', 'pci_passthrough', 'sriov_vf', 'sshd_dropin', 'audit_evaluate', 'audit_report',
+        'harden_plan')],
     'action': ['plugins/action/audit_evaluate.py', 'plugins/action/audit_report.py', PU + 'audit_action.py'],
     'filters': ['plugins/filter/input_checks.py', 'plugins/filter/mgmt_net.py',
                 'plugins/filter/role_checks.py', 'plugins/filter/role_plans.py', 'plugins/lookup/role_input.py'],

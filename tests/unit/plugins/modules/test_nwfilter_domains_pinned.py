@@ -157,8 +157,8 @@ def test_check_mode_plans_everything_and_runs_nothing(monkeypatch, capsys, files
     assert _summaries(out) == HARDENED_IFACES
     assert [d['before_header'] for d in out['diff']] == ['domain hvsec-guest1', modload, sysctl]
     assert [d['after_header'] for d in out['diff']] == ['domain hvsec-guest1', modload, sysctl]
-    assert out['diff'][0]['before'] == _read('domain_guest1.xml').replace("passwd='s3cret'", "passwd='********'") \
-        or 's3cret' not in json.dumps(out)
+    # the definition as virsh printed it, the console password masked
+    assert out['diff'][0]['before'] == _read('domain_guest1.xml').replace("passwd='s3cret'", "passwd='********'")
     assert 's3cret' not in json.dumps(out)
     assert "<filterref filter=\"clean-traffic\"" in out['diff'][0]['after']
     assert out['diff'][1:] == [
@@ -317,3 +317,66 @@ def test_no_domain_is_not_applicable_and_no_net_bridge(monkeypatch, capsys, file
     out = _run(monkeypatch, capsys, host, check_mode=True)
     assert out['controls']['HVS-VSW-12'] == 'not_applicable'
     assert [c for c in _cmds(host) if 'iptables' in c] == []
+
+
+def test_netfilter_decisions_in_a_real_run(monkeypatch, capsys, files):
+    modload, sysctl = nwfilter_domains.MODLOAD, nwfilter_domains.SYSCTL
+    # enforce false: HVS-VSW-12 does not apply and nothing of it runs
+    host = Host()
+    out = _run(monkeypatch, capsys, host, enforce=False)
+    assert out['changed'] is True and 'modprobe br_netfilter' not in _cmds(host)
+    # FORWARD DROP: refused, nothing of it runs while the guest is still redefined
+    host = Host(forward='-P FORWARD DROP\n')
+    out = _run(monkeypatch, capsys, host)
+    assert out['controls']['HVS-VSW-12'] == 'fail' and 'modprobe br_netfilter' not in _cmds(host)
+    assert not os.path.exists(modload)
+    # everything in place already: pass, and the guest's change does not set it up again
+    with open(modload, 'w') as f:
+        f.write(MODLOAD_TEXT)
+    with open(sysctl, 'w') as f:
+        f.write(SYSCTL_TEXT)
+    for k in ('iptables', 'ip6tables'):
+        with open(nwfilter_domains.NF % k, 'w') as f:
+            f.write('1\n')
+    host = Host()
+    out = _run(monkeypatch, capsys, host)
+    assert out['controls']['HVS-VSW-12'] == 'pass' and out['changed'] is True
+    libvirt = ('list', 'nwfilter', 'dumpxml', 'net-dumpxml', 'define', 'update-device')
+    assert [c for c in _cmds(host) if not c.startswith(libvirt)] == []
+    # one of the two files stale: rewritten alone
+    with open(modload, 'w') as f:
+        f.write('stale\n')
+    host = Host()
+    out = _run(monkeypatch, capsys, host, check_mode=True)
+    assert out['controls']['HVS-VSW-12'] == 'fixed'
+    assert [d['before_header'] for d in out['diff']] == ['domain hvsec-guest1', modload]
+
+
+def test_skipping_one_control(monkeypatch, capsys, files):
+    host = Host()
+    out = _run(monkeypatch, capsys, host, check_mode=True, skip_controls=['HVS-VSW-12'])
+    assert out['changes'] == CHANGES and len(out['diff']) == 1
+    assert out['controls'] == {'HVS-VSW-10': 'fixed', 'HVS-VSW-11': 'fixed', 'HVS-VSW-12': 'waived'}
+    assert '/usr/sbin/iptables -S FORWARD' not in _cmds(host)
+    # HVS-VSW-10 waived: the bridge interface gets no filter, so its bridge needs no br_netfilter
+    host = Host()
+    out = _run(monkeypatch, capsys, host, check_mode=True, skip_controls=['HVS-VSW-10'])
+    assert out['changes'] == [CHANGES[1]]
+    assert out['controls'] == {'HVS-VSW-10': 'waived', 'HVS-VSW-11': 'fixed', 'HVS-VSW-12': 'not_applicable'}
+
+
+def test_the_bridge_of_a_libvirt_network(monkeypatch, capsys, files):
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(nwfilter_domains.os.path, 'isdir', lambda p: p in (
+        '/sys/class/net/br-guest/bridge', '/sys/class/net/virbr0/bridge') or (not p.startswith('/sys/') and real_isdir(p)))
+    host = Host()
+    out = _run(monkeypatch, capsys, host, check_mode=True)
+    assert out['changes'][-1]['msg'].endswith('(bridges br-guest, virbr0)')
+    host = Host()
+    host.xml = host.xml.replace("<source bridge='br-guest'/>", "<source bridge='br-other'/>")
+    out = _run(monkeypatch, capsys, host, check_mode=True)
+    assert out['changes'][-1]['msg'].endswith('(bridges virbr0)')
+    host = Host(forward='-P FORWARD DROP\n')
+    out = _run(monkeypatch, capsys, host, check_mode=True)
+    assert out['warnings'][0].endswith('would cut bridged guests (br-guest, virbr0) off. Allow the bridged traffic in '
+                                       'FORWARD first.')

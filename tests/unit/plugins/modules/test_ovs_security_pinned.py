@@ -158,3 +158,17 @@ def test_ssl_empty_values_are_dropped(monkeypatch, capsys, tmp_path):
     assert out['_rc'] == 1 and 'hvsec_vswitch_ovs_ssl' in out['msg']
     out = _run(monkeypatch, capsys, Tools(), tmp_path, dict(LAB, ssl={'private_key': None}), check_mode=True)
     assert out['_rc'] == 0
+
+
+def test_nft_only_asked_for_ports_with_a_mac(monkeypatch, capsys, tmp_path):
+    # no port declares a MAC: nft is not even looked up, so no table is listed or deleted
+    tools = Tools(tables={'hvsec_port_vo2': 'table netdev hvsec_port_vo2 {\n}\n'})
+    out = _run(monkeypatch, capsys, tools, tmp_path, dict(LAB, ports=PORTS[1:]), check_mode=True)
+    assert out['_rc'] == 0 and _cmds(tools, tmp_path) == []
+    # the MAC port after ports without one: its table is planned too (and the stale one deleted)
+    ports = [PORTS[1], PORTS[2], PORTS[0]]
+    tools = Tools(tables={'hvsec_port_vo2': 'table netdev hvsec_port_vo2 {\n}\n'})
+    out = _run(monkeypatch, capsys, tools, tmp_path, dict(LAB, ports=ports), check_mode=True)
+    assert [c for c in out['changes'] if c['control'] == 'HVS-VSW-10'] == [
+        {'control': 'HVS-VSW-10', 'msg': 'vo2: delete anti-spoofing table'},
+        {'control': 'HVS-VSW-10', 'msg': 'vo1: load anti-spoofing table netdev hvsec_port_vo1'}]
