@@ -144,7 +144,8 @@ def test_hardened_host_with_the_table_loaded_is_unchanged(monkeypatch, capsys, t
     assert out['changed'] is False and out['diff'] == []
     assert out['controls'] == {'HVS-VSW-01': 'pass', 'HVS-VSW-02': 'pass', 'HVS-VSW-03': 'pass', 'HVS-VSW-04': 'pass'}
     assert _cmds(host) == ['/usr/sbin/nft list table bridge hvsec_br_guest']
-    # a table loaded while no port declares a MAC any more is deleted
+    # no port declares a MAC any more: nft is not looked up, so the loaded table is left alone and only
+    # the nft file is removed (see test_delete_table_of_a_bridge_without_mac_ports)
     ports = [dict((k, v) for k, v in p.items() if k not in ('mac', 'ips')) for p in PORTS]
     host = Host('hardened', table=table)
     out = _run(monkeypatch, capsys, host, tmp_path, check_mode=True, bridges=[{'name': 'br-guest', 'ports': ports}])
@@ -213,3 +214,31 @@ def test_waived_controls(monkeypatch, capsys, tmp_path):
     assert out['controls'] == {'HVS-VSW-01': 'waived', 'HVS-VSW-02': 'waived', 'HVS-VSW-03': 'waived',
                                'HVS-VSW-04': 'waived'}
     assert sorted(set(c['control'] for c in out['changes'])) == ['HVS-VSW-10', 'persistence']
+
+
+def test_delete_table_of_a_bridge_without_mac_ports(monkeypatch, capsys, tmp_path):
+    """nft is looked up only when some port declares a MAC: a table left loaded on a bridge whose
+    ports declare none is deleted when another bridge still needs nft (with no MAC anywhere, it
+    stays loaded: test_hardened_host_with_the_table_loaded_is_unchanged)."""
+    import json as _json
+
+    class TwoBridges(Host):
+        def _fix(self, name):
+            text = Host._fix(self, name)
+            if name == 'ip_link_insecure.json':
+                links = _json.loads(text)
+                links.append({'ifindex': 40, 'ifname': 'br-two', 'address': '5e:0f:c3:4d:a1:40',
+                              'linkinfo': {'info_kind': 'bridge'}})
+                links.append({'ifindex': 41, 'ifname': 'vt1', 'master': 'br-two', 'address': '7a:91:25:0d:4b:01',
+                              'linkinfo': {'info_kind': 'veth'}})
+                text = _json.dumps(links)
+            return text
+    bridges = [{'name': 'br-guest', 'ports': PORTS},
+               {'name': 'br-two', 'guest_only': False, 'vlan_filtering': False, 'ports': [{'name': 'vt1', 'vlans': [300]}]}]
+    host = TwoBridges(table='table bridge hvsec_br_two {\n}\n', fail={'/usr/sbin/nft delete': (1, '', 'Error: busy\n')})
+    out = _run(monkeypatch, capsys, host, tmp_path, check_mode=True, bridges=bridges)
+    assert 'msg' not in out, out['msg']
+    assert {'control': 'HVS-VSW-10', 'msg': 'br-two: delete anti-spoofing table bridge hvsec_br_two (no port '
+            'declares a MAC)'} in out['changes']
+    out = _run(monkeypatch, capsys, host, tmp_path, persist=False, bridges=bridges)
+    assert out['msg'] == 'HVS-VSW-10: /usr/sbin/nft delete table bridge hvsec_br_two failed: Error: busy'
