@@ -80,3 +80,76 @@ def test_mode_messages(monkeypatch, capsys, tmp_path):
                           'others can read the secret)' % path)
     assert out['mode_changed'] == {'before': '0644', 'after': '0600', 'secret_keys': ['vnc_password']}
     assert out['changed'] is True and out['path'] == str(path)
+
+
+def test_value_the_file_cannot_hold(monkeypatch, capsys, tmp_path):
+    path = tmp_path / 'qemu.conf'
+    path.write_text('')
+    out = _run(monkeypatch, capsys, {'path': str(path), 'unset': ['1bad']})
+    assert out['msg'] == ('libvirt_config: \'1bad\' is not a valid libvirt setting name (a letter, then letters, digits '
+                          'or "_")')
+
+
+def test_explicit_schema_checks_types(monkeypatch, capsys, tmp_path):
+    path = tmp_path / 'custom.conf'
+    path.write_text('')
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'listen_tls': 'yes'}, 'schema': 'daemon'})
+    assert out['msg'].startswith('libvirt_config: invalid settings for %s: listen_tls must be an integer' % path)
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'listen_tls': 'yes'}, 'schema': 'none'},
+               check_mode=True)
+    assert out['_rc'] == 0 and out['schema'] == 'none'
+
+
+def test_the_edit_is_read_back_before_writing(monkeypatch, capsys, tmp_path):
+    path = tmp_path / 'qemu.conf'
+    path.write_text('vnc_tls = 1\n')
+    read_back = "libvirt_config: vnc_listen would read back as '0.0.0.0', not '127.0.0.1'; not changed"
+    still_set = 'libvirt_config: vnc_tls would still be set; not changed'
+    for text, message in (('vnc_listen = [\n', None),
+                          ('vnc_listen = "0.0.0.0"\nvnc_tls = 1\n', read_back),
+                          ('vnc_listen = "127.0.0.1"\nvnc_tls = 1\n', still_set)):
+        monkeypatch.setattr(libvirt_config, 'edit', lambda before, settings, unset, text=text: (text, []))
+        out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'vnc_listen': '127.0.0.1'},
+                                         'unset': ['vnc_tls']})
+        if message is None:
+            assert out['msg'].startswith('libvirt_config: the edited file would not parse (')
+            assert out['msg'].endswith('); not changed')
+        else:
+            assert out['msg'] == message
+        assert path.read_text() == 'vnc_tls = 1\n'
+
+
+def test_two_secrets_and_backups(monkeypatch, capsys, tmp_path):
+    path = tmp_path / 'qemu.conf'
+    path.write_text('vnc_listen = "0.0.0.0"\n')
+    os.chmod(str(path), 0o644)
+    # no secret in the old file nor in the new one: the backup keeps the mode
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'vnc_listen': '0.0.0.1'}, 'backup': True})
+    assert os.stat(out['backup_file']).st_mode & 0o777 == 0o644 and 'mode_changed' not in out
+    both = {'vnc_password': 'Vnc-S3cret', 'spice_password': 'Spice-S3cret'}
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': both, 'backup': True})
+    assert out['mode_changed'] == {'before': '0644', 'after': '0600', 'secret_keys': ['spice_password', 'vnc_password']}
+    # the backup of a file holding both is restricted, and says why when it cannot be
+    real_chmod = os.chmod
+
+    def chmod(p, mode, **kw):
+        # the module's own chmod of the backup fails (shutil's, with follow_symlinks, copying it does not)
+        if str(p) != str(path) and not kw:
+            raise OSError(1, 'Operation not permitted')
+        real_chmod(p, mode, **kw)
+    monkeypatch.setattr(libvirt_config.os, 'chmod', chmod)
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'vnc_listen': '127.0.0.1'}, 'backup': True})
+    assert out['msg'].startswith('libvirt_config: cannot set %s.' % path)
+    assert out['msg'].endswith(' to mode 0600 (it is a copy of %s holding spice_password, vnc_password): [Errno 1] '
+                               'Operation not permitted; the secret stays readable by group or others, fix the mode '
+                               'by hand' % path)
+    monkeypatch.undo()
+    os.chmod(str(path), 0o640)
+
+    def refuse(p, mode, **kw):
+        if kw:
+            return real_chmod(p, mode, **kw)
+        raise OSError(1, 'Operation not permitted')
+    monkeypatch.setattr(libvirt_config.os, 'chmod', refuse)
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'vnc_listen': '127.0.0.2'}})
+    assert '(it holds spice_password, vnc_password)' in out['msg']
