@@ -96,7 +96,8 @@ def _run(monkeypatch, capsys, host, tmp_path, check_mode=False, **params):
 
 
 def _cmds(host):
-    return [' '.join(c) for c in host.calls if ' '.join(c) not in READS]
+    calls = [' '.join(a.decode() if isinstance(a, bytes) else a for a in c) for c in host.calls]
+    return [c for c in calls if c not in READS]
 
 
 def _tree(tmp_path):
@@ -242,3 +243,22 @@ def test_delete_table_of_a_bridge_without_mac_ports(monkeypatch, capsys, tmp_pat
             'declares a MAC)'} in out['changes']
     out = _run(monkeypatch, capsys, host, tmp_path, persist=False, bridges=bridges)
     assert out['msg'] == 'HVS-VSW-10: /usr/sbin/nft delete table bridge hvsec_br_two failed: Error: busy'
+
+
+def test_daemon_reload_only_when_a_unit_or_link_changes(monkeypatch, capsys, tmp_path):
+    _run(monkeypatch, capsys, Host(), tmp_path)
+    # only the nft file changes (another MAC): the unit and its links are the same, no reload
+    ports = [dict(PORTS[0], mac='52:54:00:aa:00:09')] + PORTS[1:]
+    host = Host()
+    out = _run(monkeypatch, capsys, host, tmp_path, bridges=[{'name': 'br-guest', 'ports': ports}])
+    assert [c['msg'] for c in out['changes'] if c['control'] == 'persistence'] == ['write %s/etc/bridge-br-guest.nft'
+                                                                                   % tmp_path]
+    assert 'systemctl daemon-reload' not in _cmds(host)
+    # only the unit changes (its script moved with config_dir), the links exist: reload
+    host = Host()
+    out = _run(monkeypatch, capsys, host, tmp_path, bridges=[{'name': 'br-guest', 'ports': ports}],
+               config_dir=str(tmp_path / 'etc2'))
+    assert '%s/units/hvsec-vswitch-br-guest.service' % tmp_path in [
+        c['msg'][len('write '):] for c in out['changes'] if c['control'] == 'persistence']
+    assert not [c for c in out['changes'] if c['control'] == 'persistence' and '.wants/' in c['msg']]
+    assert _cmds(host)[-1] == 'systemctl daemon-reload'

@@ -172,3 +172,13 @@ def test_nft_only_asked_for_ports_with_a_mac(monkeypatch, capsys, tmp_path):
     assert [c for c in out['changes'] if c['control'] == 'HVS-VSW-10'] == [
         {'control': 'HVS-VSW-10', 'msg': 'vo2: delete anti-spoofing table'},
         {'control': 'HVS-VSW-10', 'msg': 'vo1: load anti-spoofing table netdev hvsec_port_vo1'}]
+
+
+def test_no_ovs_result_whole(monkeypatch, capsys, tmp_path):
+    tools = Tools()
+    monkeypatch.setattr(AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: None)
+    monkeypatch.setattr(AnsibleModule, 'run_command', tools.run_command)
+    out = run_module(monkeypatch, capsys, ovs_security.main, dict(LAB, config_dir=str(tmp_path)))
+    assert out == {'_rc': 0, 'changed': False, 'changes': [], 'command': [], 'loopback_tcp': [], 'diff': [],
+                   'controls': dict((c, 'not_applicable') for c in ovs_security.CONTROLS), 'warnings': []}
+    assert tools.calls == []
