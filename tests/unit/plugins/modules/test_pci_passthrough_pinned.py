@@ -103,6 +103,10 @@ def test_netdev_addresses(tmp_path):
     assert p.netdev_addresses('nosuch', {'nosuch': '0000:00:05.0'}) == ['0000:00:05.0']
     assert p.netdev_addresses('nosuch', {'other': '0000:00:05.0'}) == []
     assert p.netdev_addresses('nosuch', {'nosuch': None}) == []
+    # an interface without a device link in sysfs: iproute2's parent device is used
+    os.makedirs(os.path.join(root, 'sys/devices/virtual/net/vnet0'))
+    os.symlink('../../devices/virtual/net/vnet0', os.path.join(root, 'sys/class/net/vnet0'))
+    assert p.netdev_addresses('vnet0', {'vnet0': '0000:00:05.0'}) == ['0000:00:05.0']
 
 
 class Sysfs(object):
