@@ -125,3 +125,47 @@ def test_failure_after_changes_reports_them(host, capsys):
                           % host)
     assert res['changes'] == ['vf 0 vlan 0 -> 100', 'vf 0 spoofchk False -> True', 'vf 0 trust True -> False',
                               'wrote /etc/hvsec/sriov/eth2.conf']
+
+
+def test_numvfs_change_result_whole(host, capsys, tmp_path):
+    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import matches
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3, 'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:01',
+                                                                            'vlan': 100}],
+                          '_ansible_check_mode': True, '_ansible_diff': True})
+    res.pop('invocation', None)
+    assert matches('sriov_vf_numvfs_check', res, tmp_path)
+
+
+def test_vf_state_readers():
+    module = mock.Mock(params={'root': '/'})
+    module.fail_json.side_effect = SystemExit
+    p = sriov_vf.SriovVf(module)
+    p.ip = '/sbin/ip'
+    module.run_command.return_value = (0, '', '')
+    assert p.vf_state('eth2') == {}
+    module.run_command.assert_called_once_with(['/sbin/ip', '-j', '-d', 'link', 'show', 'dev', 'eth2'])
+    module.run_command.return_value = (1, '', ' Device "eth2" does not exist. \n')
+    with pytest.raises(SystemExit):
+        p.vf_state('eth2')
+    module.fail_json.assert_called_with(msg='ip -j -d link show dev eth2 failed: Device "eth2" does not exist.')
+    module.run_command.return_value = (0, '[{', '')
+    with pytest.raises(SystemExit):
+        p.vf_state('eth2')
+    module.fail_json.assert_called_with(msg='could not parse ip -j output for eth2')
+    # a test root without the captured output: no VF
+    p = sriov_vf.SriovVf(mock.Mock(params={'root': '/nonexistent'}))
+    assert p.vf_state('eth2') == {}
+
+
+def test_write_config_makes_the_directory_and_backs_up(host, tmp_path):
+    module = mock.Mock(params={'root': host})
+    written = []
+    with mock.patch.object(sriov_vf, 'write_atomic', lambda m, path, text: written.append((path, text))):
+        p = sriov_vf.SriovVf(module)
+        p.write_config('/etc/hvsec/sriov/eth2.conf', 'numvfs=2\n')
+        full = os.path.join(host, 'etc/hvsec/sriov/eth2.conf')
+        assert oct(os.stat(os.path.dirname(full)).st_mode & 0o777) == oct(0o755)
+        assert written == [(full, 'numvfs=2\n')] and module.backup_local.call_count == 0
+        write(host, 'etc/hvsec/sriov/eth2.conf', 'old\n')
+        p.write_config('/etc/hvsec/sriov/eth2.conf', 'numvfs=3\n')
+        module.backup_local.assert_called_once_with(full)
