@@ -262,3 +262,23 @@ def test_daemon_reload_only_when_a_unit_or_link_changes(monkeypatch, capsys, tmp
         c['msg'][len('write '):] for c in out['changes'] if c['control'] == 'persistence']
     assert not [c for c in out['changes'] if c['control'] == 'persistence' and '.wants/' in c['msg']]
     assert _cmds(host)[-1] == 'systemctl daemon-reload'
+
+
+def test_a_link_to_another_unit_is_replaced(monkeypatch, capsys, tmp_path):
+    _run(monkeypatch, capsys, Host(), tmp_path)
+    link = tmp_path / 'units' / 'multi-user.target.wants' / 'hvsec-vswitch-br-guest.service'
+    os.unlink(str(link))
+    os.symlink('/lib/systemd/system/other.service', str(link))
+    host = Host()
+    out = _run(monkeypatch, capsys, host, tmp_path)
+    assert [c['msg'] for c in out['changes'] if c['control'] == 'persistence'] == ['write %s' % link]
+    assert os.readlink(str(link)) == str(tmp_path / 'units' / 'hvsec-vswitch-br-guest.service')
+    assert _cmds(host)[-1] == 'systemctl daemon-reload'
+
+
+def test_persist_false_reports_the_nft_file(monkeypatch, capsys, tmp_path):
+    out = _run(monkeypatch, capsys, Host(), tmp_path, persist=False, check_mode=True)
+    nft = '%s/etc/bridge-br-guest.nft' % tmp_path
+    assert [c for c in out['changes'] if c['control'] == 'persistence'] == [{'control': 'persistence',
+                                                                             'msg': 'write %s' % nft}]
+    assert [d['before_header'] for d in out['diff']] == [nft, 'runtime']
