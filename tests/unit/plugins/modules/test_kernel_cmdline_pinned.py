@@ -158,6 +158,7 @@ def test_grubby_records_without_kernel_or_args(capsys, bls2, tmp_path):
     res, host = _run_grubby(capsys, bls2, tmp_path, Grubby(bls2, extra='index=9\nargs="quiet iommu=pt"\n'),
                             check=True)
     assert res['diff'][0]['before'].endswith('9: quiet iommu=pt\n')
+    assert res['diff'][0]['after'].endswith('\n9: quiet %s\n' % NEW)
 
 
 def test_grubby_messages(capsys, bls2, tmp_path):
@@ -284,3 +285,18 @@ def test_grub_shell_mismatch_message(capsys, tmp_path):
                           'GRUB_CMDLINE_LINUX_DEFAULT="quiet", but the module reads GRUB_CMDLINE_LINUX="a", '
                           'GRUB_CMDLINE_LINUX_DEFAULT="quiet": something it does not follow (a sourced file, eval, the '
                           'environment) sets them; refusing to edit or judge them' % cfg)
+
+
+def test_two_restored_files_are_named(capsys, tmp_path):
+    cfg = tmp_path / 'grub'
+    cfg.write_text(fixture('debian12_default_grub').replace('GRUB_CMDLINE_LINUX=""', 'GRUB_CMDLINE_LINUX="iommu=pt"'))
+    (tmp_path / 'grub.d').mkdir()
+    dropin = tmp_path / 'grub.d' / '50-cloudimg-settings.cfg'
+    dropin.write_text(fixture('ubuntu_50-cloudimg-settings.cfg').replace('console=ttyS0"', 'console=ttyS0 iommu=pt"'))
+    host = Host({'sh': '/bin/sh', 'update-grub': '/usr/sbin/update-grub'}, ok, generate=False)
+    os.makedirs(os.path.dirname(host.grub_cfg))
+    with open(host.grub_cfg, 'w') as f:
+        f.write(fixture('debian12_grub.cfg'))
+    res = run(capsys, dict(STRICT, bootloader='grub', grub_config=str(cfg), running_cmdline=RUNNING), host)
+    assert res['msg'].endswith('; restored the original of: %s, %s and re-ran the update' % (cfg, dropin)) or \
+        res['msg'].endswith('; restored the original of: %s, %s and re-ran the update' % (dropin, cfg)), res['msg']
