@@ -300,3 +300,9 @@ def test_two_restored_files_are_named(capsys, tmp_path):
     res = run(capsys, dict(STRICT, bootloader='grub', grub_config=str(cfg), running_cmdline=RUNNING), host)
     assert res['msg'].endswith('; restored the original of: %s, %s and re-ran the update' % (cfg, dropin)) or \
         res['msg'].endswith('; restored the original of: %s, %s and re-ran the update' % (dropin, cfg)), res['msg']
+
+
+def test_unchanged_record_without_kernel_is_named_by_index(capsys, bls2, tmp_path):
+    # grubby updates the BLS files but a record it lists without a kernel keeps its arguments
+    res, host = _run_grubby(capsys, bls2, tmp_path, Grubby(bls2, extra='index=9\nargs="quiet iommu=pt"\n'))
+    assert res['msg'].startswith('after grubby, entry 9 still has "quiet iommu=pt"; restored the original of: ')
