@@ -145,6 +145,8 @@ def test_grubby_entry_left_unchanged_fails_and_restores(capsys, bls2, tmp_path):
 def test_grubby_info_failure_after_update_does_not_restore(capsys, bls2, tmp_path):
     res, host = _run_grubby(capsys, bls2, tmp_path, Grubby(bls2, fail_info_after_update=True))
     assert res['msg'] == '"/usr/sbin/grubby --info=ALL" failed (rc=1): grubby: cannot read entries'
+    assert (res['rc'], res['stdout'], res['stderr']) == (1, '', 'grubby: cannot read entries')
+    assert sorted(res['backups']) == sorted(str(p) for p in bls2.iterdir() if p.name.endswith('.conf'))
     assert 'iommu=pt' not in read(bls2 / 'a-5.14.0-362.8.1.el9_3.x86_64.conf')
 
 
@@ -222,7 +224,7 @@ def test_kernel_install_messages(capsys, kcmd, tmp_path):
                           'restored the original of: %s' % kcmd)
     assert read(kcmd) == before
     res = _sd(capsys, tmp_path / 'missing', Host({}, ok), tmp_path)
-    assert res['msg'] == 'cmdline_file %s does not exist' % (tmp_path / 'missing') and 'backups' in res
+    assert res['msg'] == 'cmdline_file %s does not exist' % (tmp_path / 'missing') and res['backups'] == {}
 
 
 def test_cmdline_file_warnings_word_for_word(capsys, tmp_path):
@@ -306,3 +308,21 @@ def test_unchanged_record_without_kernel_is_named_by_index(capsys, bls2, tmp_pat
     # grubby updates the BLS files but a record it lists without a kernel keeps its arguments
     res, host = _run_grubby(capsys, bls2, tmp_path, Grubby(bls2, extra='index=9\nargs="quiet iommu=pt"\n'))
     assert res['msg'].startswith('after grubby, entry 9 still has "quiet iommu=pt"; restored the original of: ')
+
+
+def test_update_failure_without_files_to_restore(capsys, tmp_path):
+    # no BLS directory and no grubenv: nothing was saved, so the message says nothing was restored
+    bls = tmp_path / 'entries'
+    bls.mkdir()
+    (bls / 'a.conf').write_text(ENTRY)
+
+    def grubby(cmd):
+        if cmd[1] == '--update-kernel=ALL':
+            return 1, '', 'grubby: failed'
+        return Grubby(bls)(cmd)
+    host = Host({'grubby': '/usr/sbin/grubby'}, grubby)
+    with mock.patch.object(kernel_cmdline.Runner, 'BLS_DIR', str(tmp_path / 'none')), \
+            mock.patch.object(kernel_cmdline.Runner, 'GRUBENV', str(tmp_path / 'grubenv')):
+        res = run(capsys, _grubby_args(tmp_path), host)
+    assert res['msg'].startswith('"/usr/sbin/grubby --update-kernel=ALL --remove-args=iommu=pt --args=')
+    assert res['msg'].endswith('" failed (rc=1): grubby: failed')

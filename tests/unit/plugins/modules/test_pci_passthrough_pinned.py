@@ -219,3 +219,29 @@ def test_device_record_after_a_bind_whole(host, capsys, tmp_path):
         assert matches('pci_passthrough_bound_records', res['devices'], tmp_path)
         res = invoke(capsys, {'root': host, 'devices': [{'address': '0000:00:02.0'}], 'timeout': 2, 'state': 'absent'})
         assert matches('pci_passthrough_released_records', res['devices'], tmp_path)
+
+
+def _refresh(module):
+    p = pci_passthrough.Passthrough(module)
+    p.changes = ['a change']
+    with mock.patch.object(pci_passthrough.os, 'uname', lambda: ('Linux', 'h', '6.1.0-28-amd64', '#1', 'x86_64')):
+        p.refresh_initramfs()
+    return module
+
+
+def test_refresh_initramfs_commands_and_messages():
+    module = _refresh(FakeModule(bins=('update-initramfs', 'dracut')))
+    assert module.calls == [['/sbin/update-initramfs', '-u', '-k', '6.1.0-28-amd64']]
+    module = _refresh(FakeModule(bins=('dracut',)))
+    assert module.calls == [['/sbin/dracut', '-f']]
+    with pytest.raises(Failed) as exc:
+        _refresh(FakeModule(bins=()))
+    assert exc.value.args[0] == {'msg': 'initramfs refresh needed but neither update-initramfs nor dracut found',
+                                 'changes': ['a change']}
+    with pytest.raises(Failed) as exc:
+        _refresh(FakeModule(bins=('dracut',), answers={'/sbin/dracut -f': (1, '', ' dracut: no space left \n')}))
+    assert exc.value.args[0] == {'msg': 'initramfs refresh failed: dracut: no space left', 'changes': ['a change']}
+    with pytest.raises(Failed) as exc:
+        _refresh(FakeModule(root='/tmp/x', bins=('dracut',)))
+    assert exc.value.args[0] == {'msg': 'root=/tmp/x: the initramfs is only refreshed on a real host',
+                                 'changes': ['a change']}

@@ -169,3 +169,27 @@ def test_write_config_makes_the_directory_and_backs_up(host, tmp_path):
         write(host, 'etc/hvsec/sriov/eth2.conf', 'old\n')
         p.write_config('/etc/hvsec/sriov/eth2.conf', 'numvfs=3\n')
         module.backup_local.assert_called_once_with(full)
+
+
+def test_pf_messages(host, capsys):
+    res = invoke(capsys, {'root': host, 'pf': 'eth9'})
+    assert res['msg'] == 'pf: interface eth9 does not exist'
+    os.makedirs(os.path.join(host, 'sys/class/net/veth9'))
+    res = invoke(capsys, {'root': host, 'pf': 'veth9'})
+    assert res['msg'] == 'pf: interface veth9 is not backed by a PCI device'
+    os.unlink(os.path.join(host, 'sys/class/net/eth2/device/sriov_totalvfs'))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2'})
+    assert res['msg'] == 'pf: eth2 is not SR-IOV capable (no sriov_totalvfs)'
+
+
+def test_runtime_diff_whole(host, capsys, tmp_path):
+    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import matches
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:01', 'vlan': 100}],
+                          '_ansible_check_mode': True, '_ansible_diff': True})
+    assert res['numvfs'] == 2
+    assert matches('sriov_vf_runtime_diff', res['diff'], tmp_path)
+    # an empty sriov_numvfs reads as 0
+    with open(os.path.join(host, 'sys/class/net/eth2/device/sriov_numvfs'), 'w') as handle:
+        handle.write('\n')
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', '_ansible_check_mode': True})
+    assert res['numvfs_before'] == 0 and res['numvfs'] == 0
