@@ -326,3 +326,29 @@ def test_update_failure_without_files_to_restore(capsys, tmp_path):
         res = run(capsys, _grubby_args(tmp_path), host)
     assert res['msg'].startswith('"/usr/sbin/grubby --update-kernel=ALL --remove-args=iommu=pt --args=')
     assert res['msg'].endswith('" failed (rc=1): grubby: failed')
+
+
+def test_installed_kernels_from_both_module_directories(tmp_path):
+    usr, lib, boot = tmp_path / 'usr-lib-modules', tmp_path / 'lib-modules', tmp_path / 'boot'
+    for d, versions in ((lib, ('6.1.0-27-amd64', '6.1.0-28-amd64')), (usr, ('6.1.0-27-amd64',))):
+        for v in versions:
+            (d / v).mkdir(parents=True)
+            (d / v / 'vmlinuz').write_text('x')
+    runner = kernel_cmdline.Runner(mock.Mock(params={}, check_mode=False))
+    with mock.patch.object(kernel_cmdline.Runner, 'MODULE_DIRS', (str(tmp_path / 'none'), str(usr), str(lib))), \
+            mock.patch.object(kernel_cmdline.Runner, 'BOOT_DIR', str(boot)):
+        assert runner.installed_kernels() == [('6.1.0-27-amd64', str(usr / '6.1.0-27-amd64' / 'vmlinuz')),
+                                              ('6.1.0-28-amd64', str(lib / '6.1.0-28-amd64' / 'vmlinuz'))]
+
+
+def test_no_visible_entry_warning_names_the_command_and_every_root(tmp_path):
+    module = mock.Mock(params={}, check_mode=False)
+    runner = kernel_cmdline.Runner(module)
+    roots = (str(tmp_path / 'efi'), str(tmp_path / 'boot'))
+    with mock.patch.object(kernel_cmdline.Runner, 'ESP_ROOTS', roots):
+        runner.verify_loader_entries([['/usr/bin/kernel-install', 'add', '6.1.0-28-amd64', '/boot/vmlinuz']], [], [])
+    module.warn.assert_called_once_with(
+        'no boot loader entry written by "/usr/bin/kernel-install add" is visible under %s, %s (an ESP mounted only '
+        'while the tool runs, as proxmox-boot-tool does, or a UKI layout): the options could not be verified; check '
+        'them after the reboot' % roots)
+    assert runner.verified == []

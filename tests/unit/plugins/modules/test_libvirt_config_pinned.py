@@ -153,3 +153,14 @@ def test_two_secrets_and_backups(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(libvirt_config.os, 'chmod', refuse)
     out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'vnc_listen': '127.0.0.2'}})
     assert '(it holds spice_password, vnc_password)' in out['msg']
+
+
+def test_mode_left_readable_names_both_secrets(monkeypatch, capsys, tmp_path):
+    path = tmp_path / 'qemu.conf'
+    path.write_text('vnc_password = "Vnc-S3cret"\nspice_password = "Spice-S3cret"\n')
+    os.chmod(str(path), 0o644)
+    monkeypatch.setattr(libvirt_config, 'write_atomic', lambda module, p, text, mode: open(p, 'w').write(text))
+    monkeypatch.setattr(libvirt_config, '_restrict', lambda module, p, why: None)
+    out = _run(monkeypatch, capsys, {'path': str(path), 'settings': {'vnc_listen': '127.0.0.1'}})
+    assert out['msg'] == ('libvirt_config: %s holds spice_password, vnc_password but is mode 0644 after the write, not '
+                          '0600 (group and others can read the secret)' % path)
