@@ -352,3 +352,36 @@ def test_no_visible_entry_warning_names_the_command_and_every_root(tmp_path):
         'while the tool runs, as proxmox-boot-tool does, or a UKI layout): the options could not be verified; check '
         'them after the reboot' % roots)
     assert runner.verified == []
+
+
+def test_grubby_then_grub_defaults_that_cannot_be_edited(capsys, bls2, tmp_path):
+    # grubby changed the entries; the GRUB defaults are then refused: the failure says so and the
+    # entries keep the change (the message names no restore)
+    cfg = tmp_path / 'grub'
+    cfg.write_text('if [ -d /sys/firmware/efi ]; then\n    GRUB_CMDLINE_LINUX="iommu=pt"\nfi\n')
+    res, host = _run_grubby(capsys, bls2, tmp_path, Grubby(bls2), grub_config=str(cfg))
+    assert res['msg'].startswith('cannot edit the GRUB configuration: %s line 2: ' % cfg), res['msg']
+    assert 'restored' not in res['msg']
+    assert 'iommu=pt' not in read(bls2 / 'a-5.14.0-362.8.1.el9_3.x86_64.conf')
+
+
+def test_stale_kernel_install_entry_message(capsys, kcmd, tmp_path):
+    mods = tmp_path / 'modules' / '6.1.0-28-amd64'
+    mods.mkdir(parents=True)
+    (mods / 'vmlinuz').write_text('x')
+    host = Host({'kernel-install': '/usr/bin/kernel-install'}, ok, generate=False)
+    host.args = {'cmdline_file': str(kcmd)}
+    host.loader_entry('%s-6.1.0-28-amd64.conf' % Host.TOKEN, '6.1.0-28-amd64', 'root=ZFS=rpool/ROOT/pve-1 iommu=pt')
+    res = _sd(capsys, kcmd, host, tmp_path, mods=tmp_path / 'modules')
+    assert res['msg'].startswith('after "/usr/bin/kernel-install add", boot entries do not have the requested '
+                                 'arguments: %s/loader/entries/%s-6.1.0-28-amd64.conf (' % (host.esp, Host.TOKEN))
+
+
+def test_restore_that_fails_is_a_warning(tmp_path):
+    module = mock.Mock(params={}, check_mode=False)
+    runner = kernel_cmdline.Runner(module)
+    target = tmp_path / 'gone' / 'grub'
+    runner.originals = {str(target): 'GRUB_CMDLINE_LINUX=""\n'}
+    with mock.patch.object(kernel_cmdline, 'write_atomic', mock.Mock(side_effect=OSError(30, 'Read-only file system'))):
+        assert runner.restore() == []
+    module.warn.assert_called_once_with('could not restore %s: [Errno 30] Read-only file system' % target)

@@ -193,3 +193,24 @@ def test_runtime_diff_whole(host, capsys, tmp_path):
         handle.write('\n')
     res = invoke(capsys, {'root': host, 'pf': 'eth2', '_ansible_check_mode': True})
     assert res['numvfs_before'] == 0 and res['numvfs'] == 0
+
+
+def test_unreadable_descriptors_are_skipped(host):
+    write(host, 'proc/4240/fd', 'not a directory')
+    os.makedirs(os.path.join(host, 'proc/4241/fd'))
+    write(host, 'proc/4241/fd/0', 'a file, not a link')
+    os.symlink('/dev/vfio/7', os.path.join(host, 'proc/4241/fd/9'))
+    os.makedirs(os.path.join(host, 'proc/4242/fd'))
+    os.symlink('/dev/vfio/6', os.path.join(host, 'proc/4242/fd/3'))
+    p = sriov_vf.SriovVf(mock.Mock(params={'root': host}))
+    assert p.open_vfio_groups() == {6, 7}
+
+
+def test_fresh_vfs_without_secure_undeclared(host, capsys):
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3, 'secure_undeclared': False,
+                          '_ansible_check_mode': True, '_ansible_diff': True})
+    assert res['diff'][0]['after'].splitlines()[3] == 'vf 2 mac 00:00:00:00:00:00 vlan 0 spoofchk on trust off rate 0'
+    # no sriov_numvfs file: 0 VFs now
+    os.unlink(os.path.join(host, 'sys/class/net/eth2/device/sriov_numvfs'))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', '_ansible_check_mode': True})
+    assert res['numvfs_before'] == 0
