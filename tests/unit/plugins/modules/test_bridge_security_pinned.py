@@ -179,6 +179,9 @@ def test_messages(monkeypatch, capsys, tmp_path):
     for tool in ('ip', 'bridge'):
         out = _run(monkeypatch, capsys, Host(missing=(tool,)), tmp_path)
         assert out['msg'] == '%s (iproute2) is not installed but hvsec_vswitch_bridges declares bridges' % tool
+    out = _run(monkeypatch, capsys, Host(), tmp_path, bridges=[{'name': 'br-guest', 'ports': [{'name': 'vg1'}]},
+                                                               {'name': 'br-missing', 'ports': []}])
+    assert out['msg'] == 'invalid hvsec_vswitch_bridges: ' + '; '.join(out['errors']) and len(out['errors']) == 2
     out = _run(monkeypatch, capsys, Host(nft=False), tmp_path)
     assert out['msg'] == ('invalid hvsec_vswitch_bridges: hvsec_vswitch_bridges: ports declare mac/ips but nft '
                           '(nftables) is not installed')

@@ -62,6 +62,9 @@ def test_ip_readers_on_the_real_root():
     assert p.ip_addr_json() == [] and p.route_to_devs('192.0.2.1') == []
     assert p.warnings == ['ip -j addr show failed (Cannot talk): interface addresses could not be read',
                           'ip -j route get 192.0.2.1 printed no JSON: the route to 192.0.2.1 could not be read']
+    # no output at all is an empty list, not an error
+    p = pci_passthrough.Passthrough(FakeModule(answers={'/sbin/ip -j addr show': (0, '', '')}))
+    assert p.ip_json(['addr', 'show'], 'interface addresses') == [] and p.warnings == []
     p = pci_passthrough.Passthrough(FakeModule(bins=()))
     assert p.ip_addr_json() == [] and p.route_to_devs('192.0.2.1') == []
     assert p.warnings == ['ip command not found: interface addresses could not be read',

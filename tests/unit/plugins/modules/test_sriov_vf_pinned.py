@@ -214,3 +214,13 @@ def test_fresh_vfs_without_secure_undeclared(host, capsys):
     os.unlink(os.path.join(host, 'sys/class/net/eth2/device/sriov_numvfs'))
     res = invoke(capsys, {'root': host, 'pf': 'eth2', '_ansible_check_mode': True})
     assert res['numvfs_before'] == 0
+
+
+def test_unreadable_domain_status_files_are_skipped(host, capsys):
+    # a directory where a status file would be reads as nothing; the other files are still read
+    xml = fixture('guest1-running.xml')
+    os.makedirs(os.path.join(host, 'run/libvirt/qemu/aaa.xml'))
+    os.makedirs(os.path.join(host, 'run/libvirt/qemu/zzz.xml'))
+    write(host, 'run/libvirt/qemu/guest1.xml', xml)
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3})
+    assert res['msg'].endswith('vf 1 (0000:00:10.2) is assigned to running domain guest1')
