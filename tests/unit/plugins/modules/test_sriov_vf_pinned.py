@@ -224,3 +224,78 @@ def test_unreadable_domain_status_files_are_skipped(host, capsys):
     write(host, 'run/libvirt/qemu/guest1.xml', xml)
     res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3})
     assert res['msg'].endswith('vf 1 (0000:00:10.2) is assigned to running domain guest1')
+
+
+def test_request_errors_joined(host, capsys):
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 9, 'vfs': [{'vf': 0}, {'vf': 0}]})
+    assert res['msg'] == ('sriov_vf eth2: numvfs 9 is above the device total sriov_totalvfs=7; vf 0 is declared twice')
+
+
+def test_not_persistent_not_secured_no_diff(host, capsys):
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'persistent': False, 'secure_undeclared': False,
+                          '_ansible_check_mode': True, '_ansible_diff': True})
+    assert res['changed'] is False and res['changes'] == [] and res['config_file'] is None and 'diff' not in res
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'persistent': False, '_ansible_check_mode': True})
+    assert res['changes'] == ['vf 0 spoofchk False -> True', 'vf 0 trust True -> False'] and 'diff' not in res
+
+
+def _apply(host, capsys, args, fail_write=False):
+    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.test_sriov_vf import install_fake_ip
+    install_fake_ip(host)
+    writes, waits = [], []
+
+    def write_value(self, path, value):
+        writes.append((os.path.relpath(path, host), value))
+        if fail_write:
+            raise IOError(16, 'Device or resource busy')
+        with open(path, 'w') as handle:
+            handle.write(value)
+    with mock.patch.object(sriov_vf.SriovVf, 'write', write_value), \
+            mock.patch.object(sriov_vf.SriovVf, 'wait_vfs', lambda self, pf, n: waits.append((pf, n))):
+        res = invoke(capsys, dict(args, root=host))
+    return res, writes, waits
+
+
+def test_numvfs_writes_in_order(host, capsys):
+    res, writes, waits = _apply(host, capsys, {'pf': 'eth2', 'numvfs': 3, 'persistent': False})
+    assert writes == [('sys/class/net/eth2/device/sriov_numvfs', '0'), ('sys/class/net/eth2/device/sriov_numvfs', '3')]
+    assert waits == [('eth2', 3)] and 'failed' not in res
+    res, writes, waits = _apply(host, capsys, {'pf': 'eth2', 'numvfs': 0, 'persistent': False})
+    assert writes == [('sys/class/net/eth2/device/sriov_numvfs', '0')] and waits == [('eth2', 0)]
+    res, writes, waits = _apply(host, capsys, {'pf': 'eth2', 'numvfs': 2, 'persistent': False})
+    assert writes == [('sys/class/net/eth2/device/sriov_numvfs', '2')]
+
+
+def test_apply_failure_messages(host, capsys):
+    res, writes, waits = _apply(host, capsys, {'pf': 'eth2', 'numvfs': 3, 'persistent': False}, fail_write=True)
+    assert res['msg'] == 'setting eth2 sriov_numvfs to 3 failed: [Errno 16] Device or resource busy'
+    assert res['changes'][0] == 'numvfs 2 -> 3' and waits == []
+    script = os.path.join(host, 'run/hvsec-test/ip')
+    res, writes, waits = _apply(host, capsys, {'pf': 'eth2', 'persistent': False,
+                                               'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:01'}]})
+    assert 'failed' not in res
+    with open(script, 'w') as handle:
+        handle.write('#!/bin/sh\necho "RTNETLINK answers: Operation not permitted" >&2\nexit 2\n')
+    # an ip that refuses every change (kept: _apply installs the stand-in only through this name)
+    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules import test_sriov_vf as base
+    with mock.patch.object(base, 'install_fake_ip', lambda root: None):
+        res, writes, waits = _apply(host, capsys, {'pf': 'eth2', 'persistent': False,
+                                                   'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:09', 'vlan': 7}]})
+    assert res['msg'] == ('ip link set dev eth2 vf 0 mac 52:54:00:aa:bb:09 vlan 7 failed: RTNETLINK answers: '
+                          'Operation not permitted')
+    assert res['changes'] == ['vf 0 mac 52:54:00:aa:bb:01 -> 52:54:00:aa:bb:09', 'vf 0 vlan 0 -> 7']
+
+
+def test_settings_that_do_not_stick_whole_message(host, capsys):
+    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.test_sriov_vf import install_fake_ip
+    install_fake_ip(host)
+    script = os.path.join(host, 'run/hvsec-test/ip')
+    with open(script) as handle:
+        text = handle.read()
+    with open(script, 'w') as handle:
+        handle.write(text.replace("json.dump(data, open(path, 'w'))", 'pass'))
+    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'persistent': False, 'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:01'}]})
+    assert res['msg'] == ('VF settings did not take effect on eth2: vf 0 mac is 00:00:00:00:00:00, wanted '
+                          '52:54:00:aa:bb:01; vf 0 spoofchk is False, wanted True; vf 0 trust is True, wanted False')
+    assert res['changes'] == ['vf 0 mac 00:00:00:00:00:00 -> 52:54:00:aa:bb:01', 'vf 0 spoofchk False -> True',
+                              'vf 0 trust True -> False']
