@@ -127,12 +127,11 @@ def test_failure_after_changes_reports_them(host, capsys):
                               'wrote /etc/hvsec/sriov/eth2.conf']
 
 
-def test_numvfs_change_result_whole(host, capsys, tmp_path):
-    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import matches
-    res = invoke(capsys, {'root': host, 'pf': 'eth2', 'numvfs': 3, 'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:01',
-                                                                            'vlan': 100}],
-                          '_ansible_check_mode': True, '_ansible_diff': True})
-    res.pop('invocation', None)
+def test_numvfs_change_result_whole(host, capsys, monkeypatch, tmp_path):
+    from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import matches, run_module
+    res = run_module(monkeypatch, capsys, sriov_vf.main,
+                     {'root': host, 'pf': 'eth2', 'numvfs': 3, 'vfs': [{'vf': 0, 'mac': '52:54:00:aa:bb:01', 'vlan': 100}]},
+                     check_mode=True)
     assert matches('sriov_vf_numvfs_check', res, tmp_path)
 
 
