@@ -4,6 +4,7 @@
 """Mutation testing of the plugin code, one area at a time, with mutmut 3 (`make mutation AREA=...`).
 
 Usage: tools/mutation.py --area AREA --root ROOT [--out DIR] [--jobs N]
+       tools/mutation.py --area AREA --root ROOT --recheck FILE [--source CHECKOUT] [--out DIR]
 
 ROOT holds a copy of the collection at ROOT/ansible_collections/hvsec/hypervisor (what
 `make test-tree TEST_ROOT=ROOT` builds), so that the code imports under its real name
@@ -12,6 +13,12 @@ mutates the area's files there, runs the unit tests that import them (found here
 imports) once to learn which test covers which function, then runs each mutant against only
 the tests that cover its function. The summary (score, counts, surviving mutants with their
 diffs) goes to OUT/AREA.txt; see docs/testing.md.
+
+``--recheck FILE`` runs the mutants named in FILE (a summary such as OUT/AREA.txt, or one name a
+line) again in the mutated tree a run left in ROOT/mutants, against the unit tests of the checkout
+(``--source``, copied over the tree's tests/unit): tests written after the run, for its survivors.
+Each mutant runs the area's test files in a forked pytest until the first failure; the result goes
+to OUT/AREA.recheck.txt.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,6 +30,7 @@ import datetime
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -54,9 +62,12 @@ AREAS = {
     # report writers
     'reports': [PU + 'report.py', PU + 'report_html.py', PU + 'oscal.py', PU + 'audit_fleet.py',
                 'plugins/callback/compliance.py'],
+    # every module; audit_evaluate, audit_report and harden_plan are documentation only (their action
+    # plugins run them), so they have no mutant
     'modules': ['plugins/modules/' + name + '.py' for name in (
         'hypervisor_facts', 'kernel_cmdline', 'libvirt_config', 'nwfilter_domains', 'bridge_security',
-        'ovs_security', 'pci_passthrough', 'sriov_vf', 'sshd_dropin', 'audit_evaluate', 'audit_report')],
+        'ovs_security', 'pci_passthrough', 'sriov_vf', 'sshd_dropin', 'audit_evaluate', 'audit_report',
+        'harden_plan')],
     'action': ['plugins/action/audit_evaluate.py', 'plugins/action/audit_report.py', PU + 'audit_action.py'],
     'filters': ['plugins/filter/input_checks.py', 'plugins/filter/mgmt_net.py',
                 'plugins/filter/role_checks.py', 'plugins/filter/role_plans.py', 'plugins/lookup/role_input.py'],
@@ -129,6 +140,58 @@ def mutant_diff(root, name, files):
         os.chdir(cwd)
 
 
+NAME_IN_LINE = re.compile(r'^(?:# )?(\S+__mutmut_\d+)\b')
+
+
+def recheck_names(path):
+    """The mutant names of a summary (``# NAME: status`` lines) or of a list (one name a line)."""
+    names = []
+    with open(path) as handle:
+        for line in handle:
+            match = NAME_IN_LINE.match(line.strip())
+            if match and match.group(1) not in names:
+                names.append(match.group(1))
+    return names
+
+
+def recheck(root, names, tests, timeout=300):
+    """{name: 'killed' | 'survived' | 'timeout' | 'error N'} of each mutant against ``tests`` (paths
+    relative to ROOT/mutants), one forked pytest each, stopping at the first failing test."""
+    import pytest  # pylint: disable=import-outside-toplevel
+    mutants = os.path.join(root, 'mutants')
+    os.chdir(mutants)
+    sys.path.insert(0, mutants)
+    argv = ['-x', '-q', '--tb=no', '-p', 'no:cacheprovider', '-W', 'ignore'] + tests
+    # collected once here: each forked run then finds the test modules imported
+    saved = os.dup(1)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider'] + tests)
+    finally:
+        os.dup2(saved, 1)
+    result = {}
+    for name in [''] + names:          # '' first: the tests must pass on the unmutated code
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            os.environ['MUTANT_UNDER_TEST'] = name
+            signal.alarm(timeout)
+            os._exit(int(pytest.main(argv)))  # pylint: disable=protected-access
+        status = os.waitpid(pid, 0)[1]
+        if os.WIFSIGNALED(status):
+            word = 'timeout'
+        else:
+            word = {0: 'survived', 1: 'killed'}.get(os.WEXITSTATUS(status), 'error %d' % os.WEXITSTATUS(status))
+        if not name:
+            if word != 'survived':
+                raise RuntimeError('the tests fail on the unmutated tree (%s)' % word)
+            continue
+        result[name] = word
+    return result
+
+
 def commit_of(source, rev):
     try:
         out = subprocess.run(['git', '-C', source, 'rev-parse', '--short', rev or 'HEAD'], stdout=subprocess.PIPE,
@@ -148,6 +211,8 @@ def main(argv=None):
     parser.add_argument('--jobs', type=int, default=2)
     parser.add_argument('--source', default='.', help='the git checkout the tree was copied from')
     parser.add_argument('--report-only', action='store_true', help='summarise the last run in ROOT again')
+    parser.add_argument('--recheck', metavar='FILE',
+                        help="run the mutants named in FILE again in ROOT/mutants against --source's unit tests")
     parser.add_argument('--rev', default='', help='the commit the tree was extracted from (empty: the work tree)')
     args = parser.parse_args(argv)
     # Resolved now: HEAD may move (a commit in the checkout) while the mutants run.
@@ -159,6 +224,8 @@ def main(argv=None):
     missing = [f for f in files if not os.path.isfile(os.path.join(tree, f))]
     if missing:
         parser.error('not in %s: %s' % (tree, ', '.join(missing)))
+    if args.recheck:
+        return main_recheck(args, root, files, commit)
     tests = tests_for(tree, files)
     if not tests:
         parser.error('no unit test imports any file of area %s' % args.area)
@@ -219,6 +286,34 @@ def main(argv=None):
         handle.write('\n'.join(report) + '\n')
     print('\n'.join(report[:8]))
     print('mutation: %d not killed, listed with their diffs in %s' % (len(survivors), path))
+    return 0
+
+
+def main_recheck(args, root, files, commit):
+    """--recheck: the current tests against the named mutants of a run's mutated tree."""
+    names = recheck_names(args.recheck)
+    mutated = os.path.join(root, 'mutants', COLL)
+    target = os.path.join(mutated, 'tests', 'unit')
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(os.path.join(os.path.abspath(args.source), 'tests', 'unit'), target,
+                    ignore=shutil.ignore_patterns('__pycache__', '.pytest_cache'))
+    tests = ['%s/%s' % (COLL, t) for t in tests_for(mutated, files)]
+    print('mutation: recheck of %d mutants against %d test files of %s' % (len(names), len(tests), commit))
+    started = time.time()
+    result = recheck(root, names, tests)
+    counts = collections.Counter(result.values())
+    lines = ['area: %s (recheck)' % args.area,
+             'date: %s' % datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'),
+             'tests: commit %s' % commit,
+             'time: %d s' % (time.time() - started),
+             'mutants: %d (%s)' % (len(result), ', '.join('%s %d' % kv for kv in sorted(counts.items()))),
+             ''] + ['%s: %s' % (name, word) for name, word in sorted(result.items())]
+    out_dir = os.path.abspath(args.out)
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    with open(os.path.join(out_dir, '%s.recheck.txt' % args.area), 'w') as handle:
+        handle.write('\n'.join(lines) + '\n')
+    print('\n'.join(lines[:5]))
     return 0
 
 
