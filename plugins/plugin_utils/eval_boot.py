@@ -215,15 +215,15 @@ def bpf_restricted(facts, s, control):
         _shown(unpriv), _shown(jit), wanted), 'BPF not restricted')
 
 
-def _at_least(facts, names, wanted, absent_ok=False):
-    """'name=value (below N)' for each sysctl of ``names`` under ``wanted`` (absent: a finding unless absent_ok)."""
+def _at_least(facts, names, wanted):
+    """(findings, shown values) of the sysctls ``names`` against the minimum ``wanted``; an absent one is a finding."""
     bad, seen = [], []
     for name in names:
         value = _sysctl(facts, name)
         seen.append('%s=%s' % (name, _shown(value)))
-        if value is None and not absent_ok:
+        if value is None:
             bad.append('%s absent' % name)
-        elif value is not None and value < wanted:
+        elif value < wanted:
             bad.append('%s=%s (below %d)' % (name, value, wanted))
     return bad, ', '.join(seen)
 

@@ -218,6 +218,36 @@ def test_kernel_without_lockdown_lsm(tmp_path):
     assert [n for n in notes if 'lockdown' in n['path']] == []
 
 
+def test_lockdown_without_an_active_mode_is_noted(tmp_path):
+    _write(tmp_path, '/sys/kernel/security/lsm', 'lockdown,capability')
+    _write(tmp_path, '/sys/kernel/security/lockdown', 'none integrity confidentiality\n')
+    boot, notes = _probe(tmp_path)
+    assert boot['lockdown'] is None
+    assert {'probe': 'boot', 'path': '/sys/kernel/security/lockdown',
+            'reason': "no active mode in 'none integrity confidentiality'"} in notes
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown needs root')
+def test_grub_owner_without_a_name_is_its_number(tmp_path):
+    path = _write(tmp_path, '/boot/grub/grub.cfg', DEBIAN_GRUB)
+    os.chown(path, 54321, 54322)
+    os.chmod(path, 0o644)
+    boot, dummy = _probe(tmp_path)
+    assert (boot['grub']['owner'], boot['grub']['group'], boot['grub']['mode']) == ('54321', '54322', '0644')
+
+
+def test_tpm_device_and_resource_manager(tmp_path):
+    _write(tmp_path, '/sys/kernel/security/lsm', 'capability')
+    _write(tmp_path, '/sys/class/tpm/tpm0/tpm_version_major', '2\n')
+    _write(tmp_path, '/sys/class/tpm/tpm1/tpm_version_major', '2\n')
+    _write(tmp_path, '/sys/class/tpm/tpmrm0/tpm_version_major', '2\n')
+    _write(tmp_path, '/sys/kernel/security/tpm0/binary_bios_measurements', b'\x00')
+    boot, notes = _probe(tmp_path)
+    assert boot['tpm'] == {'devices': ['tpm0', 'tpm1'], 'version_major': 2, 'event_log': True, 'pcr7_sha256': None}
+    # tpmrm0 (the resource manager) is not a TPM device; only the absent sysctls are noted
+    assert notes == [{'probe': 'boot', 'path': fb.sysctl_path(name), 'reason': 'not found'} for name in fb.SYSCTLS]
+
+
 def test_tpm_without_event_log_and_old_kernels(tmp_path):
     _write(tmp_path, '/sys/kernel/security/lsm', 'capability')
     _write(tmp_path, '/sys/class/tpm/tpm0/caps', 'TCG version: 1.2\n')
