@@ -106,7 +106,9 @@ def tpm2_present(facts, s, control):
         raise _unknown(facts, 'boot.tpm.version_major', '/sys/class/tpm/%s/tpm_version_major' % devices[0])
     if version == 2:
         return ('pass', 'TPM 2.0 (%s)' % devices[0])
-    return ('fail', 'TPM %s.x (%s), not 2.0: SHA-1 PCR banks only' % (version, devices[0]))
+    if version == 1:
+        return ('fail', 'TPM 1.2 (%s), not 2.0: SHA-1 PCR banks only' % devices[0])
+    return ('fail', 'TPM version %s (%s), not 2.0' % (version, devices[0]))
 
 
 def measured_boot_log(facts, s, control):

@@ -365,7 +365,7 @@ CASES = [
     ('HVS-BOOT-01', [('boot', None)], {}, 'error', 'could not read boot.uefi'),
     ('HVS-BOOT-02', [('boot.secure_boot', False)], {}, 'fail', 'Secure Boot off'),
     ('HVS-BOOT-02', [('boot.secure_boot', None)], {}, 'error', 'boot.secure_boot'),
-    ('HVS-BOOT-03', [('boot.tpm.version_major', 1)], {}, 'fail', 'TPM 1.x (tpm0), not 2.0'),
+    ('HVS-BOOT-03', [('boot.tpm.version_major', 1)], {}, 'fail', 'TPM 1.2 (tpm0), not 2.0'),
     ('HVS-BOOT-03', [('boot.tpm.devices', None)], {}, 'error', 'boot.tpm.devices'),
     ('HVS-BOOT-04', [('boot.tpm.event_log', False)], {}, 'fail', 'no TCG event log'),
     ('HVS-BOOT-04', [('boot.tpm.devices', [])], {}, 'not_applicable', 'HVS-BOOT-03'),
