@@ -53,12 +53,12 @@ AREAS = {
         'atomic_file', 'vswitch_bridge', 'vswitch_ovs', 'vswitch_runner')],
     # facts -> per-control results (the audit engine, the evaluators, waivers, settings, the catalog loader)
     'evaluators': [PU + name + '.py' for name in (
-        'evaluate', 'eval_common', 'eval_iommu', 'eval_vfio', 'eval_vswitch', 'eval_mgmt_plane', 'waivers',
-        'settings', 'catalog')],
+        'evaluate', 'eval_common', 'eval_iommu', 'eval_vfio', 'eval_vswitch', 'eval_mgmt_plane', 'eval_boot',
+        'waivers', 'settings', 'catalog')],
     # the facts probes run on the host
     'facts': [MU + name + '.py' for name in (
         'hvfacts', 'facts_common', 'facts_host', 'facts_cpu', 'facts_kernel', 'facts_iommu', 'facts_pci',
-        'facts_network', 'facts_libvirt', 'facts_mgmt', 'files')],
+        'facts_network', 'facts_libvirt', 'facts_mgmt', 'facts_boot', 'files')],
     # report writers
     'reports': [PU + 'report.py', PU + 'report_html.py', PU + 'oscal.py', PU + 'audit_fleet.py',
                 'plugins/callback/compliance.py'],

@@ -21,6 +21,7 @@ __metaclass__ = type
 import glob
 import os
 
+from ansible_collections.hvsec.hypervisor.plugins.module_utils import facts_boot
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import facts_cpu
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import facts_host
 from ansible_collections.hvsec.hypervisor.plugins.module_utils import facts_iommu
@@ -54,6 +55,7 @@ AREAS = (
     ('sysctl', facts_network),
     ('security_module', facts_kernel),
     ('time_sync', facts_mgmt),
+    ('boot', facts_boot),
 )
 PROBES = tuple(name for name, dummy in AREAS)
 

@@ -35,7 +35,7 @@ options:
     elements: str
     default: [all]
     choices: [all, host, cpu, kvm, ksm, cmdline, iommu, pci, vfio, network, libvirt, listeners,
-              processes, sshd, nftables, audit, sysctl, security_module, time_sync]
+              processes, sshd, nftables, audit, sysctl, security_module, time_sync, boot]
   sshd_admin_cidrs:
     description:
       - The administrator networks (normally C(hvsec_mgmt_plane_admin_cidrs)). Besides the global
@@ -187,6 +187,12 @@ ansible_facts:
           returned: when gathered
         time_sync:
           description: Whether a time synchronisation daemon runs.
+          type: dict
+          returned: when gathered
+        boot:
+          description:
+            - Boot integrity and kernel attack surface, UEFI, Secure Boot, TPM, lockdown, module signature
+              enforcement, hardening sysctls and the GRUB configuration's superusers (never a password hash).
           type: dict
           returned: when gathered
 '''

@@ -19,7 +19,7 @@ __metaclass__ = type
 import datetime
 import functools
 
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import eval_iommu, eval_mgmt_plane, eval_vfio, eval_vswitch
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import eval_boot, eval_iommu, eval_mgmt_plane, eval_vfio, eval_vswitch
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import CONTROLS, SEVERITIES, severity_rank
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.eval_common import Unknown, na_without_libvirt, note_for, note_text
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import (
@@ -33,6 +33,7 @@ AREA_EVALUATORS = {
     'vfio': eval_vfio.EVALUATORS,
     'vswitch': eval_vswitch.EVALUATORS,
     'mgmt_plane': eval_mgmt_plane.EVALUATORS,
+    'boot': eval_boot.EVALUATORS,
 }
 
 FAIL_ON_CHOICES = ('none',) + SEVERITIES

@@ -13,6 +13,7 @@ __metaclass__ = type
 import copy
 import glob
 import os
+import re
 
 import yaml
 
@@ -28,6 +29,16 @@ class SettingsError(ValueError):
 # Types the evaluators rely on, checked before anything is evaluated.
 _CHOICES = {
     'hvsec_iommu_policy': ('strict', 'passthrough'),
+    'hvsec_boot_lockdown': ('integrity', 'confidentiality'),
+}
+# Integer thresholds (an int, or its decimal string as `-e name=2` gives it) and their ranges. The
+# boot area has no role yet: its defaults are the params of its catalog records.
+_INT_RANGES = {
+    'hvsec_boot_bpf_jit_harden': (0, 2),
+    'hvsec_boot_kptr_restrict': (0, 2),
+    'hvsec_boot_ptrace_scope': (0, 3),
+    'hvsec_boot_perf_event_paranoid': (-1, 4),
+    'hvsec_boot_protected_files': (0, 2),
 }
 _TYPES = {
     bool: ('hvsec_iommu_early_dma_protection', 'hvsec_iommu_nosmt', 'hvsec_iommu_nested',
@@ -50,6 +61,9 @@ def validate_settings(settings):
     for name, choices in _CHOICES.items():
         if name in settings and settings[name] not in choices:
             raise SettingsError('%s must be one of %s, got %r' % (name, ', '.join(choices), settings[name]))
+    for name, (low, high) in _INT_RANGES.items():
+        if name in settings and int_setting(settings[name]) not in range(low, high + 1):
+            raise SettingsError('%s must be an integer from %d to %d, got %r' % (name, low, high, settings[name]))
     for index, entry in enumerate(settings.get('hvsec_vfio_allowlist') or []):
         if not isinstance(entry, dict) or not (entry.get('address') or entry.get('id')):
             raise SettingsError('hvsec_vfio_allowlist[%d] must be a dict with address or id' % index)
@@ -58,6 +72,17 @@ def validate_settings(settings):
             if not isinstance(entry, dict):
                 raise SettingsError('%s[%d] must be a dict' % (var, index))
     return settings
+
+
+def int_setting(value):
+    """An integer setting's value: an int (not a bool) or a decimal string of one; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.match(r'^-?[0-9]+$', value.strip()):
+        return int(value.strip())
+    return None
 
 
 def merge_settings(*layers):

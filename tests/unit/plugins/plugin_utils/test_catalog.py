@@ -19,8 +19,8 @@ COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', 
 sys.path.insert(0, os.path.join(COLLECTION_ROOT, 'tools'))
 
 import role_tasks  # noqa: E402  pylint: disable=wrong-import-position
-ID_RE = re.compile(r'^HVS-(IOMMU|VFIO|VSW|MGMT)-\d{2}$')
-AREA_PREFIX = {'iommu': 'IOMMU', 'vfio': 'VFIO', 'vswitch': 'VSW', 'mgmt_plane': 'MGMT'}
+ID_RE = re.compile(r'^HVS-(IOMMU|VFIO|VSW|MGMT|BOOT)-\d{2}$')
+AREA_PREFIX = {'iommu': 'IOMMU', 'vfio': 'VFIO', 'vswitch': 'VSW', 'mgmt_plane': 'MGMT', 'boot': 'BOOT'}
 KNOWN_SR = {'HY-SR-1', 'HY-SR-2', 'HY-SR-3', 'HY-SR-4', 'HY-SR-5'}
 REQUIRED_KEYS = {'id', 'title', 'area', 'severity', 'sp800_125a', 'sp800_53', 'rationale',
                  'check', 'reboot', 'role', 'variable', 'remediation', 'evaluator', 'params',

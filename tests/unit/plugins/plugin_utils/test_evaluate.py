@@ -20,7 +20,7 @@ import os
 import pytest
 
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils import evaluate as ev
-from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings, role_defaults
+from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.settings import default_settings, int_setting, role_defaults
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.catalog import BY_ID, CONTROLS, STATUSES
 from ansible_collections.hvsec.hypervisor.plugins.plugin_utils.report import summarize
 
@@ -360,6 +360,46 @@ CASES = [
     ('HVS-MGMT-22', [('time_sync', {'active': None, 'daemon': None})], {}, 'error', 'processes'),
     ('HVS-MGMT-23', [('libvirt.config.qemu.migration_address', None)], {}, 'fail', 'migration_address=None'),
     ('HVS-MGMT-23', [], {'hvsec_mgmt_plane_address': ''}, 'not_applicable', 'hvsec_mgmt_plane_address not set'),
+    # ---------------------------------------------------------------- boot (control_cases/boot.yml has the full tables)
+    ('HVS-BOOT-01', [('boot.uefi', False)], {}, 'fail', 'legacy BIOS boot'),
+    ('HVS-BOOT-01', [('boot', None)], {}, 'error', 'could not read boot.uefi'),
+    ('HVS-BOOT-02', [('boot.secure_boot', False)], {}, 'fail', 'Secure Boot off'),
+    ('HVS-BOOT-02', [('boot.secure_boot', None)], {}, 'error', 'boot.secure_boot'),
+    ('HVS-BOOT-03', [('boot.tpm.version_major', 1)], {}, 'fail', 'TPM 1.2 (tpm0), not 2.0'),
+    ('HVS-BOOT-03', [('boot.tpm.devices', None)], {}, 'error', 'boot.tpm.devices'),
+    ('HVS-BOOT-04', [('boot.tpm.event_log', False)], {}, 'fail', 'no TCG event log'),
+    ('HVS-BOOT-04', [('boot.tpm.devices', [])], {}, 'not_applicable', 'HVS-BOOT-03'),
+    ('HVS-BOOT-05', [('boot.lockdown.active', 'none')], {}, 'fail', 'lockdown none, below integrity'),
+    ('HVS-BOOT-05', [('boot.lockdown', None)], {}, 'error', 'boot.lockdown'),
+    ('HVS-BOOT-06', [('boot.sig_enforce', 'N'), ('boot.lockdown.active', 'none')], {}, 'fail', 'unsigned modules load'),
+    ('HVS-BOOT-06', [('boot.sig_enforce', 'N'), ('boot.lockdown', None)], {}, 'error', 'boot.lockdown'),
+    ('HVS-BOOT-07', [('cmdline.args.8', {'key': 'mitigations', 'value': 'off'})], {}, 'fail', 'mitigations=off'),
+    ('HVS-BOOT-07', [('cmdline', None)], {}, 'error', 'cmdline.args'),
+    ('HVS-BOOT-08', [(('boot', 'sysctl', 'kernel.kexec_load_disabled'), 0)], {}, 'fail', 'kernel.kexec_load_disabled=0'),
+    ('HVS-BOOT-08', [(('boot', 'sysctl', 'kernel.kexec_load_disabled'), None)], {}, 'error',
+     '/proc/sys/kernel/kexec_load_disabled (not reported by the facts module)'),
+    ('HVS-BOOT-09', [(('boot', 'sysctl', 'kernel.unprivileged_bpf_disabled'), 0)], {}, 'fail', 'unprivileged_bpf_disabled=0'),
+    ('HVS-BOOT-09', [('boot.sysctl', None)], {}, 'error', 'boot.sysctl'),
+    ('HVS-BOOT-10', [(('boot', 'sysctl', 'kernel.kptr_restrict'), 0)], {}, 'fail', 'kernel.kptr_restrict=0 (below 1)'),
+    ('HVS-BOOT-10', [(('boot', 'sysctl', 'kernel.dmesg_restrict'), None),
+                     ('notes', [{'probe': 'boot', 'path': '/proc/sys/kernel/dmesg_restrict', 'reason': 'permission denied'}])],
+     {}, 'error', 'could not read /proc/sys/kernel/dmesg_restrict (permission denied)'),
+    ('HVS-BOOT-11', [(('boot', 'sysctl', 'kernel.yama.ptrace_scope'), 0)], {}, 'fail', 'ptrace_scope=0 (below 1)'),
+    ('HVS-BOOT-11', [('boot.sysctl', {})], {}, 'error', '/proc/sys/kernel/yama/ptrace_scope'),
+    ('HVS-BOOT-12', [(('boot', 'sysctl', 'kernel.perf_event_paranoid'), 1)], {}, 'fail', 'perf_event_paranoid=1 (below 2)'),
+    ('HVS-BOOT-12', [('boot.sysctl', {})], {}, 'error', '/proc/sys/kernel/perf_event_paranoid'),
+    ('HVS-BOOT-13', [(('boot', 'sysctl', 'fs.protected_symlinks'), 0)], {}, 'fail', 'fs.protected_symlinks=0 (below 1)'),
+    ('HVS-BOOT-13', [('boot.sysctl', {})], {}, 'error', '/proc/sys/fs/protected_hardlinks'),
+    ('HVS-BOOT-14', [(('boot', 'sysctl', 'net.ipv4.conf.all.send_redirects'), 1)], {}, 'fail',
+     'ICMP redirect on: net.ipv4.conf.all.send_redirects=1'),
+    ('HVS-BOOT-14', [('boot.sysctl', {})], {}, 'error', '/proc/sys/net/ipv4/conf/all/accept_redirects'),
+    ('HVS-BOOT-15', [(('boot', 'sysctl', 'net.ipv6.conf.default.accept_source_route'), 1)], {}, 'fail',
+     'net.ipv6.conf.default.accept_source_route=1'),
+    ('HVS-BOOT-15', [('boot.sysctl', {})], {}, 'error', '/proc/sys/net/ipv4/conf/all/accept_source_route'),
+    ('HVS-BOOT-16', [('boot.grub.superusers', [])], {}, 'fail', 'no superusers set'),
+    ('HVS-BOOT-16', [('boot.grub', None)], {}, 'not_applicable', 'no grub.cfg'),
+    ('HVS-BOOT-17', [('boot.grub.mode', '0644')], {}, 'fail', 'mode 0644 allows more than 0640'),
+    ('HVS-BOOT-17', [('boot.grub.mode', None)], {}, 'error', 'boot.grub.mode'),
 ]
 
 
@@ -406,7 +446,14 @@ def test_real_container_facts_evaluate_without_error_except_documented():
     assert results['HVS-MGMT-01']['status'] == 'not_applicable'
     assert results['HVS-MGMT-13']['status'] == 'not_applicable'
     assert results['HVS-VSW-05']['status'] == 'not_applicable'
-    assert [r for r in results.values() if r['status'] == 'error'] == []
+    # securityfs is not mounted in the container: the lockdown mode cannot be known
+    assert results['HVS-BOOT-05']['evidence'] == (
+        'could not read /sys/kernel/security/lockdown (securityfs not mounted at /sys/kernel/security)')
+    # its kernel has no loadable modules and no kexec (no modules_disabled, no kexec_load_disabled), no Yama
+    assert results['HVS-BOOT-06']['evidence'] == 'kernel without loadable module support (no kernel.modules_disabled)'
+    assert results['HVS-BOOT-08']['evidence'] == 'kernel without kexec (no kernel.kexec_load_disabled)'
+    assert results['HVS-BOOT-11']['status'] == 'fail'
+    assert [r['id'] for r in results.values() if r['status'] == 'error'] == ['HVS-BOOT-05']
 
 
 # ---------------------------------------------------------------- waivers
@@ -876,6 +923,16 @@ def test_gate_rejects_unknown_severity_in_these_words():
     ({'hvsec_vfio_sriov': ['enp1s0f0']}, 'hvsec_vfio_sriov[0] must be a dict'),
     ({'hvsec_vswitch_bridges': [{'name': 'br0'}, 'br1']}, 'hvsec_vswitch_bridges[1] must be a dict'),
     ({'hvsec_vswitch_ovs_ports': ['vnet0']}, 'hvsec_vswitch_ovs_ports[0] must be a dict'),
+    ({'hvsec_boot_lockdown': 'none'}, "hvsec_boot_lockdown must be one of integrity, confidentiality, got 'none'"),
+    ({'hvsec_boot_kptr_restrict': 3}, 'hvsec_boot_kptr_restrict must be an integer from 0 to 2, got 3'),
+    ({'hvsec_boot_kptr_restrict': -1}, 'hvsec_boot_kptr_restrict must be an integer from 0 to 2, got -1'),
+    ({'hvsec_boot_bpf_jit_harden': True}, 'hvsec_boot_bpf_jit_harden must be an integer from 0 to 2, got True'),
+    ({'hvsec_boot_ptrace_scope': '1.5'}, "hvsec_boot_ptrace_scope must be an integer from 0 to 3, got '1.5'"),
+    ({'hvsec_boot_ptrace_scope': 4}, 'hvsec_boot_ptrace_scope must be an integer from 0 to 3, got 4'),
+    ({'hvsec_boot_perf_event_paranoid': -2}, 'hvsec_boot_perf_event_paranoid must be an integer from -1 to 4, got -2'),
+    ({'hvsec_boot_perf_event_paranoid': 5}, 'hvsec_boot_perf_event_paranoid must be an integer from -1 to 4, got 5'),
+    ({'hvsec_boot_protected_files': None}, 'hvsec_boot_protected_files must be an integer from 0 to 2, got None'),
+    ({'hvsec_boot_protected_files': 3}, 'hvsec_boot_protected_files must be an integer from 0 to 2, got 3'),
 ])
 def test_bad_settings_are_refused_in_these_words(settings, message):
     with pytest.raises(ev.SettingsError) as exc:
@@ -887,6 +944,35 @@ def test_good_settings_are_returned_unchanged():
     settings = {'hvsec_vfio_allowlist': [{'id': '8086:1521'}], 'hvsec_vfio_sriov': [{'pf': 'enp1s0f0'}],
                 'hvsec_iommu_policy': 'passthrough', 'hvsec_other': object()}
     assert ev.validate_settings(settings) is settings
+
+
+@pytest.mark.parametrize('name, value', [
+    ('hvsec_boot_lockdown', 'integrity'), ('hvsec_boot_lockdown', 'confidentiality'),
+    ('hvsec_boot_kptr_restrict', 0), ('hvsec_boot_kptr_restrict', 2), ('hvsec_boot_bpf_jit_harden', '2'),
+    ('hvsec_boot_ptrace_scope', 3), ('hvsec_boot_perf_event_paranoid', -1), ('hvsec_boot_perf_event_paranoid', '4'),
+    ('hvsec_boot_perf_event_paranoid', ' -1 '), ('hvsec_boot_protected_files', 0),
+])
+def test_boot_thresholds_accept_their_range(name, value):
+    assert ev.validate_settings({name: value}) == {name: value}
+
+
+@pytest.mark.parametrize('value, number', [
+    (2, 2), (0, 0), ('2', 2), (' 3 ', 3), ('-1', -1), (True, None), (False, None), ('x', None), ('', None),
+    ('1.5', None), (None, None), (2.0, None), ('--1', None),
+])
+def test_int_setting(value, number):
+    assert int_setting(value) == number
+
+
+def test_boot_thresholds_default_to_the_records_params():
+    """The boot area has no role: its thresholds come from the catalog unless a setting is given."""
+    facts = copy.deepcopy(HARDENED)
+    facts['boot']['sysctl']['kernel.perf_event_paranoid'] = 2
+    assert 'hvsec_boot_perf_event_paranoid' not in default_settings()
+    assert BY_ID['HVS-BOOT-12']['params'] == {'perf_event_paranoid': 2}
+    assert ev.evaluate_one(BY_ID['HVS-BOOT-12'], facts, {}) == ('pass', 'kernel.perf_event_paranoid=2 (at least 2)')
+    assert ev.evaluate_one(BY_ID['HVS-BOOT-12'], facts, {'hvsec_boot_perf_event_paranoid': 3}) == (
+        'fail', 'kernel.perf_event_paranoid=2 (below 3)')
 
 
 def test_role_defaults_are_refused_in_these_words(tmp_path):
