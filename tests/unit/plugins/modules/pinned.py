@@ -10,6 +10,7 @@ __metaclass__ = type
 
 import json
 import os
+import stat
 
 import pytest
 
@@ -52,3 +53,19 @@ def matches(name, data, tmp=None):
         want = json.load(handle)
     assert data == want
     return True
+
+
+def file_tree(tmp_path):
+    """Every file and link below tmp_path: [mode, content] of a file, '-> target' of a link (the
+    temporary directory written as <tmp>)."""
+    out = {}
+    for base, dirs, names in os.walk(str(tmp_path)):
+        for name in dirs + names:
+            path = os.path.join(base, name)
+            rel = os.path.relpath(path, str(tmp_path))
+            if os.path.islink(path):
+                out[rel] = '-> ' + os.readlink(path).replace(str(tmp_path), '<tmp>')
+            elif os.path.isfile(path):
+                with open(path) as f:
+                    out[rel] = [oct(stat.S_IMODE(os.stat(path).st_mode)), f.read().replace(str(tmp_path), '<tmp>')]
+    return out

@@ -10,12 +10,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.modules import bridge_security
 from ansible_collections.hvsec.hypervisor.plugins.module_utils.vswitch_runner import VswitchRunner
-from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import matches, normalise, run_module
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import file_tree, matches, normalise, run_module
 
 FIX = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'vswitch')
 PORTS = [{'name': 'vg1', 'vlans': [100], 'mac': '52:54:00:aa:00:01', 'ips': ['192.168.50.11']},
@@ -100,21 +99,6 @@ def _cmds(host):
     return [c for c in calls if c not in READS]
 
 
-def _tree(tmp_path):
-    """Every file and link below tmp_path: mode and content, or the link target."""
-    out = {}
-    for base, dirs, names in os.walk(str(tmp_path)):
-        for name in dirs + names:
-            path = os.path.join(base, name)
-            rel = os.path.relpath(path, str(tmp_path))
-            if os.path.islink(path):
-                out[rel] = '-> ' + os.readlink(path).replace(str(tmp_path), '<tmp>')
-            elif os.path.isfile(path):
-                with open(path) as f:
-                    out[rel] = [oct(stat.S_IMODE(os.stat(path).st_mode)), f.read().replace(str(tmp_path), '<tmp>')]
-    return out
-
-
 def test_check_mode_result_whole(monkeypatch, capsys, tmp_path):
     host = Host()
     out = _run(monkeypatch, capsys, host, tmp_path, check_mode=True)
@@ -128,7 +112,7 @@ def test_run_commands_and_files_whole(monkeypatch, capsys, tmp_path):
     out = _run(monkeypatch, capsys, host, tmp_path)
     assert out['_rc'] == 0 and out['changed'] is True
     assert matches('bridge_security_run_commands', normalise(_cmds(host), tmp_path))
-    assert matches('bridge_security_run_files', _tree(tmp_path))
+    assert matches('bridge_security_run_files', file_tree(tmp_path))
     # the same result as check mode predicted
     check = _run(monkeypatch, capsys, Host(), tmp_path / 'x', check_mode=True)
     assert normalise(check, tmp_path / 'x') == normalise(out, tmp_path)
@@ -137,7 +121,7 @@ def test_run_commands_and_files_whole(monkeypatch, capsys, tmp_path):
 def test_hardened_host_with_the_table_loaded_is_unchanged(monkeypatch, capsys, tmp_path):
     hardened = [{'bridges': [{'name': 'br-guest', 'ports': [PORTS[0], {'name': 'vg2', 'vlans': [100]}, PORTS[2]]}]}]
     out = _run(monkeypatch, capsys, Host(), tmp_path, **hardened[0])
-    digest = [line for line in _tree(tmp_path)['etc/bridge-br-guest.nft'][1].splitlines() if 'hvsec:' in line]
+    digest = [line for line in file_tree(tmp_path)['etc/bridge-br-guest.nft'][1].splitlines() if 'hvsec:' in line]
     table = 'table bridge hvsec_br_guest {\n%s\n}\n' % digest[0]
     host = Host('hardened', table=table)
     out = _run(monkeypatch, capsys, host, tmp_path, **hardened[0])
@@ -160,12 +144,12 @@ def test_no_mac_no_nft_and_persist_false(monkeypatch, capsys, tmp_path):
     out = _run(monkeypatch, capsys, host, tmp_path, persist=False, bridges=[{'name': 'br-guest', 'ports': ports}])
     assert matches('bridge_security_persist_false', out, tmp_path)
     assert matches('bridge_security_persist_false_commands', _cmds(host))
-    assert _tree(tmp_path) == {}
+    assert file_tree(tmp_path) == {}
     # persist false with a MAC: the nft file is still written, nothing else
     host = Host()
     out = _run(monkeypatch, capsys, host, tmp_path, persist=False)
-    assert sorted(_tree(tmp_path)) == ['etc/bridge-br-guest.nft']
-    assert _tree(tmp_path)['etc/bridge-br-guest.nft'][0] == '0o600'
+    assert sorted(file_tree(tmp_path)) == ['etc/bridge-br-guest.nft']
+    assert file_tree(tmp_path)['etc/bridge-br-guest.nft'][0] == '0o600'
     assert [c for c in _cmds(host) if 'nft' in c] == [
         '/usr/sbin/nft list table bridge hvsec_br_guest',
         '/usr/sbin/nft -c -f %s/etc/bridge-br-guest.nft' % tmp_path,

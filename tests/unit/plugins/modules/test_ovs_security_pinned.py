@@ -9,11 +9,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.hvsec.hypervisor.plugins.modules import ovs_security
-from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import matches, normalise, run_module
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.pinned import file_tree, matches, normalise, run_module
 
 FIX = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'vswitch')
 PORTS = [{'name': 'vo1', 'tag': 100, 'mac': '52:54:00:bb:00:01', 'ips': ['192.168.60.11', 'fd00::11']},
@@ -62,20 +61,6 @@ def _cmds(tools, tmp_path):
     return normalise([' '.join(c) for c in tools.calls if '--format=json' not in c], tmp_path)
 
 
-def _tree(tmp_path):
-    out = {}
-    for base, dirs, names in os.walk(str(tmp_path)):
-        for name in dirs + names:
-            path = os.path.join(base, name)
-            rel = os.path.relpath(path, str(tmp_path))
-            if os.path.islink(path):
-                out[rel] = '-> ' + os.readlink(path).replace(str(tmp_path), '<tmp>')
-            elif os.path.isfile(path):
-                with open(path) as f:
-                    out[rel] = [oct(stat.S_IMODE(os.stat(path).st_mode)), f.read().replace(str(tmp_path), '<tmp>')]
-    return out
-
-
 def test_check_mode_result_whole(monkeypatch, capsys, tmp_path):
     tools = Tools()
     out = _run(monkeypatch, capsys, tools, tmp_path, LAB, check_mode=True)
@@ -83,7 +68,7 @@ def test_check_mode_result_whole(monkeypatch, capsys, tmp_path):
     assert _cmds(tools, tmp_path) == ['/usr/sbin/nft list table netdev hvsec_port_vo1',
                                       '/usr/sbin/nft list table netdev hvsec_port_vo2',
                                       '/usr/sbin/nft list table netdev hvsec_port_vo3']
-    assert _tree(tmp_path) == {}
+    assert file_tree(tmp_path) == {}
 
 
 def test_run_commands_files_then_unchanged(monkeypatch, capsys, tmp_path):
@@ -91,8 +76,8 @@ def test_run_commands_files_then_unchanged(monkeypatch, capsys, tmp_path):
     out = _run(monkeypatch, capsys, tools, tmp_path, LAB)
     assert out['_rc'] == 0 and out['changed'] is True
     assert matches('ovs_security_run_commands', _cmds(tools, tmp_path))
-    assert matches('ovs_security_run_files', _tree(tmp_path))
-    digest = [line.strip() for line in _tree(tmp_path)['etc/port-vo1.nft'][1].splitlines() if 'hvsec:' in line][0]
+    assert matches('ovs_security_run_files', file_tree(tmp_path))
+    digest = [line.strip() for line in file_tree(tmp_path)['etc/port-vo1.nft'][1].splitlines() if 'hvsec:' in line][0]
     tools = Tools('ovs_hardened.json', tables={'hvsec_port_vo1': 'table netdev hvsec_port_vo1 {\n\t%s\n}\n' % digest})
     out = _run(monkeypatch, capsys, tools, tmp_path, LAB)
     assert out['changed'] is False and out['changes'] == [] and out['diff'] == [] and out['command'] == []
@@ -108,8 +93,8 @@ def test_run_commands_files_then_unchanged(monkeypatch, capsys, tmp_path):
 def test_persist_false_skip_and_no_mac(monkeypatch, capsys, tmp_path):
     tools = Tools()
     out = _run(monkeypatch, capsys, tools, tmp_path, dict(LAB, persist=False))
-    assert sorted(_tree(tmp_path)) == ['etc/port-vo1.nft']
-    assert _tree(tmp_path)['etc/port-vo1.nft'][0] == '0o600'
+    assert sorted(file_tree(tmp_path)) == ['etc/port-vo1.nft']
+    assert file_tree(tmp_path)['etc/port-vo1.nft'][0] == '0o600'
     # the nft file is a file written: systemd is reloaded after it too
     assert _cmds(tools, tmp_path)[-3:] == ['/usr/sbin/nft -c -f <tmp>/etc/port-vo1.nft',
                                            '/usr/sbin/nft -f <tmp>/etc/port-vo1.nft', 'systemctl daemon-reload']
@@ -141,7 +126,7 @@ def test_messages(monkeypatch, capsys, tmp_path):
     tools = Tools(fail={'/usr/bin/ovs-vsctl del-manager': (1, '', 'transaction error\n')})
     out = _run(monkeypatch, capsys, tools, tmp_path, LAB)
     assert out['msg'] == 'ovs-vsctl transaction failed (nothing was changed): transaction error'
-    assert _tree(tmp_path) == {}
+    assert file_tree(tmp_path) == {}
     tools = Tools(fail={'/usr/sbin/nft -c': (1, '', 'Error: x\n')})
     out = _run(monkeypatch, capsys, tools, tmp_path, LAB)
     assert out['msg'] == 'generated nftables file %s/etc/port-vo1.nft does not validate: Error: x\n' % tmp_path

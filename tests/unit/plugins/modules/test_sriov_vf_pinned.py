@@ -8,30 +8,15 @@ survivors of `make mutation AREA=modules` (docs/testing.md)."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
 import os
 
 import pytest
 from unittest import mock
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.hvsec.hypervisor.plugins.modules import sriov_vf
-from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.vfio_tree import fixture, lab_host, write
-
-
-@pytest.fixture
-def host(tmp_path):
-    root = str(lab_host(tmp_path))
-    write(root, 'run/hvsec-test/ip-link-eth2.json', fixture('ip-link-eth2.json'))
-    return root
-
-
-def invoke(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            sriov_vf.main()
-    return json.loads(capsys.readouterr().out)
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.vfio_tree import fixture, write
+# the module tests' lab host (with eth2's ip link JSON) and their way of running the module
+from ansible_collections.hvsec.hypervisor.tests.unit.plugins.modules.test_sriov_vf import host, invoke  # noqa: F401 pylint: disable=unused-import
 
 
 def test_every_vf_in_a_running_domain_is_named(host, capsys):
