@@ -183,7 +183,7 @@ def ssh_server_ip():
 
 
 def read_host(module, runner):
-    """The nft binary (when a port declares a MAC) and the state of the declared bridges; every
+    """The nft binary (None when not installed) and the state of the declared bridges; every
     control is not applicable without bridges, and any input error fails before planning."""
     bridges = module.params['bridges']
     if not bridges:
@@ -193,8 +193,10 @@ def read_host(module, runner):
             module.fail_json(msg='%s (iproute2) is not installed but hvsec_vswitch_bridges declares bridges' % tool)
     links, states = gather(module, bridges)
     errors = vb.validate_bridges(bridges, links)
+    # nft is looked up also when no port declares a MAC: a table an earlier run loaded must be
+    # deleted with the declaration (without nft installed, no such table can be loaded).
     needs_nft = any(port.get('mac') for br in bridges for port in br['ports'])
-    nft = module.get_bin_path('nft') if needs_nft else None
+    nft = module.get_bin_path('nft')
     if needs_nft and not nft:
         errors.append('hvsec_vswitch_bridges: ports declare mac/ips but nft (nftables) is not installed')
     if errors:

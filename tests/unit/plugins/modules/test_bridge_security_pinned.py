@@ -129,13 +129,18 @@ def test_hardened_host_with_the_table_loaded_is_unchanged(monkeypatch, capsys, t
     assert out['changed'] is False and out['diff'] == []
     assert out['controls'] == {'HVS-VSW-01': 'pass', 'HVS-VSW-02': 'pass', 'HVS-VSW-03': 'pass', 'HVS-VSW-04': 'pass'}
     assert _cmds(host) == ['/usr/sbin/nft list table bridge hvsec_br_guest']
-    # no port declares a MAC any more: nft is not looked up, so the loaded table is left alone and only
-    # the nft file is removed (see test_delete_table_of_a_bridge_without_mac_ports)
+    # no port declares a MAC any more: the loaded table is deleted with the nft file (it was left
+    # loaded, with the old MAC rules, until a reboot)
     ports = [dict((k, v) for k, v in p.items() if k not in ('mac', 'ips')) for p in PORTS]
     host = Host('hardened', table=table)
     out = _run(monkeypatch, capsys, host, tmp_path, check_mode=True, bridges=[{'name': 'br-guest', 'ports': ports}])
     assert matches('bridge_security_delete_table', out, tmp_path)
-    assert host.get_bin_path('nft') and _cmds(host) == []
+    assert {'control': 'HVS-VSW-10', 'msg': 'br-guest: delete anti-spoofing table bridge hvsec_br_guest (no port '
+            'declares a MAC)'} in out['changes']
+    assert _cmds(host) == ['/usr/sbin/nft list table bridge hvsec_br_guest']
+    host = Host('hardened', table=table)
+    out = _run(monkeypatch, capsys, host, tmp_path, bridges=[{'name': 'br-guest', 'ports': ports}])
+    assert '/usr/sbin/nft delete table bridge hvsec_br_guest' in _cmds(host)
 
 
 def test_no_mac_no_nft_and_persist_false(monkeypatch, capsys, tmp_path):
@@ -205,9 +210,8 @@ def test_waived_controls(monkeypatch, capsys, tmp_path):
 
 
 def test_delete_table_of_a_bridge_without_mac_ports(monkeypatch, capsys, tmp_path):
-    """nft is looked up only when some port declares a MAC: a table left loaded on a bridge whose
-    ports declare none is deleted when another bridge still needs nft (with no MAC anywhere, it
-    stays loaded: test_hardened_host_with_the_table_loaded_is_unchanged)."""
+    """A table left loaded on a bridge whose ports declare no MAC is deleted, also when another
+    bridge still declares one (with no MAC anywhere: test_hardened_host_with_the_table_loaded_is_unchanged)."""
     import json as _json
 
     class TwoBridges(Host):
