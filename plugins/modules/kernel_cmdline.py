@@ -352,6 +352,12 @@ class Runner(object):
         return env
 
     def grub_edit(self, present, absent, required=True):
+        read = self.grub_read(present, absent, required)
+        return self.grub_write(read, present, absent) if read else None
+
+    def grub_read(self, present, absent, required=True):
+        """(plan, paths, original texts) of the GRUB defaults, or None without grub_config (when not
+        required). Everything that refuses the files happens here, before anything is written."""
         cfg = self.p['grub_config']
         if not os.path.isfile(cfg):
             if required:
@@ -370,7 +376,11 @@ class Runner(object):
             self.fail('sourcing %s with sh as grub-mkconfig does gives %s, but the module reads %s: something it '
                       'does not follow (a sourced file, eval, the environment) sets them; refusing to edit or judge '
                       'them' % (', '.join(paths), _env_text(shell), _env_text(plan['before_env'])))
-        old = dict(files)
+        return plan, paths, dict(files)
+
+    def grub_write(self, read, present, absent):
+        """Write what grub_read planned, then verify it with the module's reader and the shell."""
+        plan, paths, old = read
         for path, text in plan['texts']:
             if path in plan['changed_paths']:
                 self.add_diff(path, old[path], text)
@@ -536,6 +546,9 @@ class Runner(object):
         default = self.grubby_info(grubby, 'DEFAULT')
         before = split_words((default[0] if default else entries[0])['args'])
         after = edit_words(before, present, absent)
+        # the GRUB defaults (the source of future entries) are read and judged before grubby
+        # changes any entry: a refusal there leaves the entries as they were
+        grub_read = self.grub_read(present, absent, required=False)
         to_remove, to_add = [], []
         for entry in entries:
             words = split_words(entry['args'])
@@ -576,7 +589,7 @@ class Runner(object):
                                 'the "--" part by hand' if '--' in words else '')
                         self.fail('after grubby, entry %s still has "%s"%s' % (name, entry['args'], hint), restore=True)
         # keep the sources of future entries in step
-        plan = self.grub_edit(present, absent, required=False)
+        plan = self.grub_write(grub_read, present, absent) if grub_read else None
         if plan:
             changed_files.extend(plan['changed_paths'])
         res = self.cmdline_file_edit(present, absent, required=False)

@@ -355,14 +355,18 @@ def test_no_visible_entry_warning_names_the_command_and_every_root(tmp_path):
 
 
 def test_grubby_then_grub_defaults_that_cannot_be_edited(capsys, bls2, tmp_path):
-    # grubby changed the entries; the GRUB defaults are then refused: the failure says so and the
-    # entries keep the change (the message names no restore)
+    # GRUB defaults the module refuses (a conditional block) are refused before grubby changes any
+    # entry: nothing is half-done (grubby used to change the entries first and fail afterwards)
     cfg = tmp_path / 'grub'
     cfg.write_text('if [ -d /sys/firmware/efi ]; then\n    GRUB_CMDLINE_LINUX="iommu=pt"\nfi\n')
-    res, host = _run_grubby(capsys, bls2, tmp_path, Grubby(bls2), grub_config=str(cfg))
+    entry = bls2 / 'a-5.14.0-362.8.1.el9_3.x86_64.conf'
+    before = read(entry)
+    grubby = Grubby(bls2)
+    res, host = _run_grubby(capsys, bls2, tmp_path, grubby, grub_config=str(cfg))
     assert res['msg'].startswith('cannot edit the GRUB configuration: %s line 2: ' % cfg), res['msg']
     assert 'restored' not in res['msg']
-    assert 'iommu=pt' not in read(bls2 / 'a-5.14.0-362.8.1.el9_3.x86_64.conf')
+    assert not grubby.updated and [c[1] for c in host.calls] == ['--info=ALL', '--info=DEFAULT']
+    assert read(entry) == before
 
 
 def test_stale_kernel_install_entry_message(capsys, kcmd, tmp_path):
